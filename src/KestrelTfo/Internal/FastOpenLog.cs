@@ -1,0 +1,44 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace KestrelTfo.Internal;
+
+/// <summary>
+/// The transport's log messages. Event ids are fixed: never reuse or renumber one.
+/// </summary>
+internal static partial class FastOpenLog
+{
+    [LoggerMessage(1, LogLevel.Warning,
+        "TCP Fast Open is off for servers: {Problem}. Connections are served without it. To enable it: {Fix}.",
+        EventName = "KernelSupportMissing")]
+    public static partial void KernelSupportMissing(ILogger logger, string problem, string fix);
+
+    [LoggerMessage(2, LogLevel.Debug, "TCP Fast Open is on for servers ({Setting}).", EventName = "KernelSupportFound")]
+    public static partial void KernelSupportFound(ILogger logger, string setting);
+
+    [LoggerMessage(3, LogLevel.Information,
+        "Enabled TCP Fast Open for servers: set {Setting} from {OldValue} to {NewValue}, as TryEnableKernelSupport allows.",
+        EventName = "KernelSupportEnabled")]
+    public static partial void KernelSupportEnabled(ILogger logger, string setting, int oldValue, int newValue);
+
+    [LoggerMessage(4, LogLevel.Warning,
+        "TryEnableKernelSupport could not set {Setting} to {NewValue}: {Reason}.",
+        EventName = "KernelSupportEnableFailed")]
+    public static partial void KernelSupportEnableFailed(ILogger logger, string setting, int newValue, string? reason);
+
+    [LoggerMessage(5, LogLevel.Warning,
+        "Could not enable TCP Fast Open on {EndPoint} ({SocketError}: {Reason}); this listener serves without it.",
+        EventName = "ListenerFastOpenFailed")]
+    public static partial void ListenerFastOpenFailed(ILogger logger, EndPoint endPoint, SocketError socketError, string reason);
+
+    [LoggerMessage(6, LogLevel.Debug,
+        "Listening on {EndPoint} with TCP Fast Open {State} (queue length {QueueLength}).",
+        EventName = "ListenerBound")]
+    public static partial void ListenerBound(ILogger logger, EndPoint endPoint, string state, int queueLength);
+
+    [LoggerMessage(7, LogLevel.Debug,
+        "A connection to {EndPoint} was reset before it could be accepted ({SocketError}).",
+        EventName = "ConnectionReset")]
+    public static partial void ConnectionReset(ILogger logger, EndPoint endPoint, SocketError socketError);
+}

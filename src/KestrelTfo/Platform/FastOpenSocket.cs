@@ -1,0 +1,46 @@
+using System.Net.Sockets;
+
+namespace KestrelTfo.Platform;
+
+/// <summary>
+/// The per-socket side of TCP Fast Open: switching it on for a listener, and asking the kernel whether
+/// an accepted connection's SYN carried data.
+/// </summary>
+internal static class FastOpenSocket
+{
+    private const int SolTcp = 6;
+    private const int TcpInfo = 11;
+    private const int TcpInfoOptionsOffset = 5;
+    private const byte TcpiOptSynData = 0x20;
+
+    /// <summary>
+    /// macOS rejects <c>TCP_FASTOPEN</c> on a socket that is not listening yet; every other OS wants it
+    /// before <c>listen</c>, when the queue is sized.
+    /// </summary>
+    public static bool EnableAfterListen => OperatingSystem.IsMacOS();
+
+    /// <summary>Only Linux reports per connection whether the SYN carried data.</summary>
+    public static bool CanInspectConnections => OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// Switches TCP Fast Open on for a listening socket. Throws <see cref="SocketException"/> when the OS refuses.
+    /// </summary>
+    public static void EnableOnListener(Socket socket, int queueLength)
+    {
+        // Linux takes the queue length; macOS, FreeBSD and Windows take an on/off value and size the queue themselves.
+        var value = OperatingSystem.IsLinux() ? queueLength : 1;
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, value);
+    }
+
+    /// <summary>
+    /// Whether the kernel accepted data in this connection's SYN (<c>TCP_INFO</c>, <c>TCPI_OPT_SYN_DATA</c>).
+    /// Linux only; allocation free.
+    /// </summary>
+    public static bool ReceivedSynData(Socket socket)
+    {
+        // The kernel copies only as much of struct tcp_info as asked for; the first eight bytes hold tcpi_options.
+        Span<byte> info = stackalloc byte[8];
+        var length = socket.GetRawSocketOption(SolTcp, TcpInfo, info);
+        return length > TcpInfoOptionsOffset && (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace KestrelTfo.Platform;
+
+/// <summary>
+/// Whether the operating system accepts TCP Fast Open on listeners, and if not, how to fix that.
+/// </summary>
+internal sealed class KernelSupport
+{
+    private KernelSupport(bool serverEnabled, bool platformSupported, string setting, string? problem, string? fix, int? linuxValue = null)
+    {
+        LinuxValue = linuxValue;
+        ServerEnabled = serverEnabled;
+        PlatformSupported = platformSupported;
+        Setting = setting;
+        Problem = problem;
+        Fix = fix;
+    }
+
+    /// <summary>The kernel accepts data in a SYN on listeners that ask for it.</summary>
+    public bool ServerEnabled { get; }
+
+    /// <summary>The transport knows how to ask for TCP Fast Open on this OS at all.</summary>
+    public bool PlatformSupported { get; }
+
+    /// <summary>The setting that was read, as a person would write it, for example <c>net.ipv4.tcp_fastopen = 1</c>.</summary>
+    public string Setting { get; }
+
+    /// <summary>What is wrong, when <see cref="ServerEnabled"/> is false.</summary>
+    public string? Problem { get; }
+
+    /// <summary>The exact commands that fix it, when there are any.</summary>
+    public string? Fix { get; }
+
+    /// <summary>The value of <c>net.ipv4.tcp_fastopen</c>, when it could be read.</summary>
+    public int? LinuxValue { get; }
+
+    public static KernelSupport LinuxEnabled(int value) =>
+        new(true, true, $"{LinuxFastOpenSysctl.Name} = {value}", null, null, value);
+
+    /// <summary>
+    /// Where the OS offers no way to read the setting without native code, the listener's own attempt
+    /// to enable TCP Fast Open decides; <see cref="Fix"/> is what to do if that attempt fails.
+    /// </summary>
+    public static KernelSupport Assumed(string setting, string fix) => new(true, true, setting, null, fix);
+
+    public static KernelSupport LinuxServerBitOff(int value)
+    {
+        var wanted = (value | LinuxFastOpenSysctl.ServerBit).ToString(CultureInfo.InvariantCulture);
+        var name = LinuxFastOpenSysctl.Name;
+        return new(
+            serverEnabled: false,
+            platformSupported: true,
+            setting: $"{name} = {value}",
+            problem: $"{name} is {value}, which lacks the server bit 0x2",
+            fix: $"run `sysctl -w {name}={wanted}` (until reboot), " +
+                 $"or add `{name} = {wanted}` to /etc/sysctl.d/60-tcp-fastopen.conf (every boot); " +
+                 $"in Docker: `docker run --sysctl {name}={wanted} ...`; " +
+                 $"in Kubernetes: pod spec securityContext.sysctls: [{{name: {name}, value: \"{wanted}\"}}] " +
+                 $"(the kubelet must allow it: --allowed-unsafe-sysctls={name})",
+            linuxValue: value);
+    }
+
+    public static KernelSupport LinuxUnreadable(string error) => new(
+        serverEnabled: false,
+        platformSupported: true,
+        setting: $"{LinuxFastOpenSysctl.Name} = (unreadable)",
+        problem: $"{LinuxFastOpenSysctl.Path} cannot be read ({error}), so this kernel may not support TCP Fast Open",
+        fix: $"use a Linux kernel with TCP Fast Open (3.7 or later) and /proc mounted, then set {LinuxFastOpenSysctl.Name} to 3");
+
+    public static KernelSupport Unsupported() => new(
+        serverEnabled: false,
+        platformSupported: false,
+        setting: "(none)",
+        problem: $"the transport does not support TCP Fast Open on {RuntimeInformation.OSDescription}",
+        fix: null);
+
+    /// <summary>Detects support on this OS. It only reads; changing the setting is the caller's decision.</summary>
+    public static KernelSupport Detect()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            if (!LinuxFastOpenSysctl.TryRead(out var value, out var error))
+            {
+                return LinuxUnreadable(error!);
+            }
+
+            return (value & LinuxFastOpenSysctl.ServerBit) != 0
+                ? LinuxEnabled(value)
+                : LinuxServerBitOff(value);
+        }
+
+        if (OperatingSystem.IsMacOS())
+        {
+            return Assumed("net.inet.tcp.fastopen", "run `sudo sysctl -w net.inet.tcp.fastopen=3`");
+        }
+
+        if (OperatingSystem.IsFreeBSD())
+        {
+            return Assumed(
+                "net.inet.tcp.fastopen.server_enable",
+                "run `sysctl net.inet.tcp.fastopen.server_enable=1` (and add it to /etc/sysctl.conf)");
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            return Assumed(
+                "TCP global fastopen",
+                "use Windows 10 1607 or later and run `netsh int tcp set global fastopen=enabled` as administrator");
+        }
+
+        return Unsupported();
+    }
+}

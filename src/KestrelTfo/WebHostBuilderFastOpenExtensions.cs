@@ -1,0 +1,58 @@
+using KestrelTfo;
+using KestrelTfo.Internal;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.AspNetCore.Hosting;
+
+/// <summary>
+/// Extensions that put Kestrel's IP endpoints on the TCP Fast Open transport.
+/// </summary>
+public static class WebHostBuilderFastOpenExtensions
+{
+    /// <summary>
+    /// Serves Kestrel's IP endpoints from listeners with TCP Fast Open, configured from the
+    /// <c>Kestrel:FastOpen</c> configuration section. Unix domain sockets, named pipes, file handles and
+    /// HTTP/3 stay on Kestrel's own transports.
+    /// </summary>
+    /// <param name="hostBuilder">The web host builder, for example <c>WebApplicationBuilder.WebHost</c>.</param>
+    /// <returns>The same <paramref name="hostBuilder"/>.</returns>
+    public static IWebHostBuilder UseFastOpenTransport(this IWebHostBuilder hostBuilder) =>
+        hostBuilder.UseFastOpenTransport(static _ => { });
+
+    /// <summary>
+    /// Serves Kestrel's IP endpoints from listeners with TCP Fast Open. Options are bound from the
+    /// <c>Kestrel:FastOpen</c> configuration section first, then <paramref name="configureOptions"/> runs,
+    /// so code overrides configuration. Invalid values fail start-up with a message that names the setting.
+    /// </summary>
+    /// <param name="hostBuilder">The web host builder, for example <c>WebApplicationBuilder.WebHost</c>.</param>
+    /// <param name="configureOptions">Configures the transport.</param>
+    /// <returns>The same <paramref name="hostBuilder"/>.</returns>
+    public static IWebHostBuilder UseFastOpenTransport(this IWebHostBuilder hostBuilder, Action<FastOpenTransportOptions> configureOptions)
+    {
+        ArgumentNullException.ThrowIfNull(hostBuilder);
+        ArgumentNullException.ThrowIfNull(configureOptions);
+
+        // Kestrel's socket transport must stay registered for the endpoints this one does not claim,
+        // whether UseKestrel ran before this call or runs after it.
+        hostBuilder.UseSockets();
+
+        return hostBuilder.ConfigureServices((context, services) =>
+        {
+            if (!services.Any(static d => d.ServiceType == typeof(IConnectionListenerFactory) && d.ImplementationType == typeof(FastOpenTransportFactory)))
+            {
+                services.AddOptions<FastOpenTransportOptions>()
+                    .Bind(context.Configuration.GetSection(FastOpenTransportOptions.ConfigurationSectionName))
+                    .ValidateOnStart();
+                services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FastOpenTransportOptions>, FastOpenTransportOptionsValidator>());
+
+                // Kestrel asks the last registered factory first, so this one is asked before the socket transport.
+                services.AddSingleton<IConnectionListenerFactory, FastOpenTransportFactory>();
+            }
+
+            services.Configure(configureOptions);
+        });
+    }
+}

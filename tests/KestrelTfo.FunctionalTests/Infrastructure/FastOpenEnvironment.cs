@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace KestrelTfo.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// The kernel facts TFO tests depend on, and the rule for when they are missing: skip with the reason,
+/// except under CI (<c>CI=true</c>), where a skipped TFO test would hide a broken set-up and so fails.
+/// </summary>
+internal static class FastOpenEnvironment
+{
+    private const string SysctlPath = "/proc/sys/net/ipv4/tcp_fastopen";
+
+    public static bool IsCi =>
+        string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Skips (or fails under CI) unless this network namespace has TFO on for clients and servers.</summary>
+    public static void RequireClientAndServerBits()
+    {
+        var value = ReadSysctlOrSkip();
+        if ((value & 0x3) != 0x3)
+        {
+            SkipOrFail(
+                $"net.ipv4.tcp_fastopen is {value}; this test needs the client and server bits (3). " +
+                "Run eng/test.sh as root: it runs the tests in a private network namespace with them set.");
+        }
+    }
+
+    /// <summary>
+    /// Sets <c>net.ipv4.tcp_fastopen</c> until the scope is disposed. Only inside a network namespace made for the
+    /// tests: anywhere else it would change the host's setting. Tests that use it belong to <see cref="SysctlTests"/>.
+    /// </summary>
+    public static SysctlScope SetSysctl(int value)
+    {
+        RequirePrivateNetworkNamespace();
+        var previous = ReadSysctlOrSkip();
+        File.WriteAllText(SysctlPath, value.ToString(CultureInfo.InvariantCulture));
+        return new SysctlScope(previous);
+    }
+
+    public static int ReadSysctl() =>
+        int.Parse(File.ReadAllText(SysctlPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
+
+    private static int ReadSysctlOrSkip()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists(SysctlPath))
+        {
+            SkipOrFail($"TCP Fast Open tests need Linux with {SysctlPath}.");
+        }
+
+        return ReadSysctl();
+    }
+
+    private static void RequirePrivateNetworkNamespace()
+    {
+        // eng/test.sh names the namespace it made; trust it only if this process is in that very namespace.
+        var made = Environment.GetEnvironmentVariable("KESTRELTFO_TEST_NETNS");
+        var current = new FileInfo("/proc/self/ns/net").LinkTarget;
+        if (string.IsNullOrEmpty(made) || made != current)
+        {
+            SkipOrFail(
+                "this test changes net.ipv4.tcp_fastopen, so it runs only in the private network namespace eng/test.sh makes as root " +
+                $"(KESTRELTFO_TEST_NETNS='{made}', this process: '{current}').");
+        }
+    }
+
+    [DoesNotReturn]
+    public static void SkipOrFail(string reason)
+    {
+        if (IsCi)
+        {
+            Assert.Fail($"CI=true, so a TFO test may not skip: {reason}");
+        }
+
+        Assert.Skip(reason);
+        throw new UnreachableException();
+    }
+
+    public sealed class SysctlScope(int previous) : IDisposable
+    {
+        public void Dispose() => File.WriteAllText(SysctlPath, previous.ToString(CultureInfo.InvariantCulture));
+    }
+}

@@ -1,0 +1,51 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace KestrelTfo.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// One HTTP/1.0 GET over a fresh socket, optionally with <c>TCP_FASTOPEN_CONNECT</c>, so that once the kernel
+/// holds a cookie for the server the request itself rides in the SYN. HTTP/1.0 keeps the answer unchunked and
+/// closes the connection, so the response is everything read until the server closes.
+/// </summary>
+internal static class RawHttp
+{
+    private const int SolTcp = 6;
+    private const int TcpFastOpenConnect = 30;
+
+    public static byte[] Request(string path) => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: test\r\n\r\n");
+
+    public static async Task<RawResponse> GetAsync(IPEndPoint server, string path, bool fastOpen, CancellationToken cancellationToken)
+    {
+        using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (fastOpen)
+        {
+            socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+        }
+
+        await socket.ConnectAsync(server, cancellationToken);
+        await socket.SendAsync(Request(path), SocketFlags.None, cancellationToken);
+
+        using var received = new MemoryStream();
+        var buffer = new byte[4096];
+        int read;
+        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken)) > 0)
+        {
+            received.Write(buffer, 0, read);
+        }
+
+        return RawResponse.Parse(Encoding.ASCII.GetString(received.ToArray()));
+    }
+}
+
+internal sealed record RawResponse(int StatusCode, string Body)
+{
+    public static RawResponse Parse(string response)
+    {
+        var headerEnd = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(headerEnd > 0, $"not an HTTP response: '{response}'");
+        var statusLine = response[..response.IndexOf("\r\n", StringComparison.Ordinal)];
+        return new RawResponse(int.Parse(statusLine.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), response[(headerEnd + 4)..]);
+    }
+}
