@@ -38,14 +38,3 @@ internal static class RawHttp
         return RawResponse.Parse(Encoding.ASCII.GetString(received.ToArray()));
     }
 }
-
-internal sealed record RawResponse(int StatusCode, string Body)
-{
-    public static RawResponse Parse(string response)
-    {
-        var headerEnd = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
-        Assert.True(headerEnd > 0, $"not an HTTP response: '{response}'");
-        var statusLine = response[..response.IndexOf("\r\n", StringComparison.Ordinal)];
-        return new RawResponse(int.Parse(statusLine.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), response[(headerEnd + 4)..]);
-    }
-}

@@ -1,0 +1,15 @@
+using System.Globalization;
+
+namespace KestrelTfo.FunctionalTests.Infrastructure;
+
+/// <summary>An HTTP/1.0 response read to the end: its status code and body.</summary>
+internal sealed record RawResponse(int StatusCode, string Body)
+{
+    public static RawResponse Parse(string response)
+    {
+        var headerEnd = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(headerEnd > 0, $"not an HTTP response: '{response}'");
+        var statusLine = response[..response.IndexOf("\r\n", StringComparison.Ordinal)];
+        return new RawResponse(int.Parse(statusLine.Split(' ')[1], CultureInfo.InvariantCulture), response[(headerEnd + 4)..]);
+    }
+}
