@@ -9,6 +9,13 @@ var app = builder.Build();
 
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
 
+// The same report for a request with a body, which a client must never put in a SYN.
+app.MapPost("/tfo", async (HttpContext context) =>
+{
+    await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+    return FastOpenReport.From(context.Features.Get<IFastOpenFeature>());
+});
+
 app.MapGet("/hold", async (RequestGate gate) =>
 {
     await gate.EnterAndWaitAsync();

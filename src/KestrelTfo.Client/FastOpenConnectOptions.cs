@@ -1,0 +1,47 @@
+namespace KestrelTfo.Client;
+
+/// <summary>
+/// Options for <see cref="FastOpenConnector"/>: which first writes may ride in a SYN, and how long a
+/// connection may take.
+/// </summary>
+/// <remarks>
+/// A connection opens when its first bytes are written. A TLS ClientHello always goes in the SYN: it is safe
+/// to replay. A plaintext request goes in the SYN only when its method is safe (GET, HEAD, OPTIONS) and
+/// <see cref="SafePlaintextRequests"/> allows it; anything else connects normally first, then writes.
+/// </remarks>
+public sealed class FastOpenConnectOptions
+{
+    /// <summary>
+    /// Gets or sets a value indicating whether a plaintext request with a safe method (GET, HEAD, OPTIONS) may be
+    /// sent in the SYN. A network may deliver a SYN twice, so a request in a SYN can reach the server twice; safe
+    /// methods make that harmless.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="true"/>. Requests with any other method never go in a SYN, whatever this says.
+    /// </remarks>
+    public bool SafePlaintextRequests { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets how long a TCP Fast Open connection may wait for the server's SYN-ACK before a normal connection
+    /// is raced against it; whichever is established first is kept. For networks whose middleboxes drop SYNs that
+    /// carry data. <see langword="null"/> turns the race off.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/> (off): the kernel retries such a SYN without data after its own
+    /// retransmission timeout (1 s on Linux). When set, it must be positive; a little more than the expected round
+    /// trip time is a good value.
+    /// </remarks>
+    public TimeSpan? FallbackDelay { get; set; }
+
+    /// <summary>
+    /// Gets or sets how long opening a connection may take, from the first write until the server answered the SYN.
+    /// The connect callback itself returns at once, so this is where a connect timeout applies.
+    /// <see cref="Timeout.InfiniteTimeSpan"/> means no limit.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/>: the <c>ConnectTimeout</c> of the <c>SocketsHttpHandler</c> the connector
+    /// was installed on with <c>UseFastOpen</c>, or no limit when the connector is used on its own. When set, it must
+    /// be positive or <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// </remarks>
+    public TimeSpan? ConnectTimeout { get; set; }
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Http;
+using System.Net.Sockets;
+using KestrelTfo.Client.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KestrelTfo.Client;
+
+/// <summary>
+/// Opens TCP Fast Open connections for <see cref="SocketsHttpHandler"/>: use <see cref="ConnectAsync(SocketsHttpConnectionContext, CancellationToken)"/>
+/// as its <see cref="SocketsHttpHandler.ConnectCallback"/>, or call <c>UseFastOpen()</c> on the handler.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The connect callback resolves the host and returns at once; the connection opens when its first bytes are
+/// written, and those bytes decide how. A TLS ClientHello, or a plaintext GET, HEAD or OPTIONS request (see
+/// <see cref="FastOpenConnectOptions.SafePlaintextRequests"/>), goes in the SYN; anything else, such as a plaintext
+/// POST, connects normally first and is written after the handshake. The first connection to a server only fetches
+/// a cookie; later ones carry their data in the SYN and save a round trip.
+/// </para>
+/// <para>
+/// Linux uses <c>TCP_FASTOPEN_CONNECT</c>; macOS and Windows use .NET's connect with a buffer (<c>connectx</c>,
+/// <c>ConnectEx</c>). Where TCP Fast Open is unavailable, connections open normally and one warning says why.
+/// One connector may serve many handlers; it is thread safe.
+/// </para>
+/// </remarks>
+public sealed class FastOpenConnector
+{
+    private readonly FastOpenDialer _dialer;
+    private readonly TimeSpan? _connectTimeout;
+
+    /// <summary>Creates a connector with default options and no logging.</summary>
+    public FastOpenConnector()
+        : this(new FastOpenConnectOptions())
+    {
+    }
+
+    /// <summary>Creates a connector.</summary>
+    /// <param name="options">The options; copied, so later changes to the object do not affect the connector.</param>
+    /// <param name="loggerFactory">Where the connector logs (category <c>KestrelTfo.Client</c>); none when <see langword="null"/>.</param>
+    public FastOpenConnector(FastOpenConnectOptions options, ILoggerFactory? loggerFactory = null)
+        : this(options, loggerFactory, FastOpenClientSocket.PlatformMethod)
+    {
+    }
+
+    internal FastOpenConnector(FastOpenConnectOptions options, ILoggerFactory? loggerFactory, FastOpenConnectMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.FallbackDelay is { } delay && delay <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), delay, $"{nameof(FastOpenConnectOptions.FallbackDelay)} must be positive, or null to turn the race off.");
+        }
+
+        if (options.ConnectTimeout is { } timeout && timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), timeout, $"{nameof(FastOpenConnectOptions.ConnectTimeout)} must be positive or Timeout.InfiniteTimeSpan.");
+        }
+
+        var snapshot = new FastOpenConnectOptions
+        {
+            SafePlaintextRequests = options.SafePlaintextRequests,
+            FallbackDelay = options.FallbackDelay,
+            ConnectTimeout = options.ConnectTimeout,
+        };
+        _connectTimeout = snapshot.ConnectTimeout;
+        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(FastOpenClientLog.Category);
+        _dialer = new FastOpenDialer(snapshot, logger, method);
+    }
+
+    /// <summary>
+    /// A <see cref="SocketsHttpHandler.ConnectCallback"/>: resolves the host and returns a stream whose first write
+    /// opens the connection.
+    /// </summary>
+    /// <param name="context">The handler's connection context.</param>
+    /// <param name="cancellationToken">Cancels the name resolution.</param>
+    /// <returns>A stream that is not yet connected; it connects on its first write.</returns>
+    public ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return ConnectAsync(context.DnsEndPoint, cancellationToken);
+    }
+
+    /// <summary>
+    /// Resolves <paramref name="endPoint"/> and returns a stream whose first write opens the connection, trying the
+    /// addresses in the order name resolution gave them.
+    /// </summary>
+    /// <param name="endPoint">The host (a name or an IP address literal) and port.</param>
+    /// <param name="cancellationToken">Cancels the name resolution.</param>
+    /// <returns>A stream that is not yet connected; it connects on its first write.</returns>
+    public ValueTask<Stream> ConnectAsync(DnsEndPoint endPoint, CancellationToken cancellationToken = default) =>
+        ConnectAsync(endPoint, Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>Like the public overload, with the connect timeout of the handler the connector serves.</summary>
+    internal async ValueTask<Stream> ConnectAsync(DnsEndPoint endPoint, TimeSpan handlerConnectTimeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        var addresses = await ResolveAsync(endPoint, cancellationToken).ConfigureAwait(false);
+        return new FastOpenStream(_dialer, endPoint, addresses, _connectTimeout ?? handlerConnectTimeout);
+    }
+
+    private static async ValueTask<IPAddress[]> ResolveAsync(DnsEndPoint endPoint, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(endPoint.Host.AsSpan().Trim("[]"), out var address))
+        {
+            return [address];
+        }
+
+        var addresses = await Dns.GetHostAddressesAsync(endPoint.Host, endPoint.AddressFamily, cancellationToken).ConfigureAwait(false);
+        return addresses.Length > 0 ? addresses : throw new SocketException((int)SocketError.HostNotFound);
+    }
+}
