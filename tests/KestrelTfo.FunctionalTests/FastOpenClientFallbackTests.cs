@@ -1,0 +1,53 @@
+using KestrelTfo.FunctionalTests.Infrastructure;
+
+namespace KestrelTfo.FunctionalTests;
+
+/// <summary>The TFO HttpClient handler on a path that drops SYNs carrying data.</summary>
+public sealed class FastOpenClientFallbackTests
+{
+    private const int FallbackRaceStarted = 104;
+    private const int FallbackRaceWon = 105;
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Fallback_race_keeps_the_plain_connection_when_the_SYN_with_data_is_dropped()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var server = SynDataDroppingServer.Start();
+        using var log = new ClientLog();
+
+        // The cookie request carries no data, so it gets through; the SYN with data after it does not, and the plain
+        // connection started 100 ms later wins long before the kernel's own retry (1 s).
+        var bodies = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var client = new HttpClient(FastOpenHttp.Handler(log, o => o.FallbackDelay = TimeSpan.FromMilliseconds(100)));
+            bodies.Add(await client.GetStringAsync(new Uri($"http://{server.EndPoint}/"), Timeout));
+        }
+
+        Assert.Equal(["ok", "ok"], bodies);
+        Assert.Equal(["CookieRequested"], log.Connections);
+        Assert.Single(log.WithId(FallbackRaceStarted));
+        Assert.Single(log.WithId(FallbackRaceWon));
+    }
+
+    [Fact]
+    public async Task Without_the_race_the_kernel_retries_the_SYN_without_data_and_the_request_still_works()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var server = SynDataDroppingServer.Start();
+        using var log = new ClientLog();
+
+        var bodies = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var client = new HttpClient(FastOpenHttp.Handler(log));
+            bodies.Add(await client.GetStringAsync(new Uri($"http://{server.EndPoint}/"), Timeout));
+        }
+
+        Assert.Equal(["ok", "ok"], bodies);
+        Assert.Equal(["CookieRequested", "SynRetransmitted"], log.Connections);
+        Assert.Empty(log.WithId(FallbackRaceStarted));
+    }
+}

@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace KestrelTfo.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// A tiny HTTP server behind a "middlebox" that drops every SYN carrying data: a classic BPF filter on its TFO
+/// listening socket. A SYN without data (a cookie request, a plain connect, a retransmitted SYN) gets through, so
+/// clients fetch cookies as usual and then find their SYNs with data dropped. Answers every request with 200 "ok".
+/// </summary>
+internal sealed class SynDataDroppingServer : IAsyncDisposable
+{
+    private const int SolSocket = 1;
+    private const int SoAttachFilter = 26;
+
+    private static readonly byte[] s_response = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+
+    private readonly Socket _listener;
+    private readonly Task _acceptLoop;
+
+    private SynDataDroppingServer(Socket listener)
+    {
+        _listener = listener;
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndPoint!;
+
+    public static SynDataDroppingServer Start()
+    {
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
+        listener.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, 16);
+        AttachDropSynWithDataFilter(listener);
+        listener.Listen();
+        return new SynDataDroppingServer(listener);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _listener.Dispose();
+        await _acceptLoop;
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var connections = new List<Task>();
+        while (true)
+        {
+            Socket connection;
+            try
+            {
+                connection = await _listener.AcceptAsync();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                break;
+            }
+
+            connections.Add(ServeAsync(connection));
+        }
+
+        await Task.WhenAll(connections);
+    }
+
+    private static async Task ServeAsync(Socket connection)
+    {
+        using var _ = connection;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        try
+        {
+            while (!Encoding.ASCII.GetString([.. received]).Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var read = await connection.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                received.AddRange(buffer.AsSpan(0, read));
+            }
+
+            await connection.SendAsync(s_response, SocketFlags.None, timeout.Token);
+            connection.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            // A client that gave up (the losing side of a race) is no failure of the server's.
+        }
+    }
+
+    /// <summary>
+    /// Attaches (SO_ATTACH_FILTER) a classic BPF program that sees each TCP segment from its header on and drops a
+    /// SYN whose length exceeds its header length.
+    /// </summary>
+    private static void AttachDropSynWithDataFilter(Socket socket)
+    {
+        (ushort Code, byte Jt, byte Jf, uint K)[] program =
+        [
+            (0x30, 0, 0, 13),         // ldb [13]          TCP flags
+            (0x45, 0, 7, 0x02),       // jset #SYN         else accept
+            (0x30, 0, 0, 12),         // ldb [12]          data offset, high nibble
+            (0x74, 0, 0, 4),          // rsh #4
+            (0x64, 0, 0, 2),          // lsh #2            header length in bytes
+            (0x07, 0, 0, 0),          // tax
+            (0x80, 0, 0, 0),          // ld len            header + payload
+            (0x2d, 0, 1, 0),          // jgt x             payload: drop, else accept
+            (0x06, 0, 0, 0),          // ret #0            drop
+            (0x06, 0, 0, uint.MaxValue), // ret #-1        accept
+        ];
+
+        var instructions = new byte[program.Length * 8];
+        for (var i = 0; i < program.Length; i++)
+        {
+            var slot = instructions.AsSpan(i * 8, 8);
+            BitConverter.TryWriteBytes(slot, program[i].Code);
+            slot[2] = program[i].Jt;
+            slot[3] = program[i].Jf;
+            BitConverter.TryWriteBytes(slot[4..], program[i].K);
+        }
+
+        // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the kernel copies the program
+        // during setsockopt, so it only has to stay pinned until then.
+        var pinned = GCHandle.Alloc(instructions, GCHandleType.Pinned);
+        try
+        {
+            var fprog = new byte[2 * IntPtr.Size];
+            BitConverter.TryWriteBytes(fprog, (ushort)program.Length);
+            MemoryMarshal.Write(fprog.AsSpan(IntPtr.Size), pinned.AddrOfPinnedObject());
+            socket.SetRawSocketOption(SolSocket, SoAttachFilter, fprog);
+        }
+        finally
+        {
+            pinned.Free();
+        }
+    }
+}
