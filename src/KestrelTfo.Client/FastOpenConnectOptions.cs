@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace KestrelTfo.Client;
 
 /// <summary>
@@ -44,4 +47,14 @@ public sealed class FastOpenConnectOptions
     /// be positive or <see cref="Timeout.InfiniteTimeSpan"/>.
     /// </remarks>
     public TimeSpan? ConnectTimeout { get; set; }
+
+    /// <summary>
+    /// Gets or sets a function that creates the unconnected TCP socket for a connection to the given endpoint, for
+    /// callers that need sockets made a particular way (bound to a source address or device, or created in another
+    /// network namespace). The connector switches Nagle off and TCP Fast Open on for it, connects and owns it.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/>: a new TCP socket of the endpoint's address family.
+    /// </remarks>
+    public Func<IPEndPoint, Socket>? CreateSocket { get; set; }
 }

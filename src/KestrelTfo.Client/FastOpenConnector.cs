@@ -62,6 +62,7 @@ public sealed class FastOpenConnector
             SafePlaintextRequests = options.SafePlaintextRequests,
             FallbackDelay = options.FallbackDelay,
             ConnectTimeout = options.ConnectTimeout,
+            CreateSocket = options.CreateSocket,
         };
         _connectTimeout = snapshot.ConnectTimeout;
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(FastOpenClientLog.Category);

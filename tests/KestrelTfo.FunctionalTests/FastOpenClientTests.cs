@@ -164,6 +164,54 @@ public sealed class FastOpenClientTests
         Assert.True(Report(RawResponse.Parse(System.Text.Encoding.ASCII.GetString(received.ToArray()))).IsFastOpen);
     }
 
+    [Fact]
+    public async Task Sockets_come_from_CreateSocket_when_it_is_set()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>();
+        var server = new Uri($"http://{app.EndPoint}");
+        var source = Loopback.NextAddress();
+        var created = new List<Socket>();
+        using var log = new ClientLog();
+
+        Socket Create(IPEndPoint endPoint)
+        {
+            var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(source, 0));
+            created.Add(socket);
+            return socket;
+        }
+
+        var first = await FastOpenHttp.ReportAsync(server, log, configure: o => o.CreateSocket = Create);
+        var second = await FastOpenHttp.ReportAsync(server, log, configure: o => o.CreateSocket = Create);
+
+        Assert.Equal(2, created.Count);
+        Assert.All(created, socket => Assert.True(socket.SafeHandle.IsClosed));
+        Assert.False(first.Report.IsFastOpen);
+        Assert.True(second.Report.IsFastOpen);
+        Assert.Equal(["CookieRequested", "DataAccepted"], log.Connections);
+    }
+
+    [Fact]
+    public async Task Synchronous_sends_use_TFO_too()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>();
+        using var log = new ClientLog();
+
+        var reports = new List<FastOpenReport>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var client = new HttpClient(FastOpenHttp.Handler(log));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://{app.EndPoint}/tfo"));
+            using var response = client.Send(request, Timeout);
+            reports.Add(System.Text.Json.JsonSerializer.Deserialize<FastOpenReport>(response.Content.ReadAsStream(Timeout), System.Text.Json.JsonSerializerOptions.Web)!);
+        }
+
+        Assert.Equal([false, true], reports.Select(r => r.IsFastOpen));
+        Assert.Equal(["CookieRequested", "DataAccepted"], log.Connections);
+    }
+
     private static async Task FetchCookieAsync(IPAddress address)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

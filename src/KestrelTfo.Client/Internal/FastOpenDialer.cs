@@ -145,7 +145,7 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
         }
     }
 
-    private static async Task<Socket> OpenNormallyAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private async Task<Socket> OpenNormallyAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var socket = CreateSocket(endPoint);
         try
@@ -205,9 +205,14 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
         }
     }
 
-    // SocketsHttpHandler's own sockets: Nagle off, so a request is not held back waiting for an ACK.
-    private static Socket CreateSocket(IPEndPoint endPoint) =>
-        new(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+    private Socket CreateSocket(IPEndPoint endPoint)
+    {
+        var socket = options.CreateSocket?.Invoke(endPoint) ?? new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+
+        // As SocketsHttpHandler's own sockets: Nagle off, so a request is not held back waiting for an ACK.
+        socket.NoDelay = true;
+        return socket;
+    }
 
     private static bool IsRefusedOption(SocketError error) =>
         error is SocketError.OperationNotSupported or SocketError.ProtocolOption or SocketError.ProtocolNotSupported or SocketError.InvalidArgument;
