@@ -120,6 +120,32 @@ public sealed class FastOpenClientTests
         Assert.Contains($"{refused}:{live.Port} (ConnectionRefused); 1 more", failure.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http")]
+    [InlineData("https")]
+    public async Task A_refused_connection_fails_with_a_ConnectionError_as_with_SocketsHttpHandlers_own_connect(string scheme)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var refused = Loopback.NextAddress();
+        await FetchCookieAsync(refused);
+        var uri = new Uri($"{scheme}://{refused}:{IPEndPoint.MaxPort - 1}/tfo");
+        using var log = new ClientLog();
+
+        using var plainClient = new HttpClient(FastOpenHttp.Handler(log: null));
+        var expected = await Assert.ThrowsAsync<HttpRequestException>(() => plainClient.GetAsync(uri, Timeout));
+        using var fastOpenClient = new HttpClient(FastOpenHttp.Handler(log));
+        var actual = await Assert.ThrowsAsync<HttpRequestException>(() => fastOpenClient.GetAsync(uri, Timeout));
+
+        // Over HTTPS the connect happens inside the TLS handshake, and SocketsHttpHandler wraps whatever fails there
+        // in a SecureConnectionError: the ConnectionError is its inner exception.
+        Assert.Equal(HttpRequestError.ConnectionError, expected.HttpRequestError);
+        var connectError = scheme == "https" ? Assert.IsType<HttpRequestException>(actual.InnerException) : actual;
+        Assert.Equal(scheme == "https" ? HttpRequestError.SecureConnectionError : HttpRequestError.ConnectionError, actual.HttpRequestError);
+        Assert.Equal(HttpRequestError.ConnectionError, connectError.HttpRequestError);
+        Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(connectError.InnerException).SocketErrorCode);
+        Assert.Single(log.WithId(103));
+    }
+
     [Fact]
     public async Task Dotnets_connect_with_a_buffer_also_sends_the_request_in_the_SYN()
     {
