@@ -43,9 +43,7 @@ public sealed class CookieKeyTests
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var configuration = new ReloadableConfigurationSource();
-        await using var app = new KestrelAppFactory<Program>(
-            settings: new() { ["Kestrel:FastOpen:CookieKey"] = KeyA },
-            configure: web => web.ConfigureAppConfiguration((_, c) => c.Add(configuration)));
+        await using var app = ReloadableInstance(KeyA, configuration);
         var listener = Assert.Single(Factory(app).Listeners);
         Assert.False((await Get(app)).IsFastOpen);
 
@@ -88,9 +86,7 @@ public sealed class CookieKeyTests
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var configuration = new ReloadableConfigurationSource();
-        await using var app = new KestrelAppFactory<Program>(
-            settings: new() { ["Kestrel:FastOpen:CookieKey"] = KeyA },
-            configure: web => web.ConfigureAppConfiguration((_, c) => c.Add(configuration)));
+        await using var app = ReloadableInstance(KeyA, configuration);
         await Get(app);
         Assert.True((await Get(app)).IsFastOpen);
 
@@ -106,9 +102,7 @@ public sealed class CookieKeyTests
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var configuration = new ReloadableConfigurationSource();
-        await using var app = new KestrelAppFactory<Program>(
-            settings: new() { ["Kestrel:FastOpen:CookieKey"] = KeyA },
-            configure: web => web.ConfigureAppConfiguration((_, c) => c.Add(configuration)));
+        await using var app = ReloadableInstance(KeyA, configuration);
         var listener = Assert.Single(Factory(app).Listeners);
 
         configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = "0011" });
@@ -151,6 +145,10 @@ public sealed class CookieKeyTests
         Assert.True((await Get(dashed)).IsFastOpen);
         Assert.Equal(KeyA, Keys(Assert.Single(Factory(base64).Listeners)));
     }
+
+    private static KestrelAppFactory<Program> ReloadableInstance(string key, ReloadableConfigurationSource configuration) =>
+        new(settings: new() { ["Kestrel:FastOpen:CookieKey"] = key },
+            configure: web => web.ConfigureAppConfiguration((_, c) => c.Add(configuration)));
 
     private static KestrelAppFactory<Program> Instance(IPAddress address, string key) =>
         new(settings: new() { ["Kestrel:FastOpen:CookieKey"] = key }, listen: o => o.Listen(address, 0));
