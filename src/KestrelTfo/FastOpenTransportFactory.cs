@@ -1,4 +1,5 @@
 using System.Net;
+using KestrelTfo.EarlyData;
 using KestrelTfo.Internal;
 using KestrelTfo.Platform;
 using Microsoft.AspNetCore.Connections;
@@ -26,6 +27,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
     private readonly List<FastOpenConnectionListener> _listeners = [];
     private readonly IOptionsFactory<FastOpenTransportOptions>? _reloadFactory;
     private readonly List<IDisposable> _reloadRegistrations = [];
+    private readonly ClientHelloDebouncer? _debouncer;
     private byte[]? _cookieKeys;
 
     /// <summary>
@@ -50,6 +52,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         _logger = loggerFactory.CreateLogger("KestrelTfo.Transport");
         _kernelSupport = new Lazy<KernelSupport>(DetectKernelSupport);
         _cookieKeys = FastOpenCookieKey.ToSocketOption(_options.CookieKey, _options.BackupCookieKey);
+        _debouncer = _options.ClientHelloDebounceWindow is { } window ? new ClientHelloDebouncer(window) : null;
     }
 
     /// <summary>
@@ -103,7 +106,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
             throw new InvalidOperationException(RequiredMessage(support.Problem, support.Fix));
         }
 
-        var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory, Forget);
+        var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory, _debouncer, Forget);
         try
         {
             lock (_listeners)

@@ -4,10 +4,18 @@ using KestrelTfo.TestApp;
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseFastOpenTransport();
 builder.Services.AddSingleton<RequestGate>();
+builder.Services.AddSingleton<RequestLedger>();
 
 var app = builder.Build();
 
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
+
+// Stands for a request that must not run twice; it answers with what the connection's feature said.
+app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
+{
+    ledger.RecordTransfer();
+    return FastOpenReport.From(context.Features.Get<IFastOpenFeature>());
+});
 
 app.MapGet("/hold", async (RequestGate gate) =>
 {

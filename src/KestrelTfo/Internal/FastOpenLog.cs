@@ -42,6 +42,21 @@ internal static partial class FastOpenLog
         EventName = "ConnectionReset")]
     public static partial void ConnectionReset(ILogger logger, EndPoint endPoint, SocketError socketError);
 
+    [LoggerMessage(20, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint}: its {EarlyDataLength} bytes of early data are {EarlyDataKind} {Method}, not a TLS ClientHello, so it may be a replay; {Action} by policy.",
+        EventName = "EarlyDataNotReplaySafe")]
+    public static partial void EarlyDataNotReplaySafe(ILogger logger, EndPoint? remoteEndPoint, int earlyDataLength, EarlyDataKind earlyDataKind, string? method, string action);
+
+    [LoggerMessage(21, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint} never completed its handshake ({Reason}); closed before the application saw its early data.",
+        EventName = "EarlyDataDeferralFailed")]
+    public static partial void EarlyDataDeferralFailed(ILogger logger, EndPoint? remoteEndPoint, string reason);
+
+    [LoggerMessage(22, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint} repeats a ClientHello seen within {Window}; closed as a duplicate.",
+        EventName = "ClientHelloDebounced")]
+    public static partial void ClientHelloDebounced(ILogger logger, EndPoint? remoteEndPoint, TimeSpan window);
+
     [LoggerMessage(30, LogLevel.Warning,
         "Could not set the TCP Fast Open cookie keys on {EndPoint} ({SocketError}: {Reason}); it keeps the keys it had.",
         EventName = "CookieKeysFailed")]

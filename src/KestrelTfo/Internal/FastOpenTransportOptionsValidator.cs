@@ -38,6 +38,29 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
             Fail(ref failures, nameof(options.MaxWriteBufferSize), options.MaxWriteBufferSize, "must not be negative (null means no limit)");
         }
 
+        if (!Enum.IsDefined(options.EarlyDataPolicy))
+        {
+            Fail(ref failures, nameof(options.EarlyDataPolicy), options.EarlyDataPolicy, "must be Flag, Defer or Reject");
+        }
+
+        foreach (var (port, policy) in options.EarlyDataPolicyByPort)
+        {
+            if (port is < 0 or > 65535 || !Enum.IsDefined(policy))
+            {
+                Fail(ref failures, $"{nameof(options.EarlyDataPolicyByPort)}:{port}", policy, "must name a port from 0 to 65535 and be Flag, Defer or Reject");
+            }
+        }
+
+        if (options.EarlyDataDeferTimeout <= TimeSpan.Zero)
+        {
+            Fail(ref failures, nameof(options.EarlyDataDeferTimeout), options.EarlyDataDeferTimeout, "must be positive");
+        }
+
+        if (options.ClientHelloDebounceWindow <= TimeSpan.Zero)
+        {
+            Fail(ref failures, nameof(options.ClientHelloDebounceWindow), options.ClientHelloDebounceWindow, "must be positive (null turns it off)");
+        }
+
         ValidateKey(ref failures, nameof(options.CookieKey), options.CookieKey);
         ValidateKey(ref failures, nameof(options.BackupCookieKey), options.BackupCookieKey);
         if (string.IsNullOrWhiteSpace(options.CookieKey) && !string.IsNullOrWhiteSpace(options.BackupCookieKey))

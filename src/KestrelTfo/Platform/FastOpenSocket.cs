@@ -48,14 +48,16 @@ internal static class FastOpenSocket
         socket.GetRawSocketOption(SolTcp, TcpFastOpenKey, keys);
 
     /// <summary>
-    /// Whether the kernel accepted data in this connection's SYN (<c>TCP_INFO</c>, <c>TCPI_OPT_SYN_DATA</c>).
-    /// Linux only; allocation free.
+    /// Reads the connection's TCP state and whether the kernel accepted data in its SYN (<c>TCP_INFO</c>'s
+    /// <c>tcpi_state</c> and <c>TCPI_OPT_SYN_DATA</c>). Linux only; allocation free.
     /// </summary>
-    public static bool ReceivedSynData(Socket socket)
+    public static TcpConnectionInfo ReadInfo(Socket socket)
     {
-        // The kernel copies only as much of struct tcp_info as asked for; the first eight bytes hold tcpi_options.
+        // The kernel copies only as much of struct tcp_info as asked for; the first eight bytes hold both fields.
         Span<byte> info = stackalloc byte[8];
         var length = socket.GetRawSocketOption(SolTcp, TcpInfo, info);
-        return length > TcpInfoOptionsOffset && (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0;
+        return length > TcpInfoOptionsOffset
+            ? new TcpConnectionInfo((TcpState)info[0], (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0)
+            : default;
     }
 }

@@ -16,7 +16,14 @@ internal static class RawHttp
 
     public static byte[] Request(string path) => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: test\r\n\r\n");
 
-    public static async Task<RawResponse> GetAsync(IPEndPoint server, string path, bool fastOpen, CancellationToken cancellationToken)
+    public static byte[] Post(string path) =>
+        Encoding.ASCII.GetBytes($"POST {path} HTTP/1.0\r\nHost: test\r\nContent-Length: 11\r\n\r\namount=1000");
+
+    public static async Task<RawResponse> GetAsync(IPEndPoint server, string path, bool fastOpen, CancellationToken cancellationToken) =>
+        RawResponse.Parse(await ExchangeAsync(server, Request(path), fastOpen, cancellationToken));
+
+    /// <summary>Sends <paramref name="request"/> as the first write and returns all that comes back, maybe nothing.</summary>
+    public static async Task<string> ExchangeAsync(IPEndPoint server, byte[] request, bool fastOpen, CancellationToken cancellationToken)
     {
         using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (fastOpen)
@@ -25,7 +32,7 @@ internal static class RawHttp
         }
 
         await socket.ConnectAsync(server, cancellationToken);
-        await socket.SendAsync(Request(path), SocketFlags.None, cancellationToken);
+        await socket.SendAsync(request, SocketFlags.None, cancellationToken);
 
         using var received = new MemoryStream();
         var buffer = new byte[4096];
@@ -35,6 +42,6 @@ internal static class RawHttp
             received.Write(buffer, 0, read);
         }
 
-        return RawResponse.Parse(Encoding.ASCII.GetString(received.ToArray()));
+        return Encoding.ASCII.GetString(received.ToArray());
     }
 }
