@@ -4,6 +4,7 @@ using KestrelTfo.Platform;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace KestrelTfo;
 
@@ -13,29 +14,61 @@ namespace KestrelTfo;
 /// </summary>
 /// <remarks>
 /// Registered by <c>UseFastOpenTransport</c>. The kernel's support is checked once, on the first bind,
-/// and a missing setting is logged once with the exact fix.
+/// and a missing setting is logged once with the exact fix. When registered that way, cookie keys changed
+/// by a configuration reload are applied to every live listener.
 /// </remarks>
-public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
     private readonly FastOpenTransportOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly Lazy<KernelSupport> _kernelSupport;
+    private readonly List<FastOpenConnectionListener> _listeners = [];
+    private readonly IOptionsFactory<FastOpenTransportOptions>? _reloadFactory;
+    private readonly List<IDisposable> _reloadRegistrations = [];
+    private byte[]? _cookieKeys;
 
     /// <summary>
     /// Creates the transport factory.
     /// </summary>
     /// <param name="options">The transport options.</param>
     /// <param name="loggerFactory">The logger factory.</param>
+    /// <exception cref="OptionsValidationException">An option has a value the transport cannot use.</exception>
     public FastOpenTransportFactory(IOptions<FastOpenTransportOptions> options, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
 
         _options = options.Value;
+        var validation = new FastOpenTransportOptionsValidator().Validate(Options.DefaultName, _options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(FastOpenTransportOptions), validation.Failures);
+        }
+
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("KestrelTfo.Transport");
         _kernelSupport = new Lazy<KernelSupport>(DetectKernelSupport);
+        _cookieKeys = FastOpenCookieKey.ToSocketOption(_options.CookieKey, _options.BackupCookieKey);
+    }
+
+    /// <summary>
+    /// The constructor <c>UseFastOpenTransport</c> uses: it also follows configuration reloads, to rotate cookie
+    /// keys. It builds fresh options itself instead of using <c>IOptionsMonitor</c>, which throws on the reload
+    /// thread when a reloaded value is invalid; here an invalid reload is logged and changes nothing.
+    /// </summary>
+    internal FastOpenTransportFactory(
+        IOptions<FastOpenTransportOptions> options,
+        IOptionsFactory<FastOpenTransportOptions> reloadFactory,
+        IEnumerable<IOptionsChangeTokenSource<FastOpenTransportOptions>> reloadSources,
+        ILoggerFactory loggerFactory)
+        : this(options, loggerFactory)
+    {
+        _reloadFactory = reloadFactory;
+        foreach (var source in reloadSources)
+        {
+            _reloadRegistrations.Add(ChangeToken.OnChange(source.GetChangeToken, OnOptionsReloaded));
+        }
     }
 
     /// <summary>
@@ -70,10 +103,15 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
             throw new InvalidOperationException(RequiredMessage(support.Problem, support.Fix));
         }
 
-        var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory);
+        var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory, Forget);
         try
         {
-            listener.Bind(tryFastOpen: support.PlatformSupported);
+            lock (_listeners)
+            {
+                // Under the lock, so that a reload cannot slip between reading the keys and tracking the listener.
+                listener.Bind(tryFastOpen: support.PlatformSupported, _cookieKeys);
+                _listeners.Add(listener);
+            }
         }
         catch
         {
@@ -89,6 +127,76 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         }
 
         return listener;
+    }
+
+    /// <summary>Stops rotating keys on live listeners; the listeners themselves belong to Kestrel.</summary>
+    public void Dispose()
+    {
+        foreach (var registration in _reloadRegistrations)
+        {
+            registration.Dispose();
+        }
+    }
+
+    internal IReadOnlyList<FastOpenConnectionListener> Listeners
+    {
+        get
+        {
+            lock (_listeners)
+            {
+                return [.. _listeners];
+            }
+        }
+    }
+
+    private void Forget(FastOpenConnectionListener listener)
+    {
+        lock (_listeners)
+        {
+            _listeners.Remove(listener);
+        }
+    }
+
+    private void OnOptionsReloaded()
+    {
+        FastOpenTransportOptions reloaded;
+        byte[]? keys;
+        try
+        {
+            reloaded = _reloadFactory!.Create(Options.DefaultName);
+            keys = FastOpenCookieKey.ToSocketOption(reloaded.CookieKey, reloaded.BackupCookieKey);
+        }
+        catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
+        {
+            FastOpenLog.CookieKeysReloadRejected(_logger, e.Message);
+            return;
+        }
+
+        lock (_listeners)
+        {
+            if (keys is null)
+            {
+                if (_cookieKeys is not null)
+                {
+                    FastOpenLog.CookieKeysRemoved(_logger);
+                }
+
+                return;
+            }
+
+            if (_cookieKeys is not null && keys.AsSpan().SequenceEqual(_cookieKeys))
+            {
+                return;
+            }
+
+            _cookieKeys = keys;
+            foreach (var listener in _listeners)
+            {
+                listener.SetCookieKeys(keys);
+            }
+
+            FastOpenLog.CookieKeysReloaded(_logger, keys.Length / FastOpenCookieKey.Length, _listeners.Count);
+        }
     }
 
     private static string RequiredMessage(string? problem, string? fix) =>
@@ -111,6 +219,11 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
             {
                 FastOpenLog.KernelSupportEnableFailed(_logger, LinuxFastOpenSysctl.Name, newValue, error);
             }
+        }
+
+        if (_cookieKeys is not null && !FastOpenSocket.SupportsCookieKeys)
+        {
+            FastOpenLog.CookieKeysUnsupported(_logger, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
         }
 
         if (support.ServerEnabled)

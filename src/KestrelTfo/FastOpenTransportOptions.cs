@@ -47,6 +47,30 @@ public sealed class FastOpenTransportOptions
     public bool TryEnableKernelSupport { get; set; }
 
     /// <summary>
+    /// Gets or sets the key the listeners make TCP Fast Open cookies with: 16 bytes as 32 hex digits
+    /// (for example from <c>openssl rand -hex 16</c>), in the kernel's <c>xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx</c>
+    /// form, or in base64. Give every instance behind a load balancer the same key, so that a cookie one
+    /// instance issued is valid on all of them.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/>: listeners use the kernel's key for their network namespace, which
+    /// differs per host and changes at reboot. Linux only. When the configuration reloads, a changed key is
+    /// applied to every live listener at once; an invalid one is rejected and the keys in force stay.
+    /// The key never appears in logs or metrics.
+    /// </remarks>
+    public string? CookieKey { get; set; }
+
+    /// <summary>
+    /// Gets or sets a second key whose cookies are still accepted, for rotation without a lost round trip:
+    /// first add the new key here, then, once every instance has it, make it <see cref="CookieKey"/> and move
+    /// the old one here, and finally remove the old one. Same format as <see cref="CookieKey"/>, which it needs.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/>. Needs Linux 5.3 or later.
+    /// </remarks>
+    public string? BackupCookieKey { get; set; }
+
+    /// <summary>
     /// Gets or sets the maximum length of the pending connection queue (the <c>listen</c> backlog).
     /// </summary>
     /// <remarks>

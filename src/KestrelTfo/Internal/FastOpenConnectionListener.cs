@@ -12,12 +12,19 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     private readonly FastOpenTransportOptions _options;
     private readonly ILogger _logger;
     private readonly SocketConnectionContextFactory _factory;
+    private readonly Action<FastOpenConnectionListener>? _disposed;
     private Socket? _listenSocket;
 
-    public FastOpenConnectionListener(IPEndPoint endPoint, FastOpenTransportOptions options, ILoggerFactory loggerFactory)
+    // disposed: told when the listener is disposed, so the transport stops rotating its keys.
+    public FastOpenConnectionListener(
+        IPEndPoint endPoint,
+        FastOpenTransportOptions options,
+        ILoggerFactory loggerFactory,
+        Action<FastOpenConnectionListener>? disposed = null)
     {
         EndPoint = endPoint;
         _options = options;
+        _disposed = disposed;
         _logger = loggerFactory.CreateLogger("KestrelTfo.Transport");
 
         // Kestrel's own connection type, pipes and memory pool: once accepted, a connection costs what it
@@ -45,7 +52,8 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     internal Socket? ListenSocket => _listenSocket;
 
     /// <param name="tryFastOpen">False where the transport does not support TCP Fast Open on this OS.</param>
-    internal void Bind(bool tryFastOpen)
+    /// <param name="cookieKeys">The listener's own cookie keys (<c>TCP_FASTOPEN_KEY</c>), or null for the kernel's.</param>
+    internal void Bind(bool tryFastOpen, byte[]? cookieKeys = null)
     {
         if (_listenSocket != null)
         {
@@ -77,6 +85,11 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
                 TryEnableFastOpen(socket, endPoint);
             }
 
+            if (FastOpenEnabled && cookieKeys is not null)
+            {
+                TrySetCookieKeys(socket, endPoint, cookieKeys);
+            }
+
             socket.Listen(_options.Backlog);
 
             if (tryFastOpen && FastOpenSocket.EnableAfterListen)
@@ -106,6 +119,31 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         {
             FastOpenError = $"{e.SocketErrorCode}: {e.Message}";
             FastOpenLog.ListenerFastOpenFailed(_logger, endPoint, e.SocketErrorCode, e.Message);
+        }
+    }
+
+    /// <summary>Replaces the listener's cookie keys; cookies made with the old ones fail unless they stay as backup.</summary>
+    internal void SetCookieKeys(byte[] cookieKeys)
+    {
+        if (_listenSocket is { } socket && FastOpenEnabled)
+        {
+            TrySetCookieKeys(socket, EndPoint, cookieKeys);
+        }
+    }
+
+    private void TrySetCookieKeys(Socket socket, EndPoint endPoint, byte[] cookieKeys)
+    {
+        try
+        {
+            FastOpenSocket.SetCookieKeys(socket, cookieKeys);
+        }
+        catch (SocketException e)
+        {
+            FastOpenLog.CookieKeysFailed(_logger, endPoint, e.SocketErrorCode, e.Message);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Unbound while the keys rotated: nothing left to key.
         }
     }
 
@@ -173,6 +211,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
     public ValueTask DisposeAsync()
     {
+        _disposed?.Invoke(this);
         _listenSocket?.Dispose();
         _factory.Dispose();
         return default;

@@ -1,3 +1,4 @@
+using KestrelTfo.Platform;
 using Microsoft.Extensions.Options;
 
 namespace KestrelTfo.Internal;
@@ -37,11 +38,30 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
             Fail(ref failures, nameof(options.MaxWriteBufferSize), options.MaxWriteBufferSize, "must not be negative (null means no limit)");
         }
 
+        ValidateKey(ref failures, nameof(options.CookieKey), options.CookieKey);
+        ValidateKey(ref failures, nameof(options.BackupCookieKey), options.BackupCookieKey);
+        if (string.IsNullOrWhiteSpace(options.CookieKey) && !string.IsNullOrWhiteSpace(options.BackupCookieKey))
+        {
+            Fail(ref failures, nameof(options.BackupCookieKey), "needs a CookieKey: the kernel takes the backup key only beside a primary one");
+        }
+
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    private static void ValidateKey(ref List<string>? failures, string setting, string? key)
+    {
+        Span<byte> parsed = stackalloc byte[FastOpenCookieKey.Length];
+        if (!string.IsNullOrWhiteSpace(key) && !FastOpenCookieKey.TryParse(key, parsed))
+        {
+            // The value is a secret, so the message describes it without showing it.
+            Fail(ref failures, setting, $"must be {FastOpenCookieKey.Length} bytes written as {2 * FastOpenCookieKey.Length} hex digits or in base64, but the value given ({key.Length} characters) is not");
+        }
+    }
+
     private static void Fail(ref List<string>? failures, string setting, object? value, string rule) =>
+        Fail(ref failures, setting, $"{rule}, but is {value}");
+
+    private static void Fail(ref List<string>? failures, string setting, string problem) =>
         (failures ??= []).Add(
-            $"{FastOpenTransportOptions.ConfigurationSectionName}:{setting} {rule}, but is {value} " +
-            $"({nameof(FastOpenTransportOptions)}.{setting}).");
+            $"{FastOpenTransportOptions.ConfigurationSectionName}:{setting} {problem} ({nameof(FastOpenTransportOptions)}.{setting}).");
 }

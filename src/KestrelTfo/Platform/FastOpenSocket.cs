@@ -10,6 +10,7 @@ internal static class FastOpenSocket
 {
     private const int SolTcp = 6;
     private const int TcpInfo = 11;
+    private const int TcpFastOpenKey = 33;
     private const int TcpInfoOptionsOffset = 5;
     private const byte TcpiOptSynData = 0x20;
 
@@ -31,6 +32,20 @@ internal static class FastOpenSocket
         var value = OperatingSystem.IsLinux() ? queueLength : 1;
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, value);
     }
+
+    /// <summary>Only Linux lets a listener carry its own cookie keys.</summary>
+    public static bool SupportsCookieKeys => OperatingSystem.IsLinux();
+
+    /// <summary>
+    /// Gives a listener its own cookie keys (<c>TCP_FASTOPEN_KEY</c>): 16 bytes, or 32 for a primary and a backup
+    /// key (Linux 5.3+). Takes effect for the next SYN, so it also rotates the keys of a live listener.
+    /// </summary>
+    public static void SetCookieKeys(Socket socket, ReadOnlySpan<byte> keys) =>
+        socket.SetRawSocketOption(SolTcp, TcpFastOpenKey, keys);
+
+    /// <summary>Reads back the keys a listener makes and checks cookies with, primary first.</summary>
+    public static int GetCookieKeys(Socket socket, Span<byte> keys) =>
+        socket.GetRawSocketOption(SolTcp, TcpFastOpenKey, keys);
 
     /// <summary>
     /// Whether the kernel accepted data in this connection's SYN (<c>TCP_INFO</c>, <c>TCPI_OPT_SYN_DATA</c>).
