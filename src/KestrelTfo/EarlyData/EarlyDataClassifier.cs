@@ -48,7 +48,8 @@ namespace KestrelTfo.EarlyData;
 /// <see cref="EarlyDataKind.Unknown"/>.
 /// </para>
 /// <para>
-/// Empty data is <see cref="EarlyDataKind.None"/>; anything else is <see cref="EarlyDataKind.Unknown"/>.
+/// Empty data is <see cref="EarlyDataKind.None"/>; anything else is <see cref="EarlyDataKind.Unknown"/>, the
+/// SSLv2-compatible hello format included (no client in use sends it).
 /// </para>
 /// </remarks>
 internal static class EarlyDataClassifier
