@@ -16,12 +16,18 @@ internal static class RawHttp
 
     public static byte[] Request(string path) => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: test\r\n\r\n");
 
+    /// <summary>
+    /// <c>TCP_FASTOPEN_CONNECT</c>: connect fetches a cookie when the kernel has none for the server, and
+    /// otherwise returns at once, so that the first write goes out in the SYN.
+    /// </summary>
+    public static void UseFastOpenConnect(Socket socket) => socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+
     public static async Task<RawResponse> GetAsync(IPEndPoint server, string path, bool fastOpen, CancellationToken cancellationToken)
     {
         using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (fastOpen)
         {
-            socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+            UseFastOpenConnect(socket);
         }
 
         await socket.ConnectAsync(server, cancellationToken);

@@ -7,9 +7,6 @@ namespace KestrelTfo.FunctionalTests.Platform;
 
 public sealed class NetstatCountersTests
 {
-    private const int SolTcp = 6;
-    private const int TcpFastOpenConnect = 30;
-
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -41,7 +38,7 @@ public sealed class NetstatCountersTests
     private static async Task<bool> ConnectAsync(Socket listener, IPEndPoint server)
     {
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        client.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+        RawHttp.UseFastOpenConnect(client);
         await client.ConnectAsync(server, Timeout);
         await client.SendAsync(new byte[] { 42 }, SocketFlags.None, Timeout);
         using var accepted = await listener.AcceptAsync(Timeout);

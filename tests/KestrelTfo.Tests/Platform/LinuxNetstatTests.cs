@@ -111,8 +111,7 @@ public sealed class LinuxNetstatTests
     [Fact]
     public void Rereading_a_file_sees_its_new_contents()
     {
-        var path = Path.GetTempFileName();
-        try
+        WithTempFile(path =>
         {
             using var reader = new LinuxNetstat(path);
             File.WriteAllBytes(path, Section(("TCPFastOpenPassive", 1)));
@@ -124,18 +123,13 @@ public sealed class LinuxNetstatTests
 
             Assert.Equal(1, first.Passive);
             Assert.Equal((7L, 8L), (second.Passive, second.Active));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        });
     }
 
     [Fact]
     public void A_file_larger_than_the_buffer_is_read_whole()
     {
-        var path = Path.GetTempFileName();
-        try
+        WithTempFile(path =>
         {
             // The TcpExt section after 40 KB of other sections.
             var filler = string.Concat(Enumerable.Repeat("IpExt: " + new string('x', 1000) + "\nIpExt: 0\n", 40));
@@ -145,29 +139,20 @@ public sealed class LinuxNetstatTests
             Assert.True(reader.TryRead(out var counters), reader.Error);
 
             Assert.Equal(42, counters.Passive);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        });
     }
 
     [Fact]
     public void A_read_allocates_nothing()
     {
-        var path = Path.GetTempFileName();
-        try
+        WithTempFile(path =>
         {
             File.WriteAllText(path, WithDistinctValues(s_linux618));
             using var reader = new LinuxNetstat(path);
             Assert.True(reader.TryRead(out _), reader.Error);
 
             AssertReadsAllocateNothing(reader);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        });
     }
 
     [Fact]
@@ -197,6 +182,19 @@ public sealed class LinuxNetstatTests
         Assert.True(ok, reader.Error);
         Assert.True(sum >= 0);
         Assert.Equal(0, allocated);
+    }
+
+    private static void WithTempFile(Action<string> test)
+    {
+        var path = Path.GetTempFileName();
+        try
+        {
+            test(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     private static byte[] Section(params (string Name, long Value)[] columns) => Encoding.ASCII.GetBytes(
