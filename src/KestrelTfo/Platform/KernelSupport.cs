@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace KestrelTfo.Platform;
@@ -47,18 +46,13 @@ internal sealed class KernelSupport
 
     public static KernelSupport LinuxServerBitOff(int value)
     {
-        var wanted = (value | LinuxFastOpenSysctl.ServerBit).ToString(CultureInfo.InvariantCulture);
         var name = LinuxFastOpenSysctl.Name;
         return new(
             serverEnabled: false,
             platformSupported: true,
             setting: $"{name} = {value}",
             problem: $"{name} is {value}, which lacks the server bit 0x2",
-            fix: $"run `sysctl -w {name}={wanted}` (until reboot), " +
-                 $"or add `{name} = {wanted}` to /etc/sysctl.d/60-tcp-fastopen.conf (every boot); " +
-                 $"in Docker: `docker run --sysctl {name}={wanted} ...`; " +
-                 $"in Kubernetes: pod spec securityContext.sysctls: [{{name: {name}, value: \"{wanted}\"}}] " +
-                 $"(the kubelet must allow it: --allowed-unsafe-sysctls={name})",
+            fix: FastOpenSysctlFix.For(value | LinuxFastOpenSysctl.ServerBit).Text,
             linuxValue: value);
     }
 

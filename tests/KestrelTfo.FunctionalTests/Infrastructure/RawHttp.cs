@@ -16,6 +16,12 @@ internal static class RawHttp
 
     public static byte[] Request(string path) => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: test\r\n\r\n");
 
+    /// <summary>
+    /// <c>TCP_FASTOPEN_CONNECT</c>: connect fetches a cookie when the kernel has none for the server, and
+    /// otherwise returns at once, so that the first write goes out in the SYN.
+    /// </summary>
+    public static void UseFastOpenConnect(Socket socket) => socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+
     public static byte[] Post(string path) =>
         Encoding.ASCII.GetBytes($"POST {path} HTTP/1.0\r\nHost: test\r\nContent-Length: 11\r\n\r\namount=1000");
 
@@ -28,7 +34,7 @@ internal static class RawHttp
         using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (fastOpen)
         {
-            socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+            UseFastOpenConnect(socket);
         }
 
         await socket.ConnectAsync(server, cancellationToken);
