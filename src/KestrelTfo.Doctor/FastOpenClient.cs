@@ -48,16 +48,16 @@ internal static class FastOpenClient
             }
 
             // An answer means the handshake is over, so TCP_INFO knows whether the SYN's data was acknowledged.
-            return new FastOpenExchange(true, FastOpenSocket.ReceivedSynData(socket), answer.AsMemory(0, length), null);
+            return new FastOpenExchange(true, FastOpenSocket.ReadInfo(socket).ReceivedSynData, answer.AsMemory(0, length), null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new FastOpenExchange(length > 0, FastOpenSocket.ReceivedSynData(socket), answer.AsMemory(0, length),
+            return new FastOpenExchange(length > 0, FastOpenSocket.ReadInfo(socket).ReceivedSynData, answer.AsMemory(0, length),
                 $"no answer from {server} within {timeout.TotalSeconds:0.#} s");
         }
         catch (SocketException e)
         {
-            return new FastOpenExchange(length > 0, FastOpenSocket.ReceivedSynData(socket), answer.AsMemory(0, length),
+            return new FastOpenExchange(length > 0, FastOpenSocket.ReadInfo(socket).ReceivedSynData, answer.AsMemory(0, length),
                 $"{server}: {e.Message}");
         }
     }

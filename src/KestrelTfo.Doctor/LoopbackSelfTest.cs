@@ -124,7 +124,7 @@ internal static class LoopbackSelfTest
         try
         {
             using var accepted = await listener.AcceptAsync(deadline.Token);
-            serverSynData = FastOpenSocket.ReceivedSynData(accepted);
+            serverSynData = FastOpenSocket.ReadInfo(accepted).ReceivedSynData;
             var received = new byte[payload.Length];
             var length = 0;
             while (length < received.Length)
