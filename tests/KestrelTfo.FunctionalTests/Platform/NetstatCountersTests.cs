@@ -42,7 +42,7 @@ public sealed class NetstatCountersTests
         await client.ConnectAsync(server, Timeout);
         await client.SendAsync(new byte[] { 42 }, SocketFlags.None, Timeout);
         using var accepted = await listener.AcceptAsync(Timeout);
-        var synData = FastOpenSocket.ReceivedSynData(accepted);
+        var synData = FastOpenSocket.ReadInfo(accepted).ReceivedSynData;
 
         // The reply completes the client's handshake, which is when the kernel counts an acknowledged SYN's data.
         var buffer = new byte[1];
