@@ -1,6 +1,8 @@
 using System.Net;
 using KestrelTfo.EarlyData;
+using System.Diagnostics.Metrics;
 using KestrelTfo.Internal;
+using KestrelTfo.Metrics;
 using KestrelTfo.Platform;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -28,6 +30,8 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
     private readonly IOptionsFactory<FastOpenTransportOptions>? _reloadFactory;
     private readonly List<IDisposable> _reloadRegistrations = [];
     private readonly ClientHelloDebouncer? _debouncer;
+    private readonly LinuxNetstat _netstat = new();
+    private readonly FastOpenMeter _meter;
     private byte[]? _cookieKeys;
 
     /// <summary>
@@ -37,6 +41,11 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
     /// <param name="loggerFactory">The logger factory.</param>
     /// <exception cref="OptionsValidationException">An option has a value the transport cannot use.</exception>
     public FastOpenTransportFactory(IOptions<FastOpenTransportOptions> options, ILoggerFactory loggerFactory)
+        : this(options, loggerFactory, meterFactory: null)
+    {
+    }
+
+    private FastOpenTransportFactory(IOptions<FastOpenTransportOptions> options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -53,6 +62,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         _kernelSupport = new Lazy<KernelSupport>(DetectKernelSupport);
         _cookieKeys = FastOpenCookieKey.ToSocketOption(_options.CookieKey, _options.BackupCookieKey);
         _debouncer = _options.ClientHelloDebounceWindow is { } window ? new ClientHelloDebouncer(window) : null;
+        _meter = new FastOpenMeter(meterFactory, () => Listeners, _netstat);
     }
 
     /// <summary>
@@ -64,8 +74,9 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         IOptions<FastOpenTransportOptions> options,
         IOptionsFactory<FastOpenTransportOptions> reloadFactory,
         IEnumerable<IOptionsChangeTokenSource<FastOpenTransportOptions>> reloadSources,
-        ILoggerFactory loggerFactory)
-        : this(options, loggerFactory)
+        ILoggerFactory loggerFactory,
+        IMeterFactory? meterFactory)
+        : this(options, loggerFactory, meterFactory)
     {
         _reloadFactory = reloadFactory;
         foreach (var source in reloadSources)
@@ -103,10 +114,10 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         var support = _kernelSupport.Value;
         if (!support.ServerEnabled && _options.RequireFastOpen)
         {
-            throw new InvalidOperationException(RequiredMessage(support.Problem, support.Fix));
+            throw new InvalidOperationException(RequiredMessage(support.ProblemAndFix));
         }
 
-        var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory, _debouncer, Forget);
+        var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory, _debouncer, _meter, Forget);
         try
         {
             lock (_listeners)
@@ -126,20 +137,28 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         {
             await listener.DisposeAsync().ConfigureAwait(false);
             throw new InvalidOperationException(RequiredMessage(
-                $"the OS refused TCP Fast Open on {listener.EndPoint} ({listener.FastOpenError})", support.Fix));
+                $"the OS refused TCP Fast Open on {listener.EndPoint} ({listener.FastOpenError})" + (support.Fix is null ? "." : $". To enable it: {support.Fix}.")));
         }
 
         return listener;
     }
 
-    /// <summary>Stops rotating keys on live listeners; the listeners themselves belong to Kestrel.</summary>
+    /// <summary>
+    /// Stops rotating keys on live listeners and ends the transport's metrics; the listeners themselves belong to Kestrel.
+    /// </summary>
     public void Dispose()
     {
         foreach (var registration in _reloadRegistrations)
         {
             registration.Dispose();
         }
+
+        _meter.Dispose();
+        _netstat.Dispose();
     }
+
+    /// <summary>The kernel's TCP Fast Open counters for the app's network namespace, when they can be read.</summary>
+    internal bool TryReadKernelCounters(out TcpFastOpenCounters counters) => _netstat.TryRead(out counters);
 
     internal IReadOnlyList<FastOpenConnectionListener> Listeners
     {
@@ -202,9 +221,8 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         }
     }
 
-    private static string RequiredMessage(string? problem, string? fix) =>
-        $"TCP Fast Open is required (RequireFastOpen) but is off for servers: {problem}." +
-        (fix is null ? string.Empty : $" To enable it: {fix}.");
+    private static string RequiredMessage(string problemAndFix) =>
+        $"TCP Fast Open is required (RequireFastOpen) but is off for servers: {problemAndFix}";
 
     private KernelSupport DetectKernelSupport()
     {

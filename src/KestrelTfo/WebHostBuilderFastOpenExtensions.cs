@@ -54,7 +54,8 @@ public static class WebHostBuilderFastOpenExtensions
                     provider.GetRequiredService<IOptions<FastOpenTransportOptions>>(),
                     provider.GetRequiredService<IOptionsFactory<FastOpenTransportOptions>>(),
                     provider.GetServices<IOptionsChangeTokenSource<FastOpenTransportOptions>>(),
-                    provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+                    provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(),
+                    provider.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
             }
 
             services.Configure(configureOptions);

@@ -5,8 +5,11 @@ var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseFastOpenTransport();
 builder.Services.AddSingleton<RequestGate>();
 builder.Services.AddSingleton<RequestLedger>();
+builder.Services.AddHealthChecks().AddFastOpen();
 
 var app = builder.Build();
+
+app.MapHealthChecks("/health");
 
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
 

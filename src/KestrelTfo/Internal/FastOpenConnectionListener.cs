@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Diagnostics;
 using KestrelTfo.EarlyData;
+using KestrelTfo.Metrics;
 using KestrelTfo.Platform;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -23,6 +24,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     private readonly SocketConnectionContextFactory _factory;
     private readonly EarlyDataPolicy _policy;
     private readonly ClientHelloDebouncer? _debouncer;
+    private readonly FastOpenMeter? _meter;
     private readonly Action<FastOpenConnectionListener>? _disposed;
     private Socket? _listenSocket;
 
@@ -33,8 +35,11 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         FastOpenTransportOptions options,
         ILoggerFactory loggerFactory,
         ClientHelloDebouncer? debouncer = null,
+        FastOpenMeter? meter = null,
         Action<FastOpenConnectionListener>? disposed = null)
     {
+        _meter = meter;
+        Tags = new ListenerTags(endPoint);
         EndPoint = endPoint;
         _options = options;
         _policy = options.EarlyDataPolicyByPort.TryGetValue(endPoint.Port, out var policy) ? policy : options.EarlyDataPolicy;
@@ -65,6 +70,9 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     public string? FastOpenError { get; private set; }
 
     internal Socket? ListenSocket => _listenSocket;
+
+    /// <summary>The listener's metric tags, for the address and port it is bound to.</summary>
+    internal ListenerTags Tags { get; private set; }
 
     /// <param name="tryFastOpen">False where the transport does not support TCP Fast Open on this OS.</param>
     /// <param name="cookieKeys">The listener's own cookie keys (<c>TCP_FASTOPEN_KEY</c>), or null for the kernel's.</param>
@@ -119,6 +127,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         }
 
         EndPoint = socket.LocalEndPoint!;
+        Tags = new ListenerTags((IPEndPoint)EndPoint);
         _listenSocket = socket;
         FastOpenLog.ListenerBound(_logger, EndPoint, FastOpenEnabled ? "on" : "off", _options.QueueLength);
     }
@@ -217,10 +226,12 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     {
         if (!FastOpenEnabled || !FastOpenSocket.CanInspectConnections)
         {
+            _meter?.ConnectionAccepted(Tags, fastOpen: false);
             return Create(socket, FastOpenFeature.NotFastOpen);
         }
 
         var info = FastOpenSocket.ReadInfo(socket);
+        _meter?.ConnectionAccepted(Tags, info.ReceivedSynData);
         if (!info.ReceivedSynData)
         {
             return Create(socket, FastOpenFeature.NotFastOpen);
@@ -231,12 +242,14 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         var peeked = length == 0 ? 0 : socket.Receive(head[..Math.Min(length, ClassifiedBytes)], SocketFlags.Peek);
         head = head[..peeked];
         var early = EarlyDataClassifier.Classify(head);
+        _meter?.EarlyDataReceived(Tags, early.Kind, length);
 
         if (early.IsReplaySafe)
         {
             if (_debouncer is not null && early.Kind == EarlyDataKind.TlsClientHello && _debouncer.IsDuplicate(head))
             {
                 FastOpenLog.ClientHelloDebounced(_logger, socket.RemoteEndPoint, _debouncer.Window);
+                _meter?.Guarded(Tags, "debounced");
                 Abort(socket);
                 return null;
             }
@@ -248,10 +261,12 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         switch (_policy)
         {
             case EarlyDataPolicy.Reject:
+                _meter?.Guarded(Tags, "rejected");
                 Abort(socket);
                 return null;
 
             case EarlyDataPolicy.Defer:
+                _meter?.Guarded(Tags, "deferred");
                 var deferred = Create(socket, new FastOpenFeature(true, length, early.Kind, early.HttpMethod, EarlyDataAction.Deferred));
                 if (!info.HandshakeCompleted)
                 {
@@ -263,6 +278,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
                 return deferred;
 
             default:
+                _meter?.Guarded(Tags, "flagged");
                 return Create(socket, new FastOpenFeature(true, length, early.Kind, early.HttpMethod, EarlyDataAction.Flagged));
         }
     }
@@ -292,6 +308,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         var started = Stopwatch.GetTimestamp();
         var delay = FirstHandshakePoll;
         string reason;
+        var outcome = "deferral_reset";
         try
         {
             while (true)
@@ -312,6 +329,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
                 if (Stopwatch.GetElapsedTime(started) >= _options.EarlyDataDeferTimeout)
                 {
                     reason = $"not within {_options.EarlyDataDeferTimeout}";
+                    outcome = "deferral_timed_out";
                     break;
                 }
 
@@ -326,6 +344,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
         // Close the input first, so nothing buffered can be read once the connection is aborted.
         handshake.TrySetResult(false);
+        _meter?.Guarded(Tags, outcome);
         FastOpenLog.EarlyDataDeferralFailed(_logger, remote, reason);
         connection.Abort(new ConnectionAbortedException($"The TCP Fast Open handshake did not complete: {reason}."));
     }

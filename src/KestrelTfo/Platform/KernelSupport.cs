@@ -32,6 +32,9 @@ internal sealed class KernelSupport
     /// <summary>The exact commands that fix it, when there are any.</summary>
     public string? Fix { get; }
 
+    /// <summary>What is wrong and how to fix it, as one sentence or two for an error or a health report.</summary>
+    public string ProblemAndFix => Fix is null ? $"{Problem}." : $"{Problem}. To enable it: {Fix}.";
+
     /// <summary>The value of <c>net.ipv4.tcp_fastopen</c>, when it could be read.</summary>
     public int? LinuxValue { get; }
 
