@@ -70,7 +70,8 @@ internal static class NamedNamespaces
     {
         foreach (var process in System.IO.Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(process), out _))
+            // This process's only thread there was the probe, which may linger a moment after it has been joined.
+            if (!int.TryParse(Path.GetFileName(process), out var id) || id == Environment.ProcessId)
             {
                 continue;
             }
