@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -7,7 +8,8 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// <summary>
 /// One HTTP/1.0 GET over a fresh socket, optionally with <c>TCP_FASTOPEN_CONNECT</c>, so that once the kernel
 /// holds a cookie for the server the request itself rides in the SYN. HTTP/1.0 keeps the answer unchunked and
-/// closes the connection, so the response is everything read until the server closes.
+/// closes the connection, so the response is everything read until the server closes. The response records the time
+/// from opening the connection to its first byte.
 /// </summary>
 internal static class RawHttp
 {
@@ -16,9 +18,12 @@ internal static class RawHttp
 
     public static byte[] Request(string path) => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: test\r\n\r\n");
 
-    public static async Task<RawResponse> GetAsync(IPEndPoint server, string path, bool fastOpen, CancellationToken cancellationToken)
+    /// <param name="createSocket">Makes the socket, for a client in another network namespace; by default a plain new one.</param>
+    public static async Task<RawResponse> GetAsync(
+        IPEndPoint server, string path, bool fastOpen, CancellationToken cancellationToken, Func<Socket>? createSocket = null)
     {
-        using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var opened = Stopwatch.GetTimestamp();
+        using var socket = createSocket?.Invoke() ?? new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (fastOpen)
         {
             socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
@@ -30,11 +35,13 @@ internal static class RawHttp
         using var received = new MemoryStream();
         var buffer = new byte[4096];
         int read;
+        TimeSpan? firstByte = null;
         while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken)) > 0)
         {
+            firstByte ??= Stopwatch.GetElapsedTime(opened);
             received.Write(buffer, 0, read);
         }
 
-        return RawResponse.Parse(Encoding.ASCII.GetString(received.ToArray()));
+        return RawResponse.Parse(Encoding.ASCII.GetString(received.ToArray())) with { TimeToFirstByte = firstByte ?? TimeSpan.Zero };
     }
 }
