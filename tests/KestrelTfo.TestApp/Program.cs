@@ -4,15 +4,19 @@ using KestrelTfo.TestApp;
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseFastOpenTransport();
 builder.Services.AddSingleton<RequestGate>();
+builder.Services.AddSingleton<RequestLedger>();
+builder.Services.AddHealthChecks().AddFastOpen();
 
 var app = builder.Build();
 
+app.MapHealthChecks("/health");
+
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
 
-// The same report for a request with a body, which a client must never put in a SYN.
-app.MapPost("/tfo", async (HttpContext context) =>
+// Stands for a request that must not run twice; it answers with what the connection's feature said.
+app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
 {
-    await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+    ledger.RecordTransfer();
     return FastOpenReport.From(context.Features.Get<IFastOpenFeature>());
 });
 

@@ -10,6 +10,7 @@ internal static class FastOpenSocket
 {
     private const int SolTcp = 6;
     private const int TcpInfo = 11;
+    private const int TcpFastOpenKey = 33;
     private const int TcpInfoOptionsOffset = 5;
     private const byte TcpiOptSynData = 0x20;
 
@@ -32,15 +33,31 @@ internal static class FastOpenSocket
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, value);
     }
 
+    /// <summary>Only Linux lets a listener carry its own cookie keys.</summary>
+    public static bool SupportsCookieKeys => OperatingSystem.IsLinux();
+
     /// <summary>
-    /// Whether the kernel accepted data in this connection's SYN (<c>TCP_INFO</c>, <c>TCPI_OPT_SYN_DATA</c>).
-    /// Linux only; allocation free.
+    /// Gives a listener its own cookie keys (<c>TCP_FASTOPEN_KEY</c>): 16 bytes, or 32 for a primary and a backup
+    /// key (Linux 5.3+). Takes effect for the next SYN, so it also rotates the keys of a live listener.
     /// </summary>
-    public static bool ReceivedSynData(Socket socket)
+    public static void SetCookieKeys(Socket socket, ReadOnlySpan<byte> keys) =>
+        socket.SetRawSocketOption(SolTcp, TcpFastOpenKey, keys);
+
+    /// <summary>Reads back the keys a listener makes and checks cookies with, primary first.</summary>
+    public static int GetCookieKeys(Socket socket, Span<byte> keys) =>
+        socket.GetRawSocketOption(SolTcp, TcpFastOpenKey, keys);
+
+    /// <summary>
+    /// Reads the connection's TCP state and whether the kernel accepted data in its SYN (<c>TCP_INFO</c>'s
+    /// <c>tcpi_state</c> and <c>TCPI_OPT_SYN_DATA</c>). Linux only; allocation free.
+    /// </summary>
+    public static TcpConnectionInfo ReadInfo(Socket socket)
     {
-        // The kernel copies only as much of struct tcp_info as asked for; the first eight bytes hold tcpi_options.
+        // The kernel copies only as much of struct tcp_info as asked for; the first eight bytes hold both fields.
         Span<byte> info = stackalloc byte[8];
         var length = socket.GetRawSocketOption(SolTcp, TcpInfo, info);
-        return length > TcpInfoOptionsOffset && (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0;
+        return length > TcpInfoOptionsOffset
+            ? new TcpConnectionInfo((TcpState)info[0], (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0)
+            : default;
     }
 }

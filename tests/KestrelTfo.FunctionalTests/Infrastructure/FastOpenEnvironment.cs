@@ -52,7 +52,8 @@ internal static class FastOpenEnvironment
         return ReadSysctl();
     }
 
-    private static void RequirePrivateNetworkNamespace()
+    /// <summary>Skips (or fails under CI) unless this process is in the private network namespace eng/test.sh made.</summary>
+    public static void RequirePrivateNetworkNamespace()
     {
         // eng/test.sh names the namespace it made; trust it only if this process is in that very namespace.
         var made = Environment.GetEnvironmentVariable("KESTRELTFO_TEST_NETNS");
@@ -60,7 +61,8 @@ internal static class FastOpenEnvironment
         if (string.IsNullOrEmpty(made) || made != current)
         {
             SkipOrFail(
-                "this test changes net.ipv4.tcp_fastopen, so it runs only in the private network namespace eng/test.sh makes as root " +
+                "this test changes its network namespace (a sysctl, or devices and addresses), so it runs only in the private " +
+                "network namespace eng/test.sh makes as root " +
                 $"(KESTRELTFO_TEST_NETNS='{made}', this process: '{current}').");
         }
     }

@@ -30,14 +30,14 @@ internal static class FastOpenHttp
         });
 
     /// <summary>
-    /// Sends one request to the test app's <c>/tfo</c> on a connection of its own (a new handler each time) and
-    /// returns the HTTP version used and what the server saw of TCP Fast Open.
+    /// Sends one request to the test app on a connection of its own (a new handler each time), a GET to <c>/tfo</c>
+    /// or a POST to <c>/transfer</c>, and returns the HTTP version used and what the server saw of TCP Fast Open.
     /// </summary>
     public static async Task<(Version Version, FastOpenReport Report)> ReportAsync(
         Uri baseAddress, ClientLog? log, HttpMethod? method = null, Version? version = null, Action<FastOpenConnectOptions>? configure = null)
     {
         using var client = new HttpClient(Handler(log, configure));
-        using var request = new HttpRequestMessage(method ?? HttpMethod.Get, new Uri(baseAddress, "/tfo"))
+        using var request = new HttpRequestMessage(method ?? HttpMethod.Get, new Uri(baseAddress, method == HttpMethod.Post ? "/transfer" : "/tfo"))
         {
             Version = version ?? HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -5,6 +5,9 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// <summary>An HTTP/1.0 response read to the end: its status code and body.</summary>
 internal sealed record RawResponse(int StatusCode, string Body)
 {
+    /// <summary>From opening the connection to the response's first byte.</summary>
+    public TimeSpan TimeToFirstByte { get; init; }
+
     public static RawResponse Parse(string response)
     {
         var headerEnd = response.IndexOf("\r\n\r\n", StringComparison.Ordinal);

@@ -1,0 +1,18 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace KestrelTfo.LatencyBenchmark;
+
+/// <summary>
+/// A client the benchmark times: it opens a new connection, sends one GET and reports when the first response
+/// byte arrived. Implement it to measure another client (such as an HttpClient with a TFO connect callback); the
+/// socket must come from <c>createSocket</c>, which makes it in the emulated link's client namespace.
+/// </summary>
+internal interface IFirstByteClient
+{
+    /// <summary>The name in the report, such as "plain" or "TFO".</summary>
+    string Name { get; }
+
+    /// <summary>Opens a connection, sends <c>GET /</c>, and returns the time from opening to the first response byte.</summary>
+    Task<TimeSpan> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken);
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using KestrelTfo.LatencyBenchmark;
+using KestrelTfo.NetEmu;
+
+// Time to first response byte on new connections over an emulated WAN link: Kestrel's default transport with a
+// plain and a TFO client, and KestrelTfo with a TFO client, over HTTP/1.1 and HTTPS (TLS 1.3). Run it through
+// eng/bench-latency.sh, which builds it in Release and runs it as root in a private network namespace.
+var settings = args.Chunk(2).Where(pair => pair.Length == 2).ToDictionary(pair => pair[0].TrimStart('-'), pair => pair[1]);
+var rtts = (settings.GetValueOrDefault("rtt") ?? "10,50,100").Split(',').Select(value => double.Parse(value, CultureInfo.InvariantCulture)).ToArray();
+var connections = int.Parse(settings.GetValueOrDefault("connections") ?? "40", CultureInfo.InvariantCulture);
+var warmup = int.Parse(settings.GetValueOrDefault("warmup") ?? "10", CultureInfo.InvariantCulture);
+var output = settings.GetValueOrDefault("output") ?? "artifacts/latency";
+var command = settings.GetValueOrDefault("command") ?? "eng/bench-latency.sh";
+
+if (EmulatedLink.UnavailableReason is { } reason)
+{
+    Console.Error.WriteLine($"bench-latency: {reason}");
+    return 2;
+}
+
+if (new FileInfo("/proc/self/ns/net").LinkTarget == new FileInfo("/proc/1/ns/net").LinkTarget)
+{
+    Console.Error.WriteLine("bench-latency: run it in a private network namespace (eng/bench-latency.sh does), not the host's");
+    return 2;
+}
+
+using var certificate = CreateCertificate();
+var plain = new SocketClient(fastOpen: false, certificate);
+var fastOpen = new SocketClient(fastOpen: true, certificate);
+const string DefaultTransport = "Kestrel default";
+const string FastOpenTransport = "KestrelTfo";
+
+var results = new List<ScenarioResult>();
+using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(15));
+foreach (var rtt in rtts)
+{
+    // One link per server, so each has an address of its own: the kernel caches TFO cookies per destination address.
+    using var defaultLink = EmulatedLink.Start(new EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
+    using var fastOpenLink = EmulatedLink.Start(new EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
+    await using var defaultServer = await BenchmarkServer.StartAsync(defaultLink.ServerAddress, fastOpen: false, certificate);
+    await using var fastOpenServer = await BenchmarkServer.StartAsync(fastOpenLink.ServerAddress, fastOpen: true, certificate);
+
+    var cases = new List<(Scenario Scenario, EmulatedLink Link, IPEndPoint Server, List<double> Samples)>();
+    foreach (var https in new[] { false, true })
+    {
+        cases.Add((new Scenario(DefaultTransport, plain, https, false), defaultLink, https ? defaultServer.Https : defaultServer.Http, []));
+        cases.Add((new Scenario(DefaultTransport, fastOpen, https, false), defaultLink, https ? defaultServer.Https : defaultServer.Http, []));
+        cases.Add((new Scenario(FastOpenTransport, fastOpen, https, true), fastOpenLink, https ? fastOpenServer.Https : fastOpenServer.Http, []));
+    }
+
+    Console.WriteLine($"RTT {rtt} ms: {warmup} warm-up and {connections} measured connections per scenario");
+    // Interleaved, one connection at a time: every scenario sees the same moments of a busy machine.
+    for (var round = 0; round < warmup + connections; round++)
+    {
+        foreach (var (scenario, link, server, samples) in cases)
+        {
+            var elapsed = await scenario.Client.TimeToFirstByteAsync(() => link.CreateClientSocket(), server, scenario.Https, timeout.Token);
+            if (round >= warmup)
+            {
+                samples.Add(elapsed.TotalMilliseconds);
+            }
+        }
+    }
+
+    results.AddRange(cases.Select(c => new ScenarioResult(rtt, c.Scenario, c.Samples)));
+}
+
+var markdown = Report.Markdown(results, connections, command);
+Directory.CreateDirectory(output);
+await File.WriteAllTextAsync(Path.Combine(output, "latency.md"), markdown);
+await File.WriteAllTextAsync(Path.Combine(output, "latency.json"), Report.Json(results, connections, warmup, command));
+Console.WriteLine();
+Console.WriteLine(markdown);
+Console.WriteLine($"written: {Path.Combine(output, "latency.md")}, {Path.Combine(output, "latency.json")}");
+return 0;
+
+static X509Certificate2 CreateCertificate()
+{
+    // ECDSA P-256 keeps the handshake's own CPU time far below a millisecond, so the table shows round trips.
+    using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    var request = new CertificateRequest("CN=bench.test", key, HashAlgorithmName.SHA256);
+    var names = new SubjectAlternativeNameBuilder();
+    names.AddDnsName("bench.test");
+    request.CertificateExtensions.Add(names.Build());
+    using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+    // A PKCS#12 round trip gives a certificate whose key the TLS stack can use on every platform.
+    return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+}

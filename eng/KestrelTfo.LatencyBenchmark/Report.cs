@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace KestrelTfo.LatencyBenchmark;
+
+/// <summary>The benchmark's output: a Markdown table for people and JSON for machines, from the same results.</summary>
+internal static class Report
+{
+    private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
+
+    public static string Markdown(IReadOnlyList<ScenarioResult> results, int connections, string command)
+    {
+        var text = new StringBuilder();
+        text.AppendLine(Invariant($"Time from opening a new connection to the first response byte; median and p90 of {connections} connections per row, after warm-up (the first connection fetched the TFO cookie). `{command}`"));
+        text.AppendLine();
+        text.AppendLine("| RTT | protocol | server transport | client | median ms | p90 ms | median RTT | p90 RTT | limit RTT | vs default transport |");
+        text.AppendLine("|---:|---|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var result in results)
+        {
+            var ratio = RatioToDefault(results, result) is { } value ? Invariant($"{value:F2}×") : "";
+            text.AppendLine(Invariant(
+                $"| {result.RoundTripMilliseconds} ms | {result.Scenario.Protocol} | {result.Scenario.Server} | {result.Scenario.Client.Name} | {result.Median:F1} | {result.P90:F1} | {result.MedianInRoundTrips:F2} | {result.P90InRoundTrips:F2} | {result.Scenario.LimitInRoundTrips} | {ratio} |"));
+        }
+
+        text.AppendLine();
+        text.AppendLine("\"vs default transport\": KestrelTfo with a TFO client, median over the median of Kestrel's default transport with a plain client, same RTT and protocol, same run.");
+        text.AppendLine();
+        foreach (var result in results.Where(r => r.Scenario.ServerHasFastOpen))
+        {
+            var off = result.MedianInRoundTrips / result.Scenario.LimitInRoundTrips - 1;
+            text.AppendLine(Invariant(
+                $"- RTT {result.RoundTripMilliseconds} ms, {result.Scenario.Protocol}: KestrelTfo median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")})"));
+        }
+
+        return text.ToString();
+    }
+
+    public static string Json(IReadOnlyList<ScenarioResult> results, int connections, int warmup, string command) =>
+        JsonSerializer.Serialize(
+            new
+            {
+                command,
+                connections,
+                warmup,
+                machine = new { Environment.ProcessorCount, os = Environment.OSVersion.VersionString, runtime = Environment.Version.ToString() },
+                results = results.Select(result => new
+                {
+                    rttMs = result.RoundTripMilliseconds,
+                    protocol = result.Scenario.Https ? "https-tls13" : "http1.1",
+                    server = result.Scenario.Server,
+                    client = result.Scenario.Client.Name,
+                    medianMs = result.Median,
+                    p90Ms = result.P90,
+                    medianRtt = result.MedianInRoundTrips,
+                    p90Rtt = result.P90InRoundTrips,
+                    limitRtt = result.Scenario.LimitInRoundTrips,
+                    ratioToDefaultTransport = RatioToDefault(results, result),
+                    samplesMs = result.Samples,
+                }),
+            },
+            s_json);
+
+    private static double? RatioToDefault(IReadOnlyList<ScenarioResult> results, ScenarioResult result)
+    {
+        if (!result.Scenario.ServerHasFastOpen)
+        {
+            return null;
+        }
+
+        var baseline = results.FirstOrDefault(other =>
+            other.RoundTripMilliseconds == result.RoundTripMilliseconds && other.Scenario.Https == result.Scenario.Https &&
+            !other.Scenario.ServerHasFastOpen && other.Scenario.Client.Name == "plain");
+        return baseline is null ? null : result.Median / baseline.Median;
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Time to first response byte on new connections over an emulated WAN link (RTT 10, 50, 100 ms): Kestrel's default
+# transport vs KestrelTfo, plain and TFO clients, HTTP/1.1 and HTTPS (TLS 1.3). Root only.
+#   eng/bench-latency.sh [--rtt 10,50,100] [--connections 40] [--warmup 10] [--output artifacts/latency]
+# Builds in Release, then runs inside a private network namespace (unshare -n) with loopback up and
+# net.ipv4.tcp_fastopen=3, so the host's network is never touched, with real-time round-robin scheduling (see below).
+# Writes latency.md and latency.json.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+if [[ "${1:-}" != "--in-netns" ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "bench-latency: needs root (network namespaces and TUN devices); run it with sudo" >&2
+        exit 2
+    fi
+    dotnet build eng/KestrelTfo.LatencyBenchmark -c Release -nologo -v quiet
+    exec unshare --net -- "$0" --in-netns "$@"
+fi
+shift
+
+ip link set lo up
+echo 3 > /proc/sys/net/ipv4/tcp_fastopen
+# Round-robin real-time scheduling (root may): on a busy machine an ordinary thread waits for a CPU for milliseconds,
+# which would show up as round trips that are not there. BENCH_REALTIME=0 measures with normal scheduling.
+realtime=()
+if [[ "${BENCH_REALTIME:-1}" != "0" ]]; then realtime=(chrt --rr 5); fi
+exec "${realtime[@]}" dotnet eng/KestrelTfo.LatencyBenchmark/bin/Release/net10.0/KestrelTfo.LatencyBenchmark.dll --command "eng/bench-latency.sh $*" "$@"

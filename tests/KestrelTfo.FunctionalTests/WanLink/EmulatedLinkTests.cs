@@ -1,0 +1,185 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.NetEmu;
+
+namespace KestrelTfo.FunctionalTests.WanLink;
+
+/// <summary>The emulated link itself: each fault does what it says, in its own direction only.</summary>
+public sealed class EmulatedLinkTests
+{
+    private static readonly TimeSpan s_quiet = TimeSpan.FromMilliseconds(500);
+
+    [Fact]
+    public void Each_direction_gets_its_own_delay()
+    {
+        var options = new EmulatedLinkOptions();
+        options.ToServer.Delay = TimeSpan.FromMilliseconds(80);
+        options.ToClient.Delay = TimeSpan.FromMilliseconds(20);
+        using var link = LinkEnvironment.Start(options);
+        var (server, client) = LinkEnvironment.UdpPair(link, toServer: true);
+        using var _ = server;
+        using var __ = client;
+        server.ReceiveTimeout = client.ReceiveTimeout = 5000;
+
+        var sent = Stopwatch.GetTimestamp();
+        client.Send([1]);
+        var buffer = new byte[16];
+        var from = (EndPoint)new IPEndPoint(IPAddress.Any, 0);
+        server.ReceiveFrom(buffer, ref from);
+        var there = Stopwatch.GetElapsedTime(sent);
+        server.SendTo([2], from);
+        client.Receive(buffer);
+        var back = Stopwatch.GetElapsedTime(sent) - there;
+
+        // Never faster than configured; the upper bounds are as wide as the delays, so only a wrong delay fails them.
+        Assert.InRange(there.TotalMilliseconds, 80, 160);
+        Assert.InRange(back.TotalMilliseconds, 20, 80);
+    }
+
+    [Fact]
+    public void Loss_drops_packets_in_its_direction_only()
+    {
+        var options = new EmulatedLinkOptions { Seed = 7 };
+        options.ToServer.LossRate = 0.5;
+        using var link = LinkEnvironment.Start(options);
+
+        var toServer = SendAndCount(link, toServer: true, count: 200);
+        var toClient = SendAndCount(link, toServer: false, count: 200);
+
+        // Binomial(200, 0.5): 100 ± 7; the range is more than seven standard deviations wide each way.
+        Assert.InRange(toServer, 50, 150);
+        Assert.True(link.ToServer.Dropped >= 200 - toServer, link.ToServer.ToString());
+        Assert.Equal(200, toClient);
+        Assert.Equal(0, link.ToClient.Dropped);
+    }
+
+    [Fact]
+    public void Duplication_delivers_twice_in_its_direction_only()
+    {
+        var options = new EmulatedLinkOptions();
+        options.ToClient.DuplicateRate = 1;
+        using var link = LinkEnvironment.Start(options);
+
+        Assert.Equal(100, SendAndCount(link, toServer: false, count: 50));
+        Assert.Equal(50, SendAndCount(link, toServer: true, count: 50));
+        Assert.True(link.ToClient.Duplicated >= 50, link.ToClient.ToString());
+    }
+
+    [Fact]
+    public void Reordering_lets_some_packets_overtake_delayed_ones()
+    {
+        var options = new EmulatedLinkOptions { Seed = 11 };
+        options.ToServer.Delay = TimeSpan.FromMilliseconds(30);
+        options.ToServer.ReorderRate = 0.3;
+        using var link = LinkEnvironment.Start(options);
+        var (receiver, sender) = LinkEnvironment.UdpPair(link, toServer: true);
+        using var _ = receiver;
+        using var __ = sender;
+
+        for (var i = 0; i < 100; i++)
+        {
+            sender.Send(BitConverter.GetBytes(i));
+        }
+
+        var order = LinkEnvironment.ReceiveUntilQuiet(receiver, s_quiet, 200).Select(packet => BitConverter.ToInt32(packet)).ToList();
+
+        Assert.Equal(Enumerable.Range(0, 100), order.Order());
+        Assert.NotEqual(Enumerable.Range(0, 100), order);
+        Assert.InRange(link.ToServer.Reordered, 1, 99);
+    }
+
+    [Fact]
+    public async Task Replay_reinjects_a_TFO_SYN_with_the_same_bytes_and_addresses()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var options = new EmulatedLinkOptions();
+        options.ToServer.Delay = options.ToClient.Delay = TimeSpan.FromMilliseconds(5);
+        options.ToServer.ReplaySynWithDataAfter = TimeSpan.FromMilliseconds(100);
+        using var link = LinkEnvironment.Start(options);
+
+        // Sees every TCP packet that reaches the server side's stack, replays included, before TCP handles it.
+        using var capture = link.CreateServerSocket(SocketType.Raw, ProtocolType.Tcp);
+        using var listener = link.CreateServerSocket();
+        listener.Bind(new IPEndPoint(link.ServerAddress, 0));
+        listener.SetRawSocketOption(6, 23, BitConverter.GetBytes(16)); // TCP_FASTOPEN, queue length
+        listener.Listen();
+        var server = (IPEndPoint)listener.LocalEndPoint!;
+        var serving = ServeAsync(listener, connections: 2);
+
+        await ConnectAndSendAsync(link, server, "cookie, please");
+        await ConnectAndSendAsync(link, server, "early data");
+        await serving;
+
+        var synsWithData = new List<byte[]>();
+        var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 3;
+        capture.ReceiveTimeout = 200;
+        var buffer = new byte[2048];
+        while (synsWithData.Count < 2 && Stopwatch.GetTimestamp() < deadline)
+        {
+            try
+            {
+                var length = capture.Receive(buffer);
+                var packet = buffer[..length];
+                if (new IPAddress(packet.AsSpan(12, 4)).Equals(link.ClientAddress) && IsSynWithData(packet))
+                {
+                    synsWithData.Add(packet);
+                }
+            }
+            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.TimedOut)
+            {
+            }
+        }
+
+        Assert.Equal(2, synsWithData.Count);
+        Assert.Equal(synsWithData[0], synsWithData[1]);
+        Assert.Equal(link.ServerAddress, new IPAddress(synsWithData[1].AsSpan(16, 4)));
+        Assert.Equal(1, link.ToServer.Replayed);
+        Assert.Equal(0, link.ToClient.Replayed);
+    }
+
+    private static int SendAndCount(EmulatedLink link, bool toServer, int count)
+    {
+        var (receiver, sender) = LinkEnvironment.UdpPair(link, toServer);
+        using var _ = receiver;
+        using var __ = sender;
+        for (var i = 0; i < count; i++)
+        {
+            sender.Send(BitConverter.GetBytes(i));
+        }
+
+        return LinkEnvironment.ReceiveUntilQuiet(receiver, s_quiet, count * 3).Count;
+    }
+
+    private static bool IsSynWithData(byte[] packet)
+    {
+        var ipHeader = (packet[0] & 0x0f) * 4;
+        var total = BinaryPrimitives.ReadUInt16BigEndian(packet.AsSpan(2));
+        var tcpHeader = (packet[ipHeader + 12] >> 4) * 4;
+        var flags = packet[ipHeader + 13];
+        return (flags & 0x12) == 0x02 && total > ipHeader + tcpHeader;
+    }
+
+    private static async Task ServeAsync(Socket listener, int connections)
+    {
+        for (var i = 0; i < connections; i++)
+        {
+            using var accepted = await listener.AcceptAsync(TestContext.Current.CancellationToken);
+            var buffer = new byte[64];
+            await accepted.ReceiveAsync(buffer, TestContext.Current.CancellationToken);
+            await accepted.SendAsync("ok"u8.ToArray(), TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static async Task ConnectAndSendAsync(EmulatedLink link, IPEndPoint server, string data)
+    {
+        using var socket = link.CreateClientSocket();
+        socket.SetRawSocketOption(6, 30, BitConverter.GetBytes(1)); // TCP_FASTOPEN_CONNECT
+        await socket.ConnectAsync(server, TestContext.Current.CancellationToken);
+        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(data), TestContext.Current.CancellationToken);
+        var buffer = new byte[16];
+        Assert.Equal(2, await socket.ReceiveAsync(buffer, TestContext.Current.CancellationToken));
+    }
+}

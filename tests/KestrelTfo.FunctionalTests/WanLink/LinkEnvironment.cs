@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Sockets;
+using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.NetEmu;
+
+namespace KestrelTfo.FunctionalTests.WanLink;
+
+/// <summary>
+/// Starts emulated links for tests, only where that is safe and possible: as root, inside the private network
+/// namespace eng/test.sh makes (a link adds a device and an address to the server side, which is this process's
+/// namespace). Elsewhere the test skips with the reason, or fails under CI.
+/// </summary>
+internal static class LinkEnvironment
+{
+    public static EmulatedLink Start(EmulatedLinkOptions options)
+    {
+        if (EmulatedLink.UnavailableReason is { } reason)
+        {
+            FastOpenEnvironment.SkipOrFail(reason);
+        }
+
+        FastOpenEnvironment.RequirePrivateNetworkNamespace();
+        return EmulatedLink.Start(options);
+    }
+
+    /// <summary>
+    /// Reads datagrams until none has come for <paramref name="quiet"/>, or <paramref name="limit"/> have: bounded
+    /// in count and, since every wait is, in time.
+    /// </summary>
+    public static List<byte[]> ReceiveUntilQuiet(Socket socket, TimeSpan quiet, int limit)
+    {
+        socket.ReceiveTimeout = (int)quiet.TotalMilliseconds;
+        var received = new List<byte[]>();
+        var buffer = new byte[2048];
+        while (received.Count < limit)
+        {
+            try
+            {
+                var length = socket.Receive(buffer);
+                received.Add(buffer[..length]);
+            }
+            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.TimedOut)
+            {
+                break;
+            }
+        }
+
+        return received;
+    }
+
+    /// <summary>A UDP socket bound on one side of the link, and one on the other side connected to it.</summary>
+    public static (Socket Receiver, Socket Sender) UdpPair(EmulatedLink link, bool toServer)
+    {
+        var receiver = toServer ? link.CreateServerSocket(SocketType.Dgram, ProtocolType.Udp) : link.CreateClientSocket(SocketType.Dgram, ProtocolType.Udp);
+        var sender = toServer ? link.CreateClientSocket(SocketType.Dgram, ProtocolType.Udp) : link.CreateServerSocket(SocketType.Dgram, ProtocolType.Udp);
+        receiver.Bind(new IPEndPoint(toServer ? link.ServerAddress : link.ClientAddress, 0));
+        sender.Bind(new IPEndPoint(toServer ? link.ClientAddress : link.ServerAddress, 0));
+        sender.Connect(receiver.LocalEndPoint!);
+        return (receiver, sender);
+    }
+}
