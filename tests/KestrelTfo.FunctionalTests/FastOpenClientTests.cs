@@ -32,6 +32,7 @@ public sealed class FastOpenClientTests
         Assert.Equal(new FastOpenReport(HasFeature: true, IsFastOpen: false, EarlyDataLength: 0), cookieRequest.Report);
         Assert.True(fastOpen.Report.IsFastOpen);
         Assert.True(fastOpen.Report.EarlyDataLength > 0, $"the server saw {fastOpen.Report.EarlyDataLength} bytes of early data");
+        Assert.Equal(EarlyDataKind.TlsClientHello, fastOpen.Report.EarlyDataKind);
         Assert.Equal(["CookieRequested", "DataAccepted"], log.Connections);
     }
 
@@ -51,6 +52,7 @@ public sealed class FastOpenClientTests
         Assert.False(cookieRequest.Report.IsFastOpen);
         Assert.True(get.Report.IsFastOpen);
         Assert.True(get.Report.EarlyDataLength > 0);
+        Assert.Equal((EarlyDataKind.HttpRequest, "GET"), (get.Report.EarlyDataKind, get.Report.EarlyDataMethod));
 
         // The cookie was there (the GETs on either side used it), yet the POST waited for the handshake.
         Assert.Equal(new FastOpenReport(HasFeature: true, IsFastOpen: false, EarlyDataLength: 0), post.Report);
@@ -164,7 +166,12 @@ public sealed class FastOpenClientTests
             reports.Add(Report(RawResponse.Parse(await reader.ReadToEndAsync(Timeout))));
         }
 
-        Assert.Equal([new FastOpenReport(true, false, 0), new FastOpenReport(true, true, RawHttp.Request("/tfo").Length)], reports);
+        Assert.Equal(
+            [
+                new FastOpenReport(true, false, 0),
+                new FastOpenReport(true, true, RawHttp.Request("/tfo").Length, EarlyDataKind.HttpRequest, "GET", EarlyDataAction.Flagged),
+            ],
+            reports);
     }
 
     [Fact]
