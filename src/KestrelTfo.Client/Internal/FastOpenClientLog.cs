@@ -37,8 +37,10 @@ internal static partial class FastOpenClientLog
         EventName = "FallbackRaceStarted")]
     public static partial void FallbackRaceStarted(ILogger logger, EndPoint endPoint, double delayMilliseconds);
 
-    [LoggerMessage(105, LogLevel.Information,
-        "The connection to {EndPoint} without TCP Fast Open was established first: something on the path may drop SYNs that carry data.",
+    // Information the first time for a connector, Debug after that: on a path that drops SYNs with data every
+    // connection races, and one line says so.
+    [LoggerMessage(EventId = 105,
+        Message = "The connection to {EndPoint} without TCP Fast Open was established first: something on the path may drop SYNs that carry data.",
         EventName = "FallbackRaceWon")]
-    public static partial void FallbackRaceWon(ILogger logger, EndPoint endPoint);
+    public static partial void FallbackRaceWon(ILogger logger, LogLevel level, EndPoint endPoint);
 }

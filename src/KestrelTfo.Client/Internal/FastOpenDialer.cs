@@ -12,6 +12,7 @@ namespace KestrelTfo.Client.Internal;
 internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger logger, FastOpenConnectMethod method)
 {
     private int _unavailableLogged;
+    private int _fallbackWonLogged;
 
     public FastOpenConnectMethod Method { get; } = method;
 
@@ -138,7 +139,8 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
         {
             if (winner == normal)
             {
-                FastOpenClientLog.FallbackRaceWon(logger, endPoint);
+                var level = Interlocked.Exchange(ref _fallbackWonLogged, 1) == 0 ? LogLevel.Information : LogLevel.Debug;
+                FastOpenClientLog.FallbackRaceWon(logger, level, endPoint);
             }
 
             return winner.Result;
