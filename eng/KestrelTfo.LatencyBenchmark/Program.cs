@@ -29,8 +29,8 @@ if (new FileInfo("/proc/self/ns/net").LinkTarget == new FileInfo("/proc/1/ns/net
 }
 
 using var certificate = CreateCertificate();
-var plain = new SocketClient(fastOpen: false, certificate);
-var fastOpen = new SocketClient(fastOpen: true, certificate);
+var plain = new HttpClientFirstByteClient(fastOpen: false, certificate);
+var fastOpen = new HttpClientFirstByteClient(fastOpen: true, certificate);
 const string DefaultTransport = "Kestrel default";
 const string FastOpenTransport = "KestrelTfo";
 
