@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using KestrelTfo.Client;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using Microsoft.Extensions.Logging;
@@ -13,18 +15,33 @@ public sealed class FastOpenClientFallbackTests
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Fallback_race_keeps_the_plain_connection_when_the_SYN_with_data_is_dropped()
+    public async Task Fallback_race_keeps_the_plain_connection_when_the_SYN_with_data_gets_no_answer()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         await using var server = SynDataDroppingServer.Start();
         using var log = new ClientLog();
+        await GetAsync(server, new FastOpenConnector(new FastOpenConnectOptions(), log.Factory), count: 1);
 
-        // The cookie request carries no data, so it gets through; the SYN with data after it does not, and the plain
-        // connection started 100 ms later wins long before the kernel's own retry (1 s).
-        var connector = new FastOpenConnector(new FastOpenConnectOptions { FallbackDelay = TimeSpan.FromMilliseconds(100) }, log.Factory);
-        var bodies = await GetAsync(server, connector, count: 3);
+        // Each racing connection's first socket is the TFO attempt: the server drops all its SYNs, retransmissions
+        // included, so only the plain connection started 100 ms later can be established, however late it starts.
+        var sockets = 0;
+        Socket CreateSocket(IPEndPoint endPoint)
+        {
+            var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (Interlocked.Increment(ref sockets) % 2 == 1)
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+                server.DropSynsFrom(((IPEndPoint)socket.LocalEndPoint!).Port);
+            }
 
-        Assert.Equal(["ok", "ok", "ok"], bodies);
+            return socket;
+        }
+
+        var options = new FastOpenConnectOptions { FallbackDelay = TimeSpan.FromMilliseconds(100), CreateSocket = CreateSocket };
+        var bodies = await GetAsync(server, new FastOpenConnector(options, log.Factory), count: 2);
+
+        Assert.Equal(["ok", "ok"], bodies);
+        Assert.Equal(4, sockets);
         Assert.Equal(["CookieRequested"], log.Connections);
         Assert.Equal(2, log.WithId(FallbackRaceStarted).Count);
         Assert.Equal([LogLevel.Information, LogLevel.Debug], log.WithId(FallbackRaceWon).Select(e => e.Level));

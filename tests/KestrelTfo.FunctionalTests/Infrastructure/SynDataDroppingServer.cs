@@ -8,7 +8,9 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// <summary>
 /// A tiny HTTP server behind a "middlebox" that drops every SYN carrying data: a classic BPF filter on its TFO
 /// listening socket. A SYN without data (a cookie request, a plain connect, a retransmitted SYN) gets through, so
-/// clients fetch cookies as usual and then find their SYNs with data dropped. Answers every request with 200 "ok".
+/// clients fetch cookies as usual and then find their SYNs with data dropped. It can also drop every SYN from
+/// given source ports, retransmissions included, for connections that must never be established. Answers every
+/// request with 200 "ok".
 /// </summary>
 internal sealed class SynDataDroppingServer : IAsyncDisposable
 {
@@ -33,10 +35,13 @@ internal sealed class SynDataDroppingServer : IAsyncDisposable
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
         listener.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, 16);
-        AttachDropSynWithDataFilter(listener);
+        AttachFilter(listener, droppedSourcePort: 0);
         listener.Listen();
         return new SynDataDroppingServer(listener);
     }
+
+    /// <summary>From now on drops every SYN from <paramref name="sourcePort"/> too (one port at a time).</summary>
+    public void DropSynsFrom(int sourcePort) => AttachFilter(_listener, sourcePort);
 
     public async ValueTask DisposeAsync()
     {
@@ -94,15 +99,17 @@ internal sealed class SynDataDroppingServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Attaches (SO_ATTACH_FILTER) a classic BPF program that sees each TCP segment from its header on and drops a
-    /// SYN whose length exceeds its header length.
+    /// Attaches (SO_ATTACH_FILTER, replacing any earlier one) a classic BPF program that sees each TCP segment from its
+    /// header on and drops a SYN from <paramref name="droppedSourcePort"/> or whose length exceeds its header length.
     /// </summary>
-    private static void AttachDropSynWithDataFilter(Socket socket)
+    private static void AttachFilter(Socket socket, int droppedSourcePort)
     {
         (ushort Code, byte Jt, byte Jf, uint K)[] program =
         [
             (0x30, 0, 0, 13),         // ldb [13]          TCP flags
-            (0x45, 0, 7, 0x02),       // jset #SYN         else accept
+            (0x45, 0, 9, 0x02),       // jset #SYN         else accept
+            (0x28, 0, 0, 0),          // ldh [0]           source port
+            (0x15, 6, 0, (uint)droppedSourcePort), // jeq  drop
             (0x30, 0, 0, 12),         // ldb [12]          data offset, high nibble
             (0x74, 0, 0, 4),          // rsh #4
             (0x64, 0, 0, 2),          // lsh #2            header length in bytes
