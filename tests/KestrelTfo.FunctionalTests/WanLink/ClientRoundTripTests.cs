@@ -10,12 +10,15 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 /// <summary>
 /// Counts round trips of a new HTTPS connection's first request over an emulated 200 ms link. SocketsHttpHandler's
 /// own connect costs three (TCP handshake, TLS 1.3 handshake, request); with the TFO handler the ClientHello rides in
-/// the SYN and it costs two. The 2.5 RTT boundary sits 100 ms from both outcomes, far more than a busy machine's noise.
+/// the SYN and it costs two. The 2.5 RTT boundary sits 100 ms from both outcomes. A busy machine only adds time, so
+/// each client's fastest of a few connections is compared: the default connect can never get under the boundary.
 /// </summary>
+[Collection(nameof(RoundTripTimingTests))]
 public sealed class ClientRoundTripTests
 {
     private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan s_boundary = s_roundTrip * 2.5;
+    private const int Samples = 3;
 
     [Fact]
     public async Task Https_first_response_arrives_a_round_trip_earlier_with_the_TFO_handler()
@@ -27,12 +30,17 @@ public sealed class ClientRoundTripTests
         using var log = new ClientLog();
 
         var cookie = await TimeFirstResponseAsync(FastOpenHandler(link, log), server);
-        var fastOpen = await TimeFirstResponseAsync(FastOpenHandler(link, log), server);
-        var plain = await TimeFirstResponseAsync(DefaultHandler(link), server);
+        var fastOpen = TimeSpan.MaxValue;
+        var plain = TimeSpan.MaxValue;
+        for (var i = 0; i < Samples; i++)
+        {
+            fastOpen = TimeSpan.FromTicks(Math.Min(fastOpen.Ticks, (await TimeFirstResponseAsync(FastOpenHandler(link, log), server)).Ticks));
+            plain = TimeSpan.FromTicks(Math.Min(plain.Ticks, (await TimeFirstResponseAsync(DefaultHandler(link), server)).Ticks));
+        }
 
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"first response over a {s_roundTrip.TotalMilliseconds} ms link: cookie {cookie.TotalMilliseconds:F0} ms, TFO {fastOpen.TotalMilliseconds:F0} ms, default handler {plain.TotalMilliseconds:F0} ms");
-        Assert.Equal(["CookieRequested", "DataAccepted"], log.Connections);
+            $"first response over a {s_roundTrip.TotalMilliseconds} ms link: cookie {cookie.TotalMilliseconds:F0} ms, fastest TFO {fastOpen.TotalMilliseconds:F0} ms, fastest default handler {plain.TotalMilliseconds:F0} ms");
+        Assert.Equal(["CookieRequested", .. Enumerable.Repeat("DataAccepted", Samples)], log.Connections);
         Assert.True(cookie > s_boundary, $"cookie request: {cookie.TotalMilliseconds} ms");
         Assert.True(fastOpen < s_boundary, $"TFO request: {fastOpen.TotalMilliseconds} ms");
         Assert.True(fastOpen >= s_roundTrip * 2, $"TFO request: {fastOpen.TotalMilliseconds} ms");
