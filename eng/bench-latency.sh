@@ -25,4 +25,4 @@ echo 3 > /proc/sys/net/ipv4/tcp_fastopen
 # which would show up as round trips that are not there. BENCH_REALTIME=0 measures with normal scheduling.
 realtime=()
 if [[ "${BENCH_REALTIME:-1}" != "0" ]]; then realtime=(chrt --rr 5); fi
-exec "${realtime[@]}" dotnet eng/KestrelTfo.LatencyBenchmark/bin/Release/net10.0/KestrelTfo.LatencyBenchmark.dll --command "eng/bench-latency.sh $*" "$@"
+exec "${realtime[@]}" dotnet eng/KestrelTfo.LatencyBenchmark/bin/Release/net10.0/KestrelTfo.LatencyBenchmark.dll --command "eng/bench-latency.sh${*:+ $*}" "$@"

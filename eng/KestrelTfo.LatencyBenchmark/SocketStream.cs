@@ -39,7 +39,17 @@ internal sealed class SocketStream(Socket socket) : Stream
 
     public override int Read(byte[] buffer, int offset, int count) => socket.Receive(buffer, offset, count, SocketFlags.None);
 
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count).GetAwaiter().GetResult();
+    public override int Read(Span<byte> buffer) => socket.Receive(buffer, SocketFlags.None);
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        while (!buffer.IsEmpty)
+        {
+            buffer = buffer[socket.Send(buffer, SocketFlags.None)..];
+        }
+    }
 
     public override void Flush()
     {
