@@ -21,6 +21,8 @@ shift
 
 ip link set lo up
 echo 3 > /proc/sys/net/ipv4/tcp_fastopen
+KESTRELTFO_BENCH_NETNS=$(readlink /proc/self/ns/net)
+export KESTRELTFO_BENCH_NETNS
 # Round-robin real-time scheduling (root may): on a busy machine an ordinary thread waits for a CPU for milliseconds,
 # which would show up as round trips that are not there. BENCH_REALTIME=0 measures with normal scheduling.
 realtime=()

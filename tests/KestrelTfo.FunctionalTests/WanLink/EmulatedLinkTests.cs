@@ -40,6 +40,37 @@ public sealed class EmulatedLinkTests
     }
 
     [Fact]
+    public void Jitter_spreads_the_delay_around_its_mean()
+    {
+        var options = new EmulatedLinkOptions { Seed = 3 };
+        options.ToServer.Delay = TimeSpan.FromMilliseconds(60);
+        options.ToServer.Jitter = TimeSpan.FromMilliseconds(40);
+        using var link = LinkEnvironment.Start(options);
+        var (receiver, sender) = LinkEnvironment.UdpPair(link, toServer: true);
+        using var _ = receiver;
+        using var __ = sender;
+
+        for (var i = 0; i < 50; i++)
+        {
+            sender.Send(BitConverter.GetBytes(Stopwatch.GetTimestamp()));
+        }
+
+        var delays = new List<double>();
+        var buffer = new byte[16];
+        receiver.ReceiveTimeout = 2000;
+        while (delays.Count < 50)
+        {
+            receiver.Receive(buffer);
+            delays.Add(Stopwatch.GetElapsedTime(BitConverter.ToInt64(buffer)).TotalMilliseconds);
+        }
+
+        // Uniform in [20, 100] ms: 50 draws land below 40 and above 80 with near certainty, and never below 20.
+        // (Taken when the test reads each one, a little late, so only the low bound is exact.)
+        Assert.True(delays.Min() is >= 20 and < 40, $"shortest {delays.Min()} ms");
+        Assert.True(delays.Max() > 80, $"longest {delays.Max()} ms");
+    }
+
+    [Fact]
     public void Loss_drops_packets_in_its_direction_only()
     {
         var options = new EmulatedLinkOptions { Seed = 7 };
