@@ -1,9 +1,13 @@
 using System.Net;
+using KestrelTfo.EarlyData;
+using System.Diagnostics.Metrics;
 using KestrelTfo.Internal;
+using KestrelTfo.Metrics;
 using KestrelTfo.Platform;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace KestrelTfo;
 
@@ -13,29 +17,72 @@ namespace KestrelTfo;
 /// </summary>
 /// <remarks>
 /// Registered by <c>UseFastOpenTransport</c>. The kernel's support is checked once, on the first bind,
-/// and a missing setting is logged once with the exact fix.
+/// and a missing setting is logged once with the exact fix. When registered that way, cookie keys changed
+/// by a configuration reload are applied to every live listener.
 /// </remarks>
-public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
     private readonly FastOpenTransportOptions _options;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly Lazy<KernelSupport> _kernelSupport;
+    private readonly List<FastOpenConnectionListener> _listeners = [];
+    private readonly IOptionsFactory<FastOpenTransportOptions>? _reloadFactory;
+    private readonly List<IDisposable> _reloadRegistrations = [];
+    private readonly ClientHelloDebouncer? _debouncer;
+    private readonly LinuxNetstat _netstat = new();
+    private readonly FastOpenMeter _meter;
+    private byte[]? _cookieKeys;
 
     /// <summary>
     /// Creates the transport factory.
     /// </summary>
     /// <param name="options">The transport options.</param>
     /// <param name="loggerFactory">The logger factory.</param>
+    /// <exception cref="OptionsValidationException">An option has a value the transport cannot use.</exception>
     public FastOpenTransportFactory(IOptions<FastOpenTransportOptions> options, ILoggerFactory loggerFactory)
+        : this(options, loggerFactory, meterFactory: null)
+    {
+    }
+
+    private FastOpenTransportFactory(IOptions<FastOpenTransportOptions> options, ILoggerFactory loggerFactory, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
 
         _options = options.Value;
+        var validation = new FastOpenTransportOptionsValidator().Validate(Options.DefaultName, _options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(FastOpenTransportOptions), validation.Failures);
+        }
+
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("KestrelTfo.Transport");
         _kernelSupport = new Lazy<KernelSupport>(DetectKernelSupport);
+        _cookieKeys = FastOpenCookieKey.ToSocketOption(_options.CookieKey, _options.BackupCookieKey);
+        _debouncer = _options.ClientHelloDebounceWindow is { } window ? new ClientHelloDebouncer(window) : null;
+        _meter = new FastOpenMeter(meterFactory, () => Listeners, _netstat);
+    }
+
+    /// <summary>
+    /// The constructor <c>UseFastOpenTransport</c> uses: it also follows configuration reloads, to rotate cookie
+    /// keys. It builds fresh options itself instead of using <c>IOptionsMonitor</c>, which throws on the reload
+    /// thread when a reloaded value is invalid; here an invalid reload is logged and changes nothing.
+    /// </summary>
+    internal FastOpenTransportFactory(
+        IOptions<FastOpenTransportOptions> options,
+        IOptionsFactory<FastOpenTransportOptions> reloadFactory,
+        IEnumerable<IOptionsChangeTokenSource<FastOpenTransportOptions>> reloadSources,
+        ILoggerFactory loggerFactory,
+        IMeterFactory? meterFactory)
+        : this(options, loggerFactory, meterFactory)
+    {
+        _reloadFactory = reloadFactory;
+        foreach (var source in reloadSources)
+        {
+            _reloadRegistrations.Add(ChangeToken.OnChange(source.GetChangeToken, OnOptionsReloaded));
+        }
     }
 
     /// <summary>
@@ -67,13 +114,18 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         var support = _kernelSupport.Value;
         if (!support.ServerEnabled && _options.RequireFastOpen)
         {
-            throw new InvalidOperationException(RequiredMessage(support.Problem, support.Fix));
+            throw new InvalidOperationException(RequiredMessage(support.ProblemAndFix));
         }
 
-        var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory);
+        var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory, _debouncer, _meter, Forget);
         try
         {
-            listener.Bind(tryFastOpen: support.PlatformSupported);
+            lock (_listeners)
+            {
+                // Under the lock, so that a reload cannot slip between reading the keys and tracking the listener.
+                listener.Bind(tryFastOpen: support.PlatformSupported, _cookieKeys);
+                _listeners.Add(listener);
+            }
         }
         catch
         {
@@ -85,15 +137,92 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         {
             await listener.DisposeAsync().ConfigureAwait(false);
             throw new InvalidOperationException(RequiredMessage(
-                $"the OS refused TCP Fast Open on {listener.EndPoint} ({listener.FastOpenError})", support.Fix));
+                $"the OS refused TCP Fast Open on {listener.EndPoint} ({listener.FastOpenError})" + (support.Fix is null ? "." : $". To enable it: {support.Fix}.")));
         }
 
         return listener;
     }
 
-    private static string RequiredMessage(string? problem, string? fix) =>
-        $"TCP Fast Open is required (RequireFastOpen) but is off for servers: {problem}." +
-        (fix is null ? string.Empty : $" To enable it: {fix}.");
+    /// <summary>
+    /// Stops rotating keys on live listeners and ends the transport's metrics; the listeners themselves belong to Kestrel.
+    /// </summary>
+    public void Dispose()
+    {
+        foreach (var registration in _reloadRegistrations)
+        {
+            registration.Dispose();
+        }
+
+        _meter.Dispose();
+        _netstat.Dispose();
+    }
+
+    /// <summary>The kernel's TCP Fast Open counters for the app's network namespace, when they can be read.</summary>
+    internal bool TryReadKernelCounters(out TcpFastOpenCounters counters) => _netstat.TryRead(out counters);
+
+    internal IReadOnlyList<FastOpenConnectionListener> Listeners
+    {
+        get
+        {
+            lock (_listeners)
+            {
+                return [.. _listeners];
+            }
+        }
+    }
+
+    private void Forget(FastOpenConnectionListener listener)
+    {
+        lock (_listeners)
+        {
+            _listeners.Remove(listener);
+        }
+    }
+
+    private void OnOptionsReloaded()
+    {
+        FastOpenTransportOptions reloaded;
+        byte[]? keys;
+        try
+        {
+            reloaded = _reloadFactory!.Create(Options.DefaultName);
+            keys = FastOpenCookieKey.ToSocketOption(reloaded.CookieKey, reloaded.BackupCookieKey);
+        }
+        catch (Exception e) when (e is OptionsValidationException or InvalidOperationException)
+        {
+            FastOpenLog.CookieKeysReloadRejected(_logger, e.Message);
+            return;
+        }
+
+        lock (_listeners)
+        {
+            if (keys is null)
+            {
+                if (_cookieKeys is not null)
+                {
+                    FastOpenLog.CookieKeysRemoved(_logger);
+                }
+
+                return;
+            }
+
+            if (_cookieKeys is not null && keys.AsSpan().SequenceEqual(_cookieKeys))
+            {
+                return;
+            }
+
+            _cookieKeys = keys;
+            foreach (var listener in _listeners)
+            {
+                listener.SetCookieKeys(keys);
+            }
+
+            FastOpenLog.CookieKeysReloaded(_logger, keys.Length / FastOpenCookieKey.Length, _listeners.Count);
+        }
+    }
+
+    private static string RequiredMessage(string problemAndFix) =>
+        $"TCP Fast Open is required (RequireFastOpen) but is off for servers: {problemAndFix}";
 
     private KernelSupport DetectKernelSupport()
     {
@@ -111,6 +240,11 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
             {
                 FastOpenLog.KernelSupportEnableFailed(_logger, LinuxFastOpenSysctl.Name, newValue, error);
             }
+        }
+
+        if (_cookieKeys is not null && !FastOpenSocket.SupportsCookieKeys)
+        {
+            FastOpenLog.CookieKeysUnsupported(_logger, System.Runtime.InteropServices.RuntimeInformation.OSDescription);
         }
 
         if (support.ServerEnabled)

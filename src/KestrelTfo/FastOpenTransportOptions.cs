@@ -47,6 +47,73 @@ public sealed class FastOpenTransportOptions
     public bool TryEnableKernelSupport { get; set; }
 
     /// <summary>
+    /// Gets or sets what happens to a TCP Fast Open connection whose early data is not a TLS ClientHello, and so
+    /// could be a replay of another connection's: see <see cref="KestrelTfo.EarlyDataPolicy"/>.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see cref="EarlyDataPolicy.Flag"/>: nothing is held up or refused, and every connection says
+    /// in <see cref="IFastOpenFeature.EarlyDataAction"/> whether it may be a replay, so endpoints that must not
+    /// run twice can refuse such requests while everything else keeps the saved round trip.
+    /// <see cref="EarlyDataPolicyByPort"/> overrides it for single listeners.
+    /// </remarks>
+    public EarlyDataPolicy EarlyDataPolicy { get; set; } = EarlyDataPolicy.Flag;
+
+    /// <summary>
+    /// Gets the early-data policy of particular listeners, by the port Kestrel binds them to (configuration:
+    /// <c>Kestrel:FastOpen:EarlyDataPolicyByPort:8080 = Reject</c>). Listeners on other ports use
+    /// <see cref="EarlyDataPolicy"/>.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to empty.
+    /// </remarks>
+    public IDictionary<int, EarlyDataPolicy> EarlyDataPolicyByPort { get; } = new Dictionary<int, EarlyDataPolicy>();
+
+    /// <summary>
+    /// Gets or sets how long <see cref="EarlyDataPolicy.Defer"/> waits for a connection's handshake to complete
+    /// before it closes the connection unseen. A real client completes it within one round trip, or a few seconds
+    /// when its ACK is lost and the server's SYN-ACK must be sent again.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to 10 seconds. Must be positive.
+    /// </remarks>
+    public TimeSpan EarlyDataDeferTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets the window in which a TLS ClientHello that arrives in a SYN again, byte for byte, is taken for
+    /// a duplicate and its connection closed. A ClientHello carries 32 fresh random bytes, so a real client never
+    /// repeats one; only a duplicated or replayed SYN does. <see langword="null"/> turns the check off.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/> (off): a replayed ClientHello is harmless, this only saves the handshake
+    /// work. When on, at most 4096 recent ClientHellos are remembered (16 bytes each), so memory stays bounded.
+    /// </remarks>
+    public TimeSpan? ClientHelloDebounceWindow { get; set; }
+
+    /// <summary>
+    /// Gets or sets the key the listeners make TCP Fast Open cookies with: 16 bytes as 32 hex digits
+    /// (for example from <c>openssl rand -hex 16</c>), in the kernel's <c>xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx</c>
+    /// form, or in base64. Give every instance behind a load balancer the same key, so that a cookie one
+    /// instance issued is valid on all of them.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/>: listeners use the kernel's key for their network namespace, which
+    /// differs per host and changes at reboot. Linux only. When the configuration reloads, a changed key is
+    /// applied to every live listener at once; an invalid one is rejected and the keys in force stay.
+    /// The key never appears in logs or metrics.
+    /// </remarks>
+    public string? CookieKey { get; set; }
+
+    /// <summary>
+    /// Gets or sets a second key whose cookies are still accepted, for rotation without a lost round trip:
+    /// first add the new key here, then, once every instance has it, make it <see cref="CookieKey"/> and move
+    /// the old one here, and finally remove the old one. Same format as <see cref="CookieKey"/>, which it needs.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/>. Needs Linux 5.3 or later.
+    /// </remarks>
+    public string? BackupCookieKey { get; set; }
+
+    /// <summary>
     /// Gets or sets the maximum length of the pending connection queue (the <c>listen</c> backlog).
     /// </summary>
     /// <remarks>

@@ -26,4 +26,24 @@ public interface IFastOpenFeature
     /// <see langword="false"/>.
     /// </summary>
     int EarlyDataLength { get; }
+
+    /// <summary>
+    /// Gets what the early data is: a TLS ClientHello, an HTTP/1.x request, the HTTP/2 preface, or unknown
+    /// bytes. <see cref="EarlyDataKind.None"/> when <see cref="IsFastOpen"/> is <see langword="false"/>.
+    /// </summary>
+    EarlyDataKind EarlyDataKind { get; }
+
+    /// <summary>
+    /// Gets the method of the HTTP request in the early data (a shared string such as <c>"GET"</c>) when
+    /// <see cref="EarlyDataKind"/> is <see cref="EarlyDataKind.HttpRequest"/> with a standard method; otherwise
+    /// <see langword="null"/>.
+    /// </summary>
+    string? EarlyDataMethod { get; }
+
+    /// <summary>
+    /// Gets what the early-data guard did with this connection. <see cref="EarlyDataAction.Flagged"/> means its
+    /// early data may have arrived before, on another connection: the flag belongs to the connection, and the
+    /// early data is at most its first request.
+    /// </summary>
+    EarlyDataAction EarlyDataAction { get; }
 }

@@ -2,7 +2,6 @@ using KestrelTfo;
 using KestrelTfo.Internal;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Hosting;
@@ -41,15 +40,22 @@ public static class WebHostBuilderFastOpenExtensions
 
         return hostBuilder.ConfigureServices((context, services) =>
         {
-            if (!services.Any(static d => d.ServiceType == typeof(IConnectionListenerFactory) && d.ImplementationType == typeof(FastOpenTransportFactory)))
+            if (!services.Any(static d => d.ImplementationType == typeof(FastOpenTransportOptionsValidator)))
             {
+                // No ValidateOnStart: it would create an IOptionsMonitor, which throws on the reload thread when a
+                // reloaded value is invalid. The factory validates when Kestrel creates it, which is at start-up,
+                // and handles reloads itself.
                 services.AddOptions<FastOpenTransportOptions>()
-                    .Bind(context.Configuration.GetSection(FastOpenTransportOptions.ConfigurationSectionName))
-                    .ValidateOnStart();
-                services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FastOpenTransportOptions>, FastOpenTransportOptionsValidator>());
+                    .Bind(context.Configuration.GetSection(FastOpenTransportOptions.ConfigurationSectionName));
+                services.AddSingleton<IValidateOptions<FastOpenTransportOptions>, FastOpenTransportOptionsValidator>();
 
                 // Kestrel asks the last registered factory first, so this one is asked before the socket transport.
-                services.AddSingleton<IConnectionListenerFactory, FastOpenTransportFactory>();
+                services.AddSingleton<IConnectionListenerFactory>(static provider => new FastOpenTransportFactory(
+                    provider.GetRequiredService<IOptions<FastOpenTransportOptions>>(),
+                    provider.GetRequiredService<IOptionsFactory<FastOpenTransportOptions>>(),
+                    provider.GetServices<IOptionsChangeTokenSource<FastOpenTransportOptions>>(),
+                    provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(),
+                    provider.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
             }
 
             services.Configure(configureOptions);

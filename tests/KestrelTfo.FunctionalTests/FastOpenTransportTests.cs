@@ -22,7 +22,7 @@ public sealed class FastOpenTransportTests
         Assert.Equal(200, cookieRequest.StatusCode);
         Assert.Equal(new FastOpenReport(HasFeature: true, IsFastOpen: false, EarlyDataLength: 0), Report(cookieRequest));
         Assert.Equal(200, fastOpen.StatusCode);
-        Assert.Equal(new FastOpenReport(true, true, RawHttp.Request("/tfo").Length), Report(fastOpen));
+        Assert.Equal(new FastOpenReport(true, true, RawHttp.Request("/tfo").Length, EarlyDataKind.HttpRequest, "GET", EarlyDataAction.Flagged), Report(fastOpen));
         Assert.Equal(new FastOpenReport(true, false, 0), Report(plain));
     }
 

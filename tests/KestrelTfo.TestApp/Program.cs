@@ -4,10 +4,22 @@ using KestrelTfo.TestApp;
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseFastOpenTransport();
 builder.Services.AddSingleton<RequestGate>();
+builder.Services.AddSingleton<RequestLedger>();
+builder.Services.AddHealthChecks().AddFastOpen();
 
 var app = builder.Build();
 
+app.MapHealthChecks("/health");
+
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
+
+// Stands for a request that must not run twice; it answers with what the connection's feature said.
+app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
+{
+    var report = FastOpenReport.From(context.Features.Get<IFastOpenFeature>());
+    ledger.RecordTransfer(report);
+    return report;
+});
 
 app.MapGet("/hold", async (RequestGate gate) =>
 {

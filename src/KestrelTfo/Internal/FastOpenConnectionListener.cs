@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Diagnostics;
+using KestrelTfo.EarlyData;
+using KestrelTfo.Metrics;
 using KestrelTfo.Platform;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -11,13 +14,37 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 {
     private readonly FastOpenTransportOptions _options;
     private readonly ILogger _logger;
+    // Enough of the early data to classify it: record and handshake headers, or a request line's method, and the
+    // ClientHello's random, which makes a debounce hash of these bytes unique per real ClientHello.
+    private const int ClassifiedBytes = 256;
+
+    private static readonly TimeSpan FirstHandshakePoll = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan LongestHandshakePoll = TimeSpan.FromMilliseconds(50);
+
     private readonly SocketConnectionContextFactory _factory;
+    private readonly EarlyDataPolicy _policy;
+    private readonly ClientHelloDebouncer? _debouncer;
+    private readonly FastOpenMeter? _meter;
+    private readonly Action<FastOpenConnectionListener>? _disposed;
     private Socket? _listenSocket;
 
-    public FastOpenConnectionListener(IPEndPoint endPoint, FastOpenTransportOptions options, ILoggerFactory loggerFactory)
+    // debouncer: shared by the transport's listeners, or null when debouncing is off.
+    // disposed: told when the listener is disposed, so the transport stops rotating its keys.
+    public FastOpenConnectionListener(
+        IPEndPoint endPoint,
+        FastOpenTransportOptions options,
+        ILoggerFactory loggerFactory,
+        ClientHelloDebouncer? debouncer = null,
+        FastOpenMeter? meter = null,
+        Action<FastOpenConnectionListener>? disposed = null)
     {
+        _meter = meter;
+        Tags = new ListenerTags(endPoint);
         EndPoint = endPoint;
         _options = options;
+        _policy = options.EarlyDataPolicyByPort.TryGetValue(endPoint.Port, out var policy) ? policy : options.EarlyDataPolicy;
+        _debouncer = debouncer;
+        _disposed = disposed;
         _logger = loggerFactory.CreateLogger("KestrelTfo.Transport");
 
         // Kestrel's own connection type, pipes and memory pool: once accepted, a connection costs what it
@@ -44,8 +71,12 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
     internal Socket? ListenSocket => _listenSocket;
 
+    /// <summary>The listener's metric tags, for the address and port it is bound to.</summary>
+    internal ListenerTags Tags { get; private set; }
+
     /// <param name="tryFastOpen">False where the transport does not support TCP Fast Open on this OS.</param>
-    internal void Bind(bool tryFastOpen)
+    /// <param name="cookieKeys">The listener's own cookie keys (<c>TCP_FASTOPEN_KEY</c>), or null for the kernel's.</param>
+    internal void Bind(bool tryFastOpen, byte[]? cookieKeys = null)
     {
         if (_listenSocket != null)
         {
@@ -77,6 +108,11 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
                 TryEnableFastOpen(socket, endPoint);
             }
 
+            if (FastOpenEnabled && cookieKeys is not null)
+            {
+                TrySetCookieKeys(socket, endPoint, cookieKeys);
+            }
+
             socket.Listen(_options.Backlog);
 
             if (tryFastOpen && FastOpenSocket.EnableAfterListen)
@@ -91,6 +127,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         }
 
         EndPoint = socket.LocalEndPoint!;
+        Tags = new ListenerTags((IPEndPoint)EndPoint);
         _listenSocket = socket;
         FastOpenLog.ListenerBound(_logger, EndPoint, FastOpenEnabled ? "on" : "off", _options.QueueLength);
     }
@@ -106,6 +143,31 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         {
             FastOpenError = $"{e.SocketErrorCode}: {e.Message}";
             FastOpenLog.ListenerFastOpenFailed(_logger, endPoint, e.SocketErrorCode, e.Message);
+        }
+    }
+
+    /// <summary>Replaces the listener's cookie keys; cookies made with the old ones fail unless they stay as backup.</summary>
+    internal void SetCookieKeys(byte[] cookieKeys)
+    {
+        if (_listenSocket is { } socket && FastOpenEnabled)
+        {
+            TrySetCookieKeys(socket, EndPoint, cookieKeys);
+        }
+    }
+
+    private void TrySetCookieKeys(Socket socket, EndPoint endPoint, byte[] cookieKeys)
+    {
+        try
+        {
+            FastOpenSocket.SetCookieKeys(socket, cookieKeys);
+        }
+        catch (SocketException e)
+        {
+            FastOpenLog.CookieKeysFailed(_logger, endPoint, e.SocketErrorCode, e.Message);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Unbound while the keys rotated: nothing left to key.
         }
     }
 
@@ -135,11 +197,11 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
                 continue;
             }
 
-            FastOpenFeature feature;
+            ConnectionContext? connection;
             try
             {
                 socket.NoDelay = _options.NoDelay;
-                feature = Inspect(socket);
+                connection = Admit(socket);
             }
             catch (SocketException e)
             {
@@ -149,20 +211,142 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
                 continue;
             }
 
-            var connection = _factory.Create(socket);
-            connection.Features.Set<IFastOpenFeature>(feature);
-            return connection;
+            if (connection is not null)
+            {
+                return connection;
+            }
         }
     }
 
-    private FastOpenFeature Inspect(Socket socket)
+    /// <summary>
+    /// Looks at an accepted socket before Kestrel does and decides: hand it over, with what its feature says, or
+    /// close it (rejected early data, a duplicate ClientHello) and return null.
+    /// </summary>
+    private ConnectionContext? Admit(Socket socket)
     {
-        if (!FastOpenEnabled || !FastOpenSocket.CanInspectConnections || !FastOpenSocket.ReceivedSynData(socket))
+        if (!FastOpenEnabled || !FastOpenSocket.CanInspectConnections)
         {
-            return FastOpenFeature.NotFastOpen;
+            _meter?.ConnectionAccepted(Tags, fastOpen: false);
+            return Create(socket, FastOpenFeature.NotFastOpen);
         }
 
-        return new FastOpenFeature(isFastOpen: true, earlyDataLength: socket.Available);
+        var info = FastOpenSocket.ReadInfo(socket);
+        _meter?.ConnectionAccepted(Tags, info.ReceivedSynData);
+        if (!info.ReceivedSynData)
+        {
+            return Create(socket, FastOpenFeature.NotFastOpen);
+        }
+
+        var length = info.BytesReceived;
+        Span<byte> head = stackalloc byte[ClassifiedBytes];
+        var peeked = length == 0 ? 0 : socket.Receive(head[..Math.Min(length, ClassifiedBytes)], SocketFlags.Peek);
+        head = head[..peeked];
+        var early = EarlyDataClassifier.Classify(head);
+        _meter?.EarlyDataReceived(Tags, early.Kind, length);
+
+        if (early.IsReplaySafe)
+        {
+            if (_debouncer is not null && early.Kind == EarlyDataKind.TlsClientHello && _debouncer.IsDuplicate(head))
+            {
+                FastOpenLog.ClientHelloDebounced(_logger, socket.RemoteEndPoint, _debouncer.Window);
+                _meter?.Guarded(Tags, "debounced");
+                Abort(socket);
+                return null;
+            }
+
+            return Create(socket, new FastOpenFeature(true, length, early.Kind, null, EarlyDataAction.None));
+        }
+
+        FastOpenLog.EarlyDataNotReplaySafe(_logger, socket.RemoteEndPoint, length, early.Kind, early.HttpMethod, _policy.ToString());
+        switch (_policy)
+        {
+            case EarlyDataPolicy.Reject:
+                _meter?.Guarded(Tags, "rejected");
+                Abort(socket);
+                return null;
+
+            case EarlyDataPolicy.Defer:
+                _meter?.Guarded(Tags, "deferred");
+                var deferred = Create(socket, new FastOpenFeature(true, length, early.Kind, early.HttpMethod, EarlyDataAction.Deferred));
+                if (!info.HandshakeCompleted)
+                {
+                    var handshake = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    deferred.Transport = new DeferredDuplexPipe(deferred.Transport, handshake.Task);
+                    _ = WaitForHandshakeAsync(socket, deferred, handshake);
+                }
+
+                return deferred;
+
+            default:
+                _meter?.Guarded(Tags, "flagged");
+                return Create(socket, new FastOpenFeature(true, length, early.Kind, early.HttpMethod, EarlyDataAction.Flagged));
+        }
+    }
+
+    private ConnectionContext Create(Socket socket, FastOpenFeature feature)
+    {
+        var connection = _factory.Create(socket);
+        connection.Features.Set<IFastOpenFeature>(feature);
+        return connection;
+    }
+
+    /// <summary>Closes with a reset, so the client learns at once that nothing it sent was taken.</summary>
+    private static void Abort(Socket socket)
+    {
+        socket.LingerState = new LingerOption(enable: true, seconds: 0);
+        socket.Dispose();
+    }
+
+    /// <summary>
+    /// Polls the kernel until the deferred connection's handshake completes, then opens its input. The kernel
+    /// raises no event for that, so the poll backs off from 1 ms to 50 ms; the waiting is the connection's own
+    /// and never holds up the accept loop.
+    /// </summary>
+    private async Task WaitForHandshakeAsync(Socket socket, ConnectionContext connection, TaskCompletionSource<bool> handshake)
+    {
+        var remote = connection.RemoteEndPoint;
+        var started = Stopwatch.GetTimestamp();
+        var delay = FirstHandshakePoll;
+        string reason;
+        var outcome = "deferral_reset";
+        try
+        {
+            while (true)
+            {
+                var info = FastOpenSocket.ReadInfo(socket);
+                if (info.HandshakeCompleted)
+                {
+                    handshake.TrySetResult(true);
+                    return;
+                }
+
+                if (info.State != TcpState.SynReceived)
+                {
+                    reason = $"it went from SYN_RECV to {info.State}, as a replayed SYN does when the real client resets it";
+                    break;
+                }
+
+                if (Stopwatch.GetElapsedTime(started) >= _options.EarlyDataDeferTimeout)
+                {
+                    reason = $"not within {_options.EarlyDataDeferTimeout}";
+                    outcome = "deferral_timed_out";
+                    break;
+                }
+
+                await Task.Delay(delay).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, LongestHandshakePoll.Ticks));
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            reason = "the connection was closed while it waited";
+        }
+
+        // Close the input first, so nothing buffered can be read once the connection is aborted.
+        handshake.TrySetResult(false);
+        _meter?.Guarded(Tags, outcome);
+        FastOpenLog.EarlyDataDeferralFailed(_logger, remote, reason);
+        connection.Abort(new ConnectionAbortedException($"The TCP Fast Open handshake did not complete: {reason}."));
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
@@ -173,6 +357,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
     public ValueTask DisposeAsync()
     {
+        _disposed?.Invoke(this);
         _listenSocket?.Dispose();
         _factory.Dispose();
         return default;

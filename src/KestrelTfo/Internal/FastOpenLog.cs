@@ -41,4 +41,44 @@ internal static partial class FastOpenLog
         "A connection to {EndPoint} was reset before it could be accepted ({SocketError}).",
         EventName = "ConnectionReset")]
     public static partial void ConnectionReset(ILogger logger, EndPoint endPoint, SocketError socketError);
+
+    [LoggerMessage(20, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint}: its {EarlyDataLength} bytes of early data are {EarlyDataKind} {Method}, not a TLS ClientHello, so it may be a replay; {Action} by policy.",
+        EventName = "EarlyDataNotReplaySafe")]
+    public static partial void EarlyDataNotReplaySafe(ILogger logger, EndPoint? remoteEndPoint, int earlyDataLength, EarlyDataKind earlyDataKind, string? method, string action);
+
+    [LoggerMessage(21, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint} never completed its handshake ({Reason}); closed before the application saw its early data.",
+        EventName = "EarlyDataDeferralFailed")]
+    public static partial void EarlyDataDeferralFailed(ILogger logger, EndPoint? remoteEndPoint, string reason);
+
+    [LoggerMessage(22, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint} repeats a ClientHello seen within {Window}; closed as a duplicate.",
+        EventName = "ClientHelloDebounced")]
+    public static partial void ClientHelloDebounced(ILogger logger, EndPoint? remoteEndPoint, TimeSpan window);
+
+    [LoggerMessage(30, LogLevel.Warning,
+        "Could not set the TCP Fast Open cookie keys on {EndPoint} ({SocketError}: {Reason}); it keeps the keys it had.",
+        EventName = "CookieKeysFailed")]
+    public static partial void CookieKeysFailed(ILogger logger, EndPoint endPoint, SocketError socketError, string reason);
+
+    [LoggerMessage(31, LogLevel.Information,
+        "Applied reloaded TCP Fast Open cookie keys ({KeyCount} key(s)) to {ListenerCount} listener(s).",
+        EventName = "CookieKeysReloaded")]
+    public static partial void CookieKeysReloaded(ILogger logger, int keyCount, int listenerCount);
+
+    [LoggerMessage(32, LogLevel.Error,
+        "Rejected the reloaded TCP Fast Open options; the cookie keys in force stay. {Failures}",
+        EventName = "CookieKeysReloadRejected")]
+    public static partial void CookieKeysReloadRejected(ILogger logger, string failures);
+
+    [LoggerMessage(33, LogLevel.Warning,
+        "CookieKey was removed from the configuration, but a listener cannot go back to the kernel's key; the listeners keep the last configured keys until the app restarts.",
+        EventName = "CookieKeysRemoved")]
+    public static partial void CookieKeysRemoved(ILogger logger);
+
+    [LoggerMessage(34, LogLevel.Warning,
+        "CookieKey is set, but {OS} gives listeners no keys of their own; the listeners use the OS's key.",
+        EventName = "CookieKeysUnsupported")]
+    public static partial void CookieKeysUnsupported(ILogger logger, string os);
 }

@@ -1,3 +1,4 @@
+using KestrelTfo.Platform;
 using Microsoft.Extensions.Options;
 
 namespace KestrelTfo.Internal;
@@ -37,11 +38,53 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
             Fail(ref failures, nameof(options.MaxWriteBufferSize), options.MaxWriteBufferSize, "must not be negative (null means no limit)");
         }
 
+        if (!Enum.IsDefined(options.EarlyDataPolicy))
+        {
+            Fail(ref failures, nameof(options.EarlyDataPolicy), options.EarlyDataPolicy, "must be Flag, Defer or Reject");
+        }
+
+        foreach (var (port, policy) in options.EarlyDataPolicyByPort)
+        {
+            if (port is < 0 or > 65535 || !Enum.IsDefined(policy))
+            {
+                Fail(ref failures, $"{nameof(options.EarlyDataPolicyByPort)}:{port}", policy, "must name a port from 0 to 65535 and be Flag, Defer or Reject");
+            }
+        }
+
+        if (options.EarlyDataDeferTimeout <= TimeSpan.Zero)
+        {
+            Fail(ref failures, nameof(options.EarlyDataDeferTimeout), options.EarlyDataDeferTimeout, "must be positive");
+        }
+
+        if (options.ClientHelloDebounceWindow <= TimeSpan.Zero)
+        {
+            Fail(ref failures, nameof(options.ClientHelloDebounceWindow), options.ClientHelloDebounceWindow, "must be positive (null turns it off)");
+        }
+
+        ValidateKey(ref failures, nameof(options.CookieKey), options.CookieKey);
+        ValidateKey(ref failures, nameof(options.BackupCookieKey), options.BackupCookieKey);
+        if (string.IsNullOrWhiteSpace(options.CookieKey) && !string.IsNullOrWhiteSpace(options.BackupCookieKey))
+        {
+            Fail(ref failures, nameof(options.BackupCookieKey), "needs a CookieKey: the kernel takes the backup key only beside a primary one");
+        }
+
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    private static void ValidateKey(ref List<string>? failures, string setting, string? key)
+    {
+        Span<byte> parsed = stackalloc byte[FastOpenCookieKey.Length];
+        if (!string.IsNullOrWhiteSpace(key) && !FastOpenCookieKey.TryParse(key, parsed))
+        {
+            // The value is a secret, so the message describes it without showing it.
+            Fail(ref failures, setting, $"must be {FastOpenCookieKey.Length} bytes written as {2 * FastOpenCookieKey.Length} hex digits or in base64, but the value given ({key.Length} characters) is not");
+        }
+    }
+
     private static void Fail(ref List<string>? failures, string setting, object? value, string rule) =>
+        Fail(ref failures, setting, $"{rule}, but is {value}");
+
+    private static void Fail(ref List<string>? failures, string setting, string problem) =>
         (failures ??= []).Add(
-            $"{FastOpenTransportOptions.ConfigurationSectionName}:{setting} {rule}, but is {value} " +
-            $"({nameof(FastOpenTransportOptions)}.{setting}).");
+            $"{FastOpenTransportOptions.ConfigurationSectionName}:{setting} {problem} ({nameof(FastOpenTransportOptions)}.{setting}).");
 }

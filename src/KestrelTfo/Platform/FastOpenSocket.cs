@@ -10,7 +10,12 @@ internal static class FastOpenSocket
 {
     private const int SolTcp = 6;
     private const int TcpInfo = 11;
+    private const int TcpFastOpenKey = 33;
     private const int TcpInfoOptionsOffset = 5;
+
+    // struct tcp_info's __u64 tcpi_bytes_received (Linux 4.1+), and where the struct has ended before it.
+    private const int TcpInfoBytesReceivedOffset = 128;
+    private const int TcpInfoWithBytesReceived = TcpInfoBytesReceivedOffset + sizeof(ulong);
     private const byte TcpiOptSynData = 0x20;
 
     /// <summary>
@@ -32,15 +37,42 @@ internal static class FastOpenSocket
         socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, value);
     }
 
+    /// <summary>Only Linux lets a listener carry its own cookie keys.</summary>
+    public static bool SupportsCookieKeys => OperatingSystem.IsLinux();
+
     /// <summary>
-    /// Whether the kernel accepted data in this connection's SYN (<c>TCP_INFO</c>, <c>TCPI_OPT_SYN_DATA</c>).
-    /// Linux only; allocation free.
+    /// Gives a listener its own cookie keys (<c>TCP_FASTOPEN_KEY</c>): 16 bytes, or 32 for a primary and a backup
+    /// key (Linux 5.3+). Takes effect for the next SYN, so it also rotates the keys of a live listener.
     /// </summary>
-    public static bool ReceivedSynData(Socket socket)
+    public static void SetCookieKeys(Socket socket, ReadOnlySpan<byte> keys) =>
+        socket.SetRawSocketOption(SolTcp, TcpFastOpenKey, keys);
+
+    /// <summary>Reads back the keys a listener makes and checks cookies with, primary first.</summary>
+    public static int GetCookieKeys(Socket socket, Span<byte> keys) =>
+        socket.GetRawSocketOption(SolTcp, TcpFastOpenKey, keys);
+
+    /// <summary>
+    /// Reads the connection's TCP state, whether the kernel accepted data in its SYN (<c>TCP_INFO</c>'s
+    /// <c>tcpi_state</c> and <c>TCPI_OPT_SYN_DATA</c>), and the bytes received so far. Linux only; allocation free.
+    /// </summary>
+    /// <remarks>
+    /// The byte count comes from <c>tcpi_bytes_received</c>, not <c>FIONREAD</c> (<see cref="Socket.Available"/>):
+    /// the kernel's <c>tcp_inq</c> reports 0 for a socket in SYN_RECV, which is the state a TCP Fast Open
+    /// connection is accepted in whenever the path has a real round trip. For such a socket the count is exactly
+    /// the SYN's payload. Kernels before 4.1 lack the field, and then <see cref="Socket.Available"/> stands in.
+    /// </remarks>
+    public static TcpConnectionInfo ReadInfo(Socket socket)
     {
-        // The kernel copies only as much of struct tcp_info as asked for; the first eight bytes hold tcpi_options.
-        Span<byte> info = stackalloc byte[8];
+        Span<byte> info = stackalloc byte[TcpInfoWithBytesReceived];
         var length = socket.GetRawSocketOption(SolTcp, TcpInfo, info);
-        return length > TcpInfoOptionsOffset && (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0;
+        if (length <= TcpInfoOptionsOffset)
+        {
+            return default;
+        }
+
+        var bytesReceived = length >= TcpInfoWithBytesReceived
+            ? (int)Math.Min(BitConverter.ToUInt64(info[TcpInfoBytesReceivedOffset..]), int.MaxValue)
+            : socket.Available;
+        return new TcpConnectionInfo((TcpState)info[0], (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0, bytesReceived);
     }
 }

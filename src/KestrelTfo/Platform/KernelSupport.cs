@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace KestrelTfo.Platform;
@@ -33,6 +32,9 @@ internal sealed class KernelSupport
     /// <summary>The exact commands that fix it, when there are any.</summary>
     public string? Fix { get; }
 
+    /// <summary>What is wrong and how to fix it, as one sentence or two for an error or a health report.</summary>
+    public string ProblemAndFix => Fix is null ? $"{Problem}." : $"{Problem}. To enable it: {Fix}.";
+
     /// <summary>The value of <c>net.ipv4.tcp_fastopen</c>, when it could be read.</summary>
     public int? LinuxValue { get; }
 
@@ -47,18 +49,13 @@ internal sealed class KernelSupport
 
     public static KernelSupport LinuxServerBitOff(int value)
     {
-        var wanted = (value | LinuxFastOpenSysctl.ServerBit).ToString(CultureInfo.InvariantCulture);
         var name = LinuxFastOpenSysctl.Name;
         return new(
             serverEnabled: false,
             platformSupported: true,
             setting: $"{name} = {value}",
             problem: $"{name} is {value}, which lacks the server bit 0x2",
-            fix: $"run `sysctl -w {name}={wanted}` (until reboot), " +
-                 $"or add `{name} = {wanted}` to /etc/sysctl.d/60-tcp-fastopen.conf (every boot); " +
-                 $"in Docker: `docker run --sysctl {name}={wanted} ...`; " +
-                 $"in Kubernetes: pod spec securityContext.sysctls: [{{name: {name}, value: \"{wanted}\"}}] " +
-                 $"(the kubelet must allow it: --allowed-unsafe-sysctls={name})",
+            fix: FastOpenSysctlFix.For(value | LinuxFastOpenSysctl.ServerBit).Text,
             linuxValue: value);
     }
 

@@ -1,0 +1,23 @@
+namespace KestrelTfo.Doctor;
+
+/// <summary>The doctor's exit codes; scripts depend on them, so a value never changes meaning.</summary>
+internal enum DoctorExitCode
+{
+    /// <summary>TCP Fast Open works end to end (or, with <c>--check</c>, the server accepted data in a SYN).</summary>
+    Works = 0,
+
+    /// <summary><c>net.ipv4.tcp_fastopen</c> lacks a bit that is needed, or cannot be read.</summary>
+    KernelSetting = 1,
+
+    /// <summary>The command line was not understood.</summary>
+    Usage = 2,
+
+    /// <summary>The settings look right, yet the loopback self-test did not get data through in a SYN.</summary>
+    SelfTestFailed = 3,
+
+    /// <summary>With <c>--check</c>: the server was unreachable or did not accept data in a SYN.</summary>
+    ServerCheckFailed = 4,
+
+    /// <summary>Not Linux: the doctor cannot observe TCP Fast Open on this OS.</summary>
+    UnsupportedPlatform = 5,
+}

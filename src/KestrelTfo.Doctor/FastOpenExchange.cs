@@ -1,0 +1,8 @@
+namespace KestrelTfo.Doctor;
+
+/// <summary>What a client saw on one TCP Fast Open connection.</summary>
+/// <param name="Answered">The server's side of the connection answered (bytes or an orderly close).</param>
+/// <param name="SynDataAcknowledged">The client's <c>TCP_INFO</c> says the SYN-ACK acknowledged the data in the SYN.</param>
+/// <param name="Answer">The first bytes the server sent.</param>
+/// <param name="Error">Why the exchange stopped short, if it did.</param>
+internal sealed record FastOpenExchange(bool Answered, bool SynDataAcknowledged, ReadOnlyMemory<byte> Answer, string? Error);

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using KestrelTfo.Platform;
+
+namespace KestrelTfo.Doctor;
+
+/// <summary>
+/// Checks a running server from the client side: two TCP Fast Open connections to it, the first to get a cookie,
+/// the second with its request in the SYN; the client's <c>TCP_INFO</c> says whether the server took that data.
+/// </summary>
+internal static class ServerCheck
+{
+    private const int AnswerLimit = 512;
+
+    public static async Task RunAsync(DoctorReport report, CheckTarget target, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var address = await ResolveAsync(report, target, timeout, cancellationToken);
+        if (address is null)
+        {
+            return;
+        }
+
+        var server = new IPEndPoint(address, target.Port);
+        var request = Encoding.ASCII.GetBytes($"HEAD / HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
+        var first = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
+        if (!first.Answered)
+        {
+            Fail(report, "server-cookie", "no answer", first.Error ?? $"{server} closed the connection without a word",
+                $"start the server, or check that {server} is the address it listens on and that nothing between blocks it");
+            return;
+        }
+
+        report.Add(new DoctorCheck("server-cookie", true, Describe(first), first.SynDataAcknowledged
+            ? "a cookie for this server was cached from an earlier connection, so this connection's request rode in the SYN already"
+            : "the first connection asked for a cookie and sent its request after the handshake"));
+
+        netstat.TryRead(out var before);
+        var second = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
+        var counters = netstat.TryRead(out var after)
+            ? $" (here: TCPFastOpenActive +{after.Active - before.Active}, TCPFastOpenActiveFail +{after.ActiveFail - before.ActiveFail})"
+            : "";
+        if (second.SynDataAcknowledged)
+        {
+            report.Add(new DoctorCheck("server-syn-data", true, "accepted",
+                $"the server acknowledged the {request.Length} bytes of the second connection's SYN (client TCP_INFO TCPI_OPT_SYN_DATA); " +
+                $"it answered {Describe(second)}{counters}"));
+            return;
+        }
+
+        var why = second.Error is not null ? second.Error : $"it answered {Describe(second)} but ignored the data in the SYN";
+        Fail(report, "server-syn-data", "not accepted", $"the second connection's data was not acknowledged in the SYN: {why}{counters}",
+            $"on the server, run kestreltfo-doctor: its {LinuxFastOpenSysctl.Name} needs the server bit 0x2; make sure the app " +
+            "calls UseFastOpenTransport() on that endpoint, and that nothing between here and there strips the TCP Fast Open " +
+            "option or drops SYNs with data");
+    }
+
+    private static async Task<IPAddress?> ResolveAsync(DoctorReport report, CheckTarget target, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(target.Host, out var address))
+        {
+            return address;
+        }
+
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
+            var addresses = await Dns.GetHostAddressesAsync(target.Host, deadline.Token);
+            if (addresses.Length > 0)
+            {
+                return addresses[0];
+            }
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            Fail(report, "server-cookie", "unresolved", $"{target.Host} does not resolve: {e.Message}", $"check the host name {target.Host}");
+            return null;
+        }
+
+        Fail(report, "server-cookie", "unresolved", $"{target.Host} has no address", $"check the host name {target.Host}");
+        return null;
+    }
+
+    /// <summary>The answer's first line, which for HTTP is the status line.</summary>
+    private static string Describe(FastOpenExchange exchange)
+    {
+        var answer = exchange.Answer.Span;
+        var end = answer.IndexOfAny((byte)'\r', (byte)'\n');
+        var line = Encoding.ASCII.GetString(end < 0 ? answer : answer[..end]);
+        return line.Length == 0 ? "with no bytes" : $"`{new string(line.Select(c => char.IsControl(c) ? '?' : c).ToArray())}`";
+    }
+
+    private static void Fail(DoctorReport report, string name, string value, string detail, string fix)
+    {
+        report.Add(new DoctorCheck(name, false, value, detail));
+        report.Fail(DoctorExitCode.ServerCheckFailed, new DoctorFix(fix, []));
+    }
+}

@@ -1,0 +1,86 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace KestrelTfo.EarlyData;
+
+/// <summary>
+/// Holds reads back until the connection's handshake has completed, then steps aside. If the handshake never
+/// completes, the reader ends as an empty, completed stream, so none of the buffered early data reaches the
+/// application.
+/// </summary>
+internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeCompleted) : PipeReader
+{
+    private readonly object _sync = new();
+    private TaskCompletionSource? _cancelPendingRead;
+    private bool _released;
+
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
+        _released ? inner.ReadAsync(cancellationToken) : ReadAfterHandshakeAsync(cancellationToken);
+
+    private async ValueTask<ReadResult> ReadAfterHandshakeAsync(CancellationToken cancellationToken)
+    {
+        Task canceled;
+        lock (_sync)
+        {
+            _cancelPendingRead ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            canceled = _cancelPendingRead.Task;
+        }
+
+        var first = await Task.WhenAny(handshakeCompleted, canceled).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (first == canceled)
+        {
+            lock (_sync)
+            {
+                _cancelPendingRead = null;
+            }
+
+            return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false);
+        }
+
+        if (!await handshakeCompleted.ConfigureAwait(false))
+        {
+            return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+        }
+
+        _released = true;
+        return await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public override bool TryRead(out ReadResult result)
+    {
+        if (!_released)
+        {
+            if (!handshakeCompleted.IsCompletedSuccessfully || !handshakeCompleted.Result)
+            {
+                result = default;
+                return false;
+            }
+
+            _released = true;
+        }
+
+        return inner.TryRead(out result);
+    }
+
+    public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
+
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
+
+    public override void CancelPendingRead()
+    {
+        if (!_released)
+        {
+            lock (_sync)
+            {
+                // Kestrel cancels the pending read to stop an idle connection at shutdown; a held read must end too.
+                (_cancelPendingRead ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            }
+        }
+
+        inner.CancelPendingRead();
+    }
+
+    public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+    public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics.Metrics;
+using KestrelTfo.Internal;
+using KestrelTfo.Platform;
+
+namespace KestrelTfo.Metrics;
+
+/// <summary>The instruments <see cref="FastOpenMetrics"/> describes, and the code that records them.</summary>
+internal sealed class FastOpenMeter : IDisposable
+{
+    private static readonly object True = true;
+    private static readonly object False = false;
+
+    private readonly Meter _meter;
+    private readonly bool _ownsMeter;
+    private readonly Counter<long> _connections;
+    private readonly Counter<long> _earlyDataConnections;
+    private readonly Counter<long> _earlyDataBytes;
+    private readonly Counter<long> _guard;
+
+    /// <param name="meterFactory">The host's meter factory; without one the meter is this object's own.</param>
+    /// <param name="listeners">The live listeners, for the per-listener gauge.</param>
+    /// <param name="netstat">The kernel's counters, read when the kernel instrument is collected.</param>
+    public FastOpenMeter(IMeterFactory? meterFactory, Func<IReadOnlyList<FastOpenConnectionListener>> listeners, LinuxNetstat netstat)
+    {
+        _ownsMeter = meterFactory is null;
+        _meter = meterFactory?.Create(FastOpenMetrics.MeterName) ?? new Meter(FastOpenMetrics.MeterName);
+
+        _connections = _meter.CreateCounter<long>("kestreltfo.connections", "{connection}", "Connections accepted by the TCP Fast Open transport.");
+        _earlyDataConnections = _meter.CreateCounter<long>("kestreltfo.early_data.connections", "{connection}", "TCP Fast Open connections, by what their early data is.");
+        _earlyDataBytes = _meter.CreateCounter<long>("kestreltfo.early_data.bytes", "By", "Early-data bytes of TCP Fast Open connections, by what the early data is.");
+        _guard = _meter.CreateCounter<long>("kestreltfo.early_data.guard", "{connection}", "What the early-data guard did with connections whose early data is not replay-safe, and with duplicate ClientHellos.");
+
+        _meter.CreateObservableGauge(
+            "kestreltfo.listener.fast_open",
+            () => ObserveListeners(listeners()),
+            "{listener}",
+            "1 for a listener that accepts TCP Fast Open now, else 0.");
+        _meter.CreateObservableCounter(
+            "kestreltfo.kernel.events",
+            () => ObserveKernel(netstat),
+            "{event}",
+            "The kernel's TCP Fast Open counters (/proc/net/netstat TcpExt) for the app's network namespace.");
+    }
+
+    public void ConnectionAccepted(ListenerTags listener, bool fastOpen)
+    {
+        if (_connections.Enabled)
+        {
+            _connections.Add(1, listener.Address, listener.Port, listener.NetworkType, new("kestreltfo.fast_open", fastOpen ? True : False));
+        }
+    }
+
+    public void EarlyDataReceived(ListenerTags listener, EarlyDataKind kind, int bytes)
+    {
+        if (_earlyDataConnections.Enabled || _earlyDataBytes.Enabled)
+        {
+            var tag = new KeyValuePair<string, object?>("kestreltfo.early_data.kind", KindName(kind));
+            _earlyDataConnections.Add(1, listener.Address, listener.Port, listener.NetworkType, tag);
+            _earlyDataBytes.Add(bytes, listener.Address, listener.Port, listener.NetworkType, tag);
+        }
+    }
+
+    // action: one of the action names FastOpenMetrics lists.
+    public void Guarded(ListenerTags listener, string action)
+    {
+        if (_guard.Enabled)
+        {
+            _guard.Add(1, listener.Address, listener.Port, listener.NetworkType, new("kestreltfo.early_data.action", action));
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
+
+    private static string KindName(EarlyDataKind kind) => kind switch
+    {
+        EarlyDataKind.TlsClientHello => "tls_client_hello",
+        EarlyDataKind.HttpRequest => "http",
+        EarlyDataKind.Http2Preface => "http2_preface",
+        _ => "unknown",
+    };
+
+    private static Measurement<int>[] ObserveListeners(IReadOnlyList<FastOpenConnectionListener> listeners)
+    {
+        // One read of the sysctl per collection: fixing it turns every listener on without a restart.
+        var serverBit = KernelSupport.Detect().ServerEnabled;
+        var measurements = new Measurement<int>[listeners.Count];
+        for (var i = 0; i < listeners.Count; i++)
+        {
+            var tags = listeners[i].Tags;
+            measurements[i] = new Measurement<int>(serverBit && listeners[i].FastOpenEnabled ? 1 : 0, tags.Address, tags.Port, tags.NetworkType);
+        }
+
+        return measurements;
+    }
+
+    private static List<Measurement<long>> ObserveKernel(LinuxNetstat netstat)
+    {
+        if (!OperatingSystem.IsLinux() || !netstat.TryRead(out var counters))
+        {
+            return [];
+        }
+
+        var measurements = new List<Measurement<long>>(8);
+        Add(TcpFastOpenCounterKinds.Active, "TCPFastOpenActive", counters.Active);
+        Add(TcpFastOpenCounterKinds.ActiveFail, "TCPFastOpenActiveFail", counters.ActiveFail);
+        Add(TcpFastOpenCounterKinds.Passive, "TCPFastOpenPassive", counters.Passive);
+        Add(TcpFastOpenCounterKinds.PassiveFail, "TCPFastOpenPassiveFail", counters.PassiveFail);
+        Add(TcpFastOpenCounterKinds.ListenOverflow, "TCPFastOpenListenOverflow", counters.ListenOverflow);
+        Add(TcpFastOpenCounterKinds.CookieReqd, "TCPFastOpenCookieReqd", counters.CookieReqd);
+        Add(TcpFastOpenCounterKinds.Blackhole, "TCPFastOpenBlackhole", counters.Blackhole);
+        Add(TcpFastOpenCounterKinds.PassiveAltKey, "TCPFastOpenPassiveAltKey", counters.PassiveAltKey);
+        return measurements;
+
+        void Add(TcpFastOpenCounterKinds kind, string name, long value)
+        {
+            if ((counters.Present & kind) != 0)
+            {
+                measurements.Add(new Measurement<long>(value, new KeyValuePair<string, object?>("kestreltfo.kernel.counter", name)));
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using System.Net;
+using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.Platform;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace KestrelTfo.FunctionalTests;
+
+/// <summary>
+/// Shared and rotated cookie keys. Linux caches a client's cookie per destination address, so two servers on one
+/// address and different ports stand in for two instances behind a load balancer.
+/// </summary>
+public sealed class CookieKeyTests
+{
+    private const string KeyA = "000102030405060708090a0b0c0d0e0f";
+    private const string KeyB = "f0e0d0c0b0a090807060504030201000";
+    private const string KeyC = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData(KeyA, KeyA, true)]
+    [InlineData(KeyA, KeyB, false)]
+    public async Task A_cookie_from_one_instance_works_on_another_only_with_the_same_key(string firstKey, string secondKey, bool expectFastOpen)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var address = Loopback.NextAddress();
+        await using var first = Instance(address, firstKey);
+        await using var second = Instance(address, secondKey);
+
+        var cookieRequest = await Get(first);
+        var otherInstance = await Get(second);
+
+        Assert.False(cookieRequest.IsFastOpen);
+        Assert.Equal(expectFastOpen, otherInstance.IsFastOpen);
+    }
+
+    [Fact]
+    public async Task Keys_rotate_on_reload_without_failing_requests_and_old_cookies_still_work()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var configuration = new ReloadableConfigurationSource();
+        await using var app = ReloadableInstance(KeyA, configuration);
+        var listener = Assert.Single(Factory(app).Listeners);
+        Assert.False((await Get(app)).IsFastOpen);
+
+        // Requests on new connections keep flowing while the keys change under them: each rotation waits until the
+        // traffic has passed a mark, and the traffic does not wait for the rotations.
+        var firstMark = new TaskCompletionSource();
+        var secondMark = new TaskCompletionSource();
+        var traffic = Task.Run(async () =>
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                (i == 50 ? firstMark : i == 150 ? secondMark : null)?.TrySetResult();
+                var response = await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout);
+                Assert.Equal(200, response.StatusCode);
+            }
+        }, Timeout);
+
+        // The documented recipe: the new key arrives as backup, is promoted with the old one as backup, then stands alone.
+        await firstMark.Task.WaitAsync(Timeout);
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyA, ["Kestrel:FastOpen:BackupCookieKey"] = KeyB });
+        Assert.Equal(KeyA + KeyB, Keys(listener));
+        await secondMark.Task.WaitAsync(Timeout);
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyB, ["Kestrel:FastOpen:BackupCookieKey"] = KeyA });
+        Assert.Equal(KeyB + KeyA, Keys(listener));
+        await traffic;
+
+        // The client's cookie may still be one made with key A; it is accepted under the backup key.
+        Assert.True((await Get(app)).IsFastOpen);
+
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyB, ["Kestrel:FastOpen:BackupCookieKey"] = null });
+        Assert.Equal(KeyB, Keys(listener));
+        Assert.True((await Get(app)).IsFastOpen);
+
+        Assert.Equal(3, app.Logs.Transport.Count(e => e.EventId.Id == 31));
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(KeyA, StringComparison.OrdinalIgnoreCase) || e.Message.Contains(KeyB, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task A_cookie_made_with_a_retired_key_falls_back_to_a_full_handshake()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var configuration = new ReloadableConfigurationSource();
+        await using var app = ReloadableInstance(KeyA, configuration);
+        await Get(app);
+        Assert.True((await Get(app)).IsFastOpen);
+
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyC });
+
+        // Cookie A is no longer valid: the request is served after a normal handshake, which hands out cookie C.
+        Assert.False((await Get(app)).IsFastOpen);
+        Assert.True((await Get(app)).IsFastOpen);
+    }
+
+    [Fact]
+    public async Task Invalid_keys_on_reload_are_rejected_and_the_keys_in_force_stay()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var configuration = new ReloadableConfigurationSource();
+        await using var app = ReloadableInstance(KeyA, configuration);
+        var listener = Assert.Single(Factory(app).Listeners);
+
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = "0011" });
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = "", ["Kestrel:FastOpen:BackupCookieKey"] = KeyB });
+
+        Assert.Equal(KeyA, Keys(listener));
+        var rejections = app.Logs.Transport.Where(e => e.EventId.Id == 32).ToList();
+        Assert.Equal(2, rejections.Count);
+        Assert.All(rejections, e => Assert.Equal(LogLevel.Error, e.Level));
+        Assert.Contains("Kestrel:FastOpen:CookieKey must be 16 bytes", rejections[0].Message, StringComparison.Ordinal);
+        Assert.Contains("Kestrel:FastOpen:BackupCookieKey needs a CookieKey", rejections[1].Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(KeyB, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory]
+    [InlineData("Kestrel:FastOpen:CookieKey", "not-a-key")]
+    [InlineData("Kestrel:FastOpen:CookieKey", "000102030405060708090a0b0c0d0e")]
+    [InlineData("Kestrel:FastOpen:BackupCookieKey", "AAECAwQFBgcICQoLDA0ODw==")]
+    public async Task Invalid_keys_fail_start_up_naming_the_setting_not_the_key(string setting, string value)
+    {
+        await using var app = new KestrelAppFactory<Program>(settings: new() { [setting] = value });
+
+        var error = Assert.Throws<OptionsValidationException>(app.StartServer);
+
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(value, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Base64_and_the_kernels_dashed_hex_are_the_same_key_as_plain_hex()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var address = Loopback.NextAddress();
+        await using var hex = Instance(address, KeyA);
+        await using var base64 = Instance(address, Convert.ToBase64String(Convert.FromHexString(KeyA)));
+        await using var dashed = Instance(address, "00010203-04050607-08090a0b-0c0d0e0f");
+
+        Assert.False((await Get(hex)).IsFastOpen);
+        Assert.True((await Get(base64)).IsFastOpen);
+        Assert.True((await Get(dashed)).IsFastOpen);
+        Assert.Equal(KeyA, Keys(Assert.Single(Factory(base64).Listeners)));
+    }
+
+    private static KestrelAppFactory<Program> ReloadableInstance(string key, ReloadableConfigurationSource configuration) =>
+        new(settings: new() { ["Kestrel:FastOpen:CookieKey"] = key },
+            configure: web => web.ConfigureAppConfiguration((_, c) => c.Add(configuration)));
+
+    private static KestrelAppFactory<Program> Instance(IPAddress address, string key) =>
+        new(settings: new() { ["Kestrel:FastOpen:CookieKey"] = key }, listen: o => o.Listen(address, 0));
+
+    private static async Task<TestApp.FastOpenReport> Get(KestrelAppFactory<Program> app)
+    {
+        var response = await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout);
+        return System.Text.Json.JsonSerializer.Deserialize<TestApp.FastOpenReport>(response.Body, System.Text.Json.JsonSerializerOptions.Web)!;
+    }
+
+    private static FastOpenTransportFactory Factory(KestrelAppFactory<Program> app)
+    {
+        app.StartServer();
+        return app.Services.GetServices<IConnectionListenerFactory>().OfType<FastOpenTransportFactory>().Single();
+    }
+
+    private static string Keys(Internal.FastOpenConnectionListener listener)
+    {
+        Span<byte> keys = stackalloc byte[2 * FastOpenCookieKey.Length];
+        var length = FastOpenSocket.GetCookieKeys(listener.ListenSocket!, keys);
+        return Convert.ToHexStringLower(keys[..length]);
+    }
+}

@@ -1,0 +1,24 @@
+using System.Text.Json;
+using KestrelTfo.Doctor;
+
+namespace KestrelTfo.FunctionalTests.Doctor;
+
+/// <summary>One in-process run of the doctor: its exit code and what it wrote.</summary>
+internal sealed record DoctorRun(int ExitCode, string Output, string Error)
+{
+    public static async Task<DoctorRun> StartAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = await FastOpenDoctor.RunAsync(args, output, error, TestContext.Current.CancellationToken);
+        return new DoctorRun(exitCode, output.ToString(), error.ToString());
+    }
+
+    public JsonElement Json => JsonDocument.Parse(Output).RootElement;
+
+    public JsonElement Check(string name) =>
+        Json.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == name);
+
+    public IReadOnlyList<string> Failed =>
+        [.. Json.GetProperty("checks").EnumerateArray().Where(c => !c.GetProperty("ok").GetBoolean()).Select(c => c.GetProperty("name").GetString()!)];
+}

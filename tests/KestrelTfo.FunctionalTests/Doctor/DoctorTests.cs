@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using KestrelTfo.FunctionalTests.Infrastructure;
+
+namespace KestrelTfo.FunctionalTests.Doctor;
+
+public sealed class DoctorTests
+{
+    private static readonly string[] s_selfTestChecks =
+    [
+        "platform", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_fastopen_blackhole_timeout_sec",
+        "listener", "cookie", "syn-data-server", "syn-data-client", "counters",
+    ];
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Exits_0_when_TFO_works_and_says_so_check_by_check()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+
+        var run = await DoctorRun.StartAsync();
+
+        Assert.Equal(0, run.ExitCode);
+        foreach (var name in s_selfTestChecks)
+        {
+            Assert.Matches($"(?m)^✓ {name.Replace(".", "\\.", StringComparison.Ordinal)} ", run.Output);
+        }
+
+        Assert.DoesNotContain("✗", run.Output, StringComparison.Ordinal);
+        Assert.Contains("TCP Fast Open works end to end", run.Output, StringComparison.Ordinal);
+        Assert.Empty(run.Error);
+    }
+
+    [Fact]
+    public async Task Json_lists_every_check_as_passed_with_a_fresh_cookie_and_data_in_the_SYN()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+
+        var run = await DoctorRun.StartAsync("--json");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.True(run.Json.GetProperty("ok").GetBoolean());
+        Assert.Equal(0, run.Json.GetProperty("exitCode").GetInt32());
+        Assert.Equal(JsonValueKind.Null, run.Json.GetProperty("fix").ValueKind);
+        Assert.Equal(s_selfTestChecks, run.Json.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        Assert.Empty(run.Failed);
+        Assert.Equal("3", run.Check("net.ipv4.tcp_fastopen").GetProperty("value").GetString());
+
+        // A fresh loopback address per run: the first connection really asked for a cookie.
+        Assert.Equal("requested", run.Check("cookie").GetProperty("value").GetString());
+        Assert.Equal("accepted", run.Check("syn-data-server").GetProperty("value").GetString());
+        Assert.Equal("acknowledged", run.Check("syn-data-client").GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Check_reports_that_a_running_server_took_the_second_request_in_the_SYN()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>();
+
+        var run = await DoctorRun.StartAsync("--json", "--check", app.EndPoint.ToString());
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Empty(run.Failed);
+        Assert.Equal(
+            ["platform", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_fastopen_blackhole_timeout_sec", "server-cookie", "server-syn-data"],
+            run.Json.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        Assert.Equal("`HTTP/1.1 404 Not Found`", run.Check("server-cookie").GetProperty("value").GetString());
+        Assert.Equal("accepted", run.Check("server-syn-data").GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Check_of_a_server_without_TFO_exits_4_and_says_the_SYN_data_was_not_taken()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
+        listener.Listen();
+        var server = AnswerTwiceAsync(listener);
+
+        var run = await DoctorRun.StartAsync("--json", "--check", listener.LocalEndPoint!.ToString()!);
+        await server;
+
+        Assert.Equal(4, run.ExitCode);
+        Assert.Equal(["server-syn-data"], run.Failed);
+        Assert.Equal("not accepted", run.Check("server-syn-data").GetProperty("value").GetString());
+        Assert.Contains("ignored the data in the SYN", run.Check("server-syn-data").GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("UseFastOpenTransport()", run.Json.GetProperty("fix").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_of_a_port_nobody_listens_on_exits_4()
+    {
+        IPEndPoint closed;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
+            closed = (IPEndPoint)probe.LocalEndPoint!;
+        }
+
+        var run = await DoctorRun.StartAsync("--check", closed.ToString(), "--timeout", "2");
+
+        Assert.Equal(4, run.ExitCode);
+        Assert.Matches("(?m)^✗ server-cookie +no answer — .*refused", run.Output);
+        Assert.Contains("Fix: start the server", run.Output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--bogus", "unknown argument '--bogus'")]
+    [InlineData("--check", "--check needs a value")]
+    [InlineData("--check=example", "--check wants HOST:PORT")]
+    [InlineData("--check=::1:80", "--check wants HOST:PORT")]
+    [InlineData("--check=127.0.0.1:0", "--check wants HOST:PORT")]
+    [InlineData("--timeout=soon", "--timeout wants a number of seconds")]
+    [InlineData("--json=yes", "unknown argument '--json=yes'")]
+    public async Task Bad_arguments_exit_2_with_the_reason_and_no_report(string argument, string reason)
+    {
+        var run = await DoctorRun.StartAsync(argument);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith($"kestreltfo-doctor: {reason}", run.Error, StringComparison.Ordinal);
+        Assert.Contains("--help", run.Error, StringComparison.Ordinal);
+        Assert.Empty(run.Output);
+    }
+
+    [Fact]
+    public async Task Help_prints_usage_with_the_exit_codes()
+    {
+        var run = await DoctorRun.StartAsync("--help");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith("Usage: kestreltfo-doctor [--json] [--check HOST:PORT]", run.Output, StringComparison.Ordinal);
+        Assert.Contains("Exit codes: 0 TCP Fast Open works end to end", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_built_tool_exits_0_as_a_process_when_TFO_works()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+
+        var (exitCode, output) = await RunToolAsync("--json");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("\"ok\": true", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_built_tool_exits_2_as_a_process_on_bad_arguments()
+    {
+        var (exitCode, _) = await RunToolAsync("--bogus");
+
+        Assert.Equal(2, exitCode);
+    }
+
+    /// <summary>Accepts two connections and answers each with an HTTP status line, as a server without TFO would.</summary>
+    private static async Task AnswerTwiceAsync(Socket listener)
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            using var connection = await listener.AcceptAsync(Timeout);
+            await connection.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 204 No Content\r\n\r\n"), SocketFlags.None, Timeout);
+            connection.Shutdown(SocketShutdown.Both);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunToolAsync(params string[] args)
+    {
+        // The test project references the doctor, so its assembly sits next to the tests'; run it with this runtime's host.
+        var dotnet = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", "..", "dotnet"));
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "KestrelTfo.Doctor.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        try
+        {
+            var output = process.StandardOutput.ReadToEndAsync(deadline.Token);
+            var error = process.StandardError.ReadToEndAsync(deadline.Token);
+            await process.WaitForExitAsync(deadline.Token);
+            return (process.ExitCode, await output + await error);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+}

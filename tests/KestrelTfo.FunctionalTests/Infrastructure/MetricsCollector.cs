@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+
+namespace KestrelTfo.FunctionalTests.Infrastructure;
+
+internal sealed record MeasurementRecord(string Instrument, long Value, IReadOnlyDictionary<string, object?> Tags);
+
+/// <summary>
+/// Listens to the instruments of one app's meter factory (other test apps in the process have their own), and
+/// keeps every measurement.
+/// </summary>
+internal sealed class MetricsCollector : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentQueue<MeasurementRecord> _measurements = new();
+    private readonly SemaphoreSlim _recorded = new(0);
+
+    public MetricsCollector(IMeterFactory scope)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Scope == scope && instrument.Meter.Name == FastOpenMetrics.MeterName)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _listener.Start();
+    }
+
+    public IReadOnlyList<MeasurementRecord> Measurements => [.. _measurements];
+
+    /// <summary>Collects the observable instruments once, now.</summary>
+    public void Observe() => _listener.RecordObservableInstruments();
+
+    /// <summary>The sum of an instrument's measurements whose tags include every given tag.</summary>
+    public long Sum(string instrument, params (string Key, object Value)[] tags) =>
+        Measurements
+            .Where(m => m.Instrument == instrument && tags.All(t => m.Tags.TryGetValue(t.Key, out var v) && Equals(v, t.Value)))
+            .Sum(m => m.Value);
+
+    /// <summary>Waits until <paramref name="reached"/> holds, checking after each measurement; false when the timeout ends first.</summary>
+    public async Task<bool> WaitUntilAsync(Func<MetricsCollector, bool> reached, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!reached(this))
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !await _recorded.WaitAsync(left, cancellationToken))
+            {
+                return reached(this);
+            }
+        }
+
+        return true;
+    }
+
+    public void Dispose() => _listener.Dispose();
+
+    private void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var copy = new Dictionary<string, object?>();
+        foreach (var tag in tags)
+        {
+            copy[tag.Key] = tag.Value;
+        }
+
+        _measurements.Enqueue(new MeasurementRecord(instrument.Name, value, copy));
+        _recorded.Release();
+    }
+}

@@ -1,0 +1,54 @@
+using System.Net;
+using System.Net.Sockets;
+using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.Platform;
+
+namespace KestrelTfo.FunctionalTests.Platform;
+
+public sealed class NetstatCountersTests
+{
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_TFO_connection_moves_the_passive_active_and_cookie_counters()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        using var netstat = new LinuxNetstat();
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
+        FastOpenSocket.EnableOnListener(listener, 16);
+        listener.Listen();
+        var server = (IPEndPoint)listener.LocalEndPoint!;
+
+        Assert.True(netstat.TryRead(out var before), netstat.Error);
+        var cookie = await ConnectAsync(listener, server);
+        Assert.True(netstat.TryRead(out var afterCookie), netstat.Error);
+        var synData = await ConnectAsync(listener, server);
+        Assert.True(netstat.TryRead(out var after), netstat.Error);
+
+        // Other tests share the namespace and may move the counters too, so each delta is a lower bound.
+        Assert.False(cookie);
+        Assert.True(synData);
+        Assert.True(afterCookie.CookieReqd - before.CookieReqd >= 1, $"CookieReqd {before.CookieReqd} -> {afterCookie.CookieReqd}");
+        Assert.True(after.Passive - afterCookie.Passive >= 1, $"Passive {afterCookie.Passive} -> {after.Passive}");
+        Assert.True(after.Active - afterCookie.Active >= 1, $"Active {afterCookie.Active} -> {after.Active}");
+    }
+
+    /// <summary>One TFO connection carrying one byte; whether the server saw that byte in the SYN.</summary>
+    private static async Task<bool> ConnectAsync(Socket listener, IPEndPoint server)
+    {
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        RawHttp.UseFastOpenConnect(client);
+        await client.ConnectAsync(server, Timeout);
+        await client.SendAsync(new byte[] { 42 }, SocketFlags.None, Timeout);
+        using var accepted = await listener.AcceptAsync(Timeout);
+        var synData = FastOpenSocket.ReadInfo(accepted).ReceivedSynData;
+
+        // The reply completes the client's handshake, which is when the kernel counts an acknowledged SYN's data.
+        var buffer = new byte[1];
+        Assert.Equal(1, await accepted.ReceiveAsync(buffer, SocketFlags.None, Timeout));
+        await accepted.SendAsync(buffer, SocketFlags.None, Timeout);
+        Assert.Equal(1, await client.ReceiveAsync(buffer, SocketFlags.None, Timeout));
+        return synData;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using KestrelTfo.EarlyData;
+
+namespace KestrelTfo.Tests.EarlyData;
+
+public sealed class DeferredPipeReaderTests
+{
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    private readonly Pipe _pipe = new();
+    private readonly TaskCompletionSource<bool> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    [Fact]
+    public async Task Reads_wait_for_the_handshake_then_see_the_early_data()
+    {
+        var reader = new DeferredPipeReader(_pipe.Reader, _handshake.Task);
+        await _pipe.Writer.WriteAsync("early"u8.ToArray(), Timeout);
+
+        var read = reader.ReadAsync(Timeout);
+        Assert.False(read.IsCompleted);
+        Assert.False(reader.TryRead(out _));
+
+        _handshake.SetResult(true);
+        var result = await read;
+
+        Assert.Equal("early"u8.ToArray(), result.Buffer.ToArray());
+        reader.AdvanceTo(result.Buffer.End);
+    }
+
+    [Fact]
+    public async Task A_handshake_that_never_completes_ends_the_input_without_its_data()
+    {
+        var reader = new DeferredPipeReader(_pipe.Reader, _handshake.Task);
+        await _pipe.Writer.WriteAsync("POST /transfer"u8.ToArray(), Timeout);
+
+        _handshake.SetResult(false);
+        var result = await reader.ReadAsync(Timeout);
+
+        Assert.True(result.IsCompleted);
+        Assert.True(result.Buffer.IsEmpty);
+        Assert.False(reader.TryRead(out _));
+    }
+
+    [Fact]
+    public async Task CancelPendingRead_ends_a_held_read_as_canceled()
+    {
+        var reader = new DeferredPipeReader(_pipe.Reader, _handshake.Task);
+        var read = reader.ReadAsync(Timeout);
+
+        reader.CancelPendingRead();
+        var result = await read;
+
+        Assert.True(result.IsCanceled);
+        Assert.False(result.IsCompleted);
+
+        // The next read is held again, and released by the handshake.
+        var next = reader.ReadAsync(Timeout);
+        Assert.False(next.IsCompleted);
+        await _pipe.Writer.WriteAsync("x"u8.ToArray(), Timeout);
+        _handshake.SetResult(true);
+        Assert.Equal("x"u8.ToArray(), (await next).Buffer.ToArray());
+    }
+}
