@@ -19,9 +19,8 @@ public sealed class EmulatedLinkTests
         options.ToServer.Delay = TimeSpan.FromMilliseconds(80);
         options.ToClient.Delay = TimeSpan.FromMilliseconds(20);
         using var link = LinkEnvironment.Start(options);
-        var (server, client) = LinkEnvironment.UdpPair(link, toServer: true);
-        using var _ = server;
-        using var __ = client;
+        using var path = new UdpPath(link, toServer: true);
+        var (server, client) = (path.Receiver, path.Sender);
         server.ReceiveTimeout = client.ReceiveTimeout = 5000;
 
         var sent = Stopwatch.GetTimestamp();
@@ -46,9 +45,8 @@ public sealed class EmulatedLinkTests
         options.ToServer.Delay = TimeSpan.FromMilliseconds(60);
         options.ToServer.Jitter = TimeSpan.FromMilliseconds(40);
         using var link = LinkEnvironment.Start(options);
-        var (receiver, sender) = LinkEnvironment.UdpPair(link, toServer: true);
-        using var _ = receiver;
-        using var __ = sender;
+        using var path = new UdpPath(link, toServer: true);
+        var (receiver, sender) = (path.Receiver, path.Sender);
 
         for (var i = 0; i < 50; i++)
         {
@@ -106,9 +104,8 @@ public sealed class EmulatedLinkTests
         options.ToServer.Delay = TimeSpan.FromMilliseconds(30);
         options.ToServer.ReorderRate = 0.3;
         using var link = LinkEnvironment.Start(options);
-        var (receiver, sender) = LinkEnvironment.UdpPair(link, toServer: true);
-        using var _ = receiver;
-        using var __ = sender;
+        using var path = new UdpPath(link, toServer: true);
+        var (receiver, sender) = (path.Receiver, path.Sender);
 
         for (var i = 0; i < 100; i++)
         {
@@ -173,9 +170,8 @@ public sealed class EmulatedLinkTests
 
     private static int SendAndCount(EmulatedLink link, bool toServer, int count)
     {
-        var (receiver, sender) = LinkEnvironment.UdpPair(link, toServer);
-        using var _ = receiver;
-        using var __ = sender;
+        using var path = new UdpPath(link, toServer);
+        var (receiver, sender) = (path.Receiver, path.Sender);
         for (var i = 0; i < count; i++)
         {
             sender.Send(BitConverter.GetBytes(i));
