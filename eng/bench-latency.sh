@@ -21,8 +21,10 @@ shift
 
 ip link set lo up
 echo 3 > /proc/sys/net/ipv4/tcp_fastopen
+KESTRELTFO_BENCH_NETNS=$(readlink /proc/self/ns/net)
+export KESTRELTFO_BENCH_NETNS
 # Round-robin real-time scheduling (root may): on a busy machine an ordinary thread waits for a CPU for milliseconds,
 # which would show up as round trips that are not there. BENCH_REALTIME=0 measures with normal scheduling.
 realtime=()
 if [[ "${BENCH_REALTIME:-1}" != "0" ]]; then realtime=(chrt --rr 5); fi
-exec "${realtime[@]}" dotnet eng/KestrelTfo.LatencyBenchmark/bin/Release/net10.0/KestrelTfo.LatencyBenchmark.dll --command "eng/bench-latency.sh $*" "$@"
+exec "${realtime[@]}" dotnet eng/KestrelTfo.LatencyBenchmark/bin/Release/net10.0/KestrelTfo.LatencyBenchmark.dll --command "eng/bench-latency.sh${*:+ $*}" "$@"

@@ -95,3 +95,8 @@ catch (ArgumentException exception)
     Console.Error.WriteLine($"netemu: {exception.Message}");
     return 2;
 }
+catch (Exception exception) when (exception is InvalidOperationException or System.ComponentModel.Win32Exception)
+{
+    Console.Error.WriteLine($"netemu: {exception.Message}");
+    return 1;
+}

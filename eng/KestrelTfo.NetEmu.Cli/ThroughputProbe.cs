@@ -54,6 +54,7 @@ internal static class ThroughputProbe
         using var sender = link.CreateClientSocket(SocketType.Dgram, ProtocolType.Udp);
         sender.Connect(new IPEndPoint(link.ServerAddress, Port));
         var payload = new byte[PayloadSize];
+        RealTime();
         var interval = Stopwatch.Frequency / packetsPerSecond;
         var start = Stopwatch.GetTimestamp();
         for (var i = 0; i < total; i++)
@@ -81,7 +82,7 @@ internal static class ThroughputProbe
             Console.WriteLine(
                 $"one-way delay configured {configuredDelay.TotalMilliseconds} ms; added by the link: " +
                 $"min {added[0]:F3} ms, p50 {Percentile(added, 0.50):F3} ms, p90 {Percentile(added, 0.90):F3} ms, " +
-                $"p99 {Percentile(added, 0.99):F3} ms, max {added[^1]:F3} ms");
+                $"p99 {Percentile(added, 0.99):F3} ms, max {added[^1]:F3} ms; over 1 ms: {100.0 * added.Count(ms => ms > 1) / added.Length:F3}%");
         }
 
         Console.WriteLine($"to server: {link.ToServer}");

@@ -28,6 +28,7 @@ public sealed class EmulatedLink : IDisposable
     private readonly NamespaceThread? _serverNamespace;
     private readonly NamespaceThread _clientNamespace;
     private readonly string[] _namedNamespaces;
+    private readonly List<string> _createdNamespaces = [];
     private readonly ILogger _logger;
     private int _disposed;
 
@@ -47,6 +48,7 @@ public sealed class EmulatedLink : IDisposable
                 foreach (var named in _namedNamespaces)
                 {
                     NamedNamespaces.Create(named, _logger);
+                    _createdNamespaces.Add(named);
                 }
 
                 _serverNamespace = Track(NamespaceThread.EnterNamespace("netemu server", NamedNamespaces.PathOf(_namedNamespaces[0])));
@@ -191,7 +193,8 @@ public sealed class EmulatedLink : IDisposable
             _resources[i].Dispose();
         }
 
-        foreach (var named in _namedNamespaces)
+        // Only the ones this link made: a start that failed because another link holds the name leaves that link alone.
+        foreach (var named in _createdNamespaces)
         {
             try
             {

@@ -25,7 +25,7 @@ public sealed class EarlyDataGuardTests
         var report = Report(await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Post("/transfer"), fastOpen: true, Timeout));
 
         Assert.Equal(new FastOpenReport(true, true, RawHttp.Post("/transfer").Length, EarlyDataKind.HttpRequest, "POST", action), report);
-        Assert.Equal(1, app.Services.GetRequiredService<RequestLedger>().Transfers);
+        Assert.Single(app.Services.GetRequiredService<RequestLedger>().Transfers);
     }
 
     [Fact]
@@ -37,11 +37,11 @@ public sealed class EarlyDataGuardTests
 
         // The cookie request is no TFO connection, so the guard lets it through.
         Assert.Contains("\"earlyDataAction\":0", await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Post("/transfer"), fastOpen: true, Timeout), StringComparison.Ordinal);
-        Assert.Equal(1, ledger.Transfers);
+        Assert.Single(ledger.Transfers);
 
         var answer = await ExchangeOrResetAsync(RawHttp.Post("/transfer"));
         Assert.Equal(string.Empty, answer);
-        Assert.Equal(1, ledger.Transfers);
+        Assert.Single(ledger.Transfers);
 
         // A plain connection, which has no early data, is served as usual.
         Assert.Equal(200, (await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: false, Timeout)).StatusCode);

@@ -16,8 +16,9 @@ app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features
 // Stands for a request that must not run twice; it answers with what the connection's feature said.
 app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
 {
-    ledger.RecordTransfer();
-    return FastOpenReport.From(context.Features.Get<IFastOpenFeature>());
+    var report = FastOpenReport.From(context.Features.Get<IFastOpenFeature>());
+    ledger.RecordTransfer(report);
+    return report;
 });
 
 app.MapGet("/hold", async (RequestGate gate) =>

@@ -16,6 +16,12 @@ internal static class NamedNamespaces
 
     public static void Create(string name, ILogger logger)
     {
+        if (File.Exists(PathOf(name)))
+        {
+            // RemoveLeftovers ran just before and kept it, so a live process is in it.
+            throw new InvalidOperationException($"network namespace {name} exists and is in use (another link?); choose another name");
+        }
+
         RunIp($"netns add {name}");
         NetEmuLog.NamespaceCreated(logger, name);
     }

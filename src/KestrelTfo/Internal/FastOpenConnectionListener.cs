@@ -237,7 +237,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
             return Create(socket, FastOpenFeature.NotFastOpen);
         }
 
-        var length = socket.Available;
+        var length = info.BytesReceived;
         Span<byte> head = stackalloc byte[ClassifiedBytes];
         var peeked = length == 0 ? 0 : socket.Receive(head[..Math.Min(length, ClassifiedBytes)], SocketFlags.Peek);
         head = head[..peeked];

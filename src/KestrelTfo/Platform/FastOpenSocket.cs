@@ -12,6 +12,10 @@ internal static class FastOpenSocket
     private const int TcpInfo = 11;
     private const int TcpFastOpenKey = 33;
     private const int TcpInfoOptionsOffset = 5;
+
+    // struct tcp_info's __u64 tcpi_bytes_received (Linux 4.1+), and where the struct has ended before it.
+    private const int TcpInfoBytesReceivedOffset = 128;
+    private const int TcpInfoWithBytesReceived = TcpInfoBytesReceivedOffset + sizeof(ulong);
     private const byte TcpiOptSynData = 0x20;
 
     /// <summary>
@@ -48,16 +52,27 @@ internal static class FastOpenSocket
         socket.GetRawSocketOption(SolTcp, TcpFastOpenKey, keys);
 
     /// <summary>
-    /// Reads the connection's TCP state and whether the kernel accepted data in its SYN (<c>TCP_INFO</c>'s
-    /// <c>tcpi_state</c> and <c>TCPI_OPT_SYN_DATA</c>). Linux only; allocation free.
+    /// Reads the connection's TCP state, whether the kernel accepted data in its SYN (<c>TCP_INFO</c>'s
+    /// <c>tcpi_state</c> and <c>TCPI_OPT_SYN_DATA</c>), and the bytes received so far. Linux only; allocation free.
     /// </summary>
+    /// <remarks>
+    /// The byte count comes from <c>tcpi_bytes_received</c>, not <c>FIONREAD</c> (<see cref="Socket.Available"/>):
+    /// the kernel's <c>tcp_inq</c> reports 0 for a socket in SYN_RECV, which is the state a TCP Fast Open
+    /// connection is accepted in whenever the path has a real round trip. For such a socket the count is exactly
+    /// the SYN's payload. Kernels before 4.1 lack the field, and then <see cref="Socket.Available"/> stands in.
+    /// </remarks>
     public static TcpConnectionInfo ReadInfo(Socket socket)
     {
-        // The kernel copies only as much of struct tcp_info as asked for; the first eight bytes hold both fields.
-        Span<byte> info = stackalloc byte[8];
+        Span<byte> info = stackalloc byte[TcpInfoWithBytesReceived];
         var length = socket.GetRawSocketOption(SolTcp, TcpInfo, info);
-        return length > TcpInfoOptionsOffset
-            ? new TcpConnectionInfo((TcpState)info[0], (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0)
-            : default;
+        if (length <= TcpInfoOptionsOffset)
+        {
+            return default;
+        }
+
+        var bytesReceived = length >= TcpInfoWithBytesReceived
+            ? (int)Math.Min(BitConverter.ToUInt64(info[TcpInfoBytesReceivedOffset..]), int.MaxValue)
+            : socket.Available;
+        return new TcpConnectionInfo((TcpState)info[0], (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0, bytesReceived);
     }
 }

@@ -1,7 +1,7 @@
 namespace KestrelTfo.Platform;
 
 /// <summary>The part of <c>TCP_INFO</c> the transport reads for each accepted connection.</summary>
-internal readonly record struct TcpConnectionInfo(TcpState State, bool ReceivedSynData)
+internal readonly record struct TcpConnectionInfo(TcpState State, bool ReceivedSynData, int BytesReceived)
 {
     /// <summary>
     /// The three-way handshake has completed: the connection is established, or has moved on from there. A

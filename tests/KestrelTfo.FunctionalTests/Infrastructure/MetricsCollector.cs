@@ -13,6 +13,7 @@ internal sealed class MetricsCollector : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly ConcurrentQueue<MeasurementRecord> _measurements = new();
+    private readonly SemaphoreSlim _recorded = new(0);
 
     public MetricsCollector(IMeterFactory scope)
     {
@@ -39,6 +40,22 @@ internal sealed class MetricsCollector : IDisposable
             .Where(m => m.Instrument == instrument && tags.All(t => m.Tags.TryGetValue(t.Key, out var v) && Equals(v, t.Value)))
             .Sum(m => m.Value);
 
+    /// <summary>Waits until <paramref name="reached"/> holds, checking after each measurement; false when the timeout ends first.</summary>
+    public async Task<bool> WaitUntilAsync(Func<MetricsCollector, bool> reached, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!reached(this))
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !await _recorded.WaitAsync(left, cancellationToken))
+            {
+                return reached(this);
+            }
+        }
+
+        return true;
+    }
+
     public void Dispose() => _listener.Dispose();
 
     private void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
@@ -50,5 +67,6 @@ internal sealed class MetricsCollector : IDisposable
         }
 
         _measurements.Enqueue(new MeasurementRecord(instrument.Name, value, copy));
+        _recorded.Release();
     }
 }

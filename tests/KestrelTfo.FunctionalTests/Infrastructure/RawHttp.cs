@@ -31,23 +31,32 @@ internal static class RawHttp
     public static async Task<RawResponse> GetAsync(
         IPEndPoint server, string path, bool fastOpen, CancellationToken cancellationToken, Func<Socket>? createSocket = null)
     {
-        var (response, firstByte) = await SendAsync(server, Request(path), fastOpen, createSocket, cancellationToken);
+        var (response, firstByte) = await SendAsync(server, Request(path), fastOpen, createSocket, reset: false, cancellationToken);
         return RawResponse.Parse(response) with { TimeToFirstByte = firstByte };
     }
 
     /// <summary>Sends <paramref name="request"/> as the first write and returns all that comes back, maybe nothing.</summary>
+    /// <param name="reset">
+    /// Close with a reset once the answer is read, so that neither end keeps the connection in TIME_WAIT: a replayed
+    /// SYN then finds the server with no trace of the connection, as after TIME_WAIT ends.
+    /// </param>
     public static async Task<string> ExchangeAsync(
-        IPEndPoint server, byte[] request, bool fastOpen, CancellationToken cancellationToken, Func<Socket>? createSocket = null) =>
-        (await SendAsync(server, request, fastOpen, createSocket, cancellationToken)).Response;
+        IPEndPoint server, byte[] request, bool fastOpen, CancellationToken cancellationToken, Func<Socket>? createSocket = null, bool reset = false) =>
+        (await SendAsync(server, request, fastOpen, createSocket, reset, cancellationToken)).Response;
 
     private static async Task<(string Response, TimeSpan TimeToFirstByte)> SendAsync(
-        IPEndPoint server, byte[] request, bool fastOpen, Func<Socket>? createSocket, CancellationToken cancellationToken)
+        IPEndPoint server, byte[] request, bool fastOpen, Func<Socket>? createSocket, bool reset, CancellationToken cancellationToken)
     {
         var opened = Stopwatch.GetTimestamp();
         using var socket = createSocket?.Invoke() ?? new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (fastOpen)
         {
             UseFastOpenConnect(socket);
+        }
+
+        if (reset)
+        {
+            socket.LingerState = new LingerOption(enable: true, seconds: 0);
         }
 
         await socket.ConnectAsync(server, cancellationToken);

@@ -19,9 +19,8 @@ public sealed class EmulatedLinkTests
         options.ToServer.Delay = TimeSpan.FromMilliseconds(80);
         options.ToClient.Delay = TimeSpan.FromMilliseconds(20);
         using var link = LinkEnvironment.Start(options);
-        var (server, client) = LinkEnvironment.UdpPair(link, toServer: true);
-        using var _ = server;
-        using var __ = client;
+        using var path = new UdpPath(link, toServer: true);
+        var (server, client) = (path.Receiver, path.Sender);
         server.ReceiveTimeout = client.ReceiveTimeout = 5000;
 
         var sent = Stopwatch.GetTimestamp();
@@ -37,6 +36,36 @@ public sealed class EmulatedLinkTests
         // Never faster than configured; the upper bounds are as wide as the delays, so only a wrong delay fails them.
         Assert.InRange(there.TotalMilliseconds, 80, 160);
         Assert.InRange(back.TotalMilliseconds, 20, 80);
+    }
+
+    [Fact]
+    public void Jitter_spreads_the_delay_around_its_mean()
+    {
+        var options = new EmulatedLinkOptions { Seed = 3 };
+        options.ToServer.Delay = TimeSpan.FromMilliseconds(60);
+        options.ToServer.Jitter = TimeSpan.FromMilliseconds(40);
+        using var link = LinkEnvironment.Start(options);
+        using var path = new UdpPath(link, toServer: true);
+        var (receiver, sender) = (path.Receiver, path.Sender);
+
+        for (var i = 0; i < 50; i++)
+        {
+            sender.Send(BitConverter.GetBytes(Stopwatch.GetTimestamp()));
+        }
+
+        var delays = new List<double>();
+        var buffer = new byte[16];
+        receiver.ReceiveTimeout = 2000;
+        while (delays.Count < 50)
+        {
+            receiver.Receive(buffer);
+            delays.Add(Stopwatch.GetElapsedTime(BitConverter.ToInt64(buffer)).TotalMilliseconds);
+        }
+
+        // Uniform in [20, 100] ms: 50 draws land below 40 and above 80 with near certainty, and never below 20.
+        // (Taken when the test reads each one, a little late, so only the low bound is exact.)
+        Assert.True(delays.Min() is >= 20 and < 40, $"shortest {delays.Min()} ms");
+        Assert.True(delays.Max() > 80, $"longest {delays.Max()} ms");
     }
 
     [Fact]
@@ -75,9 +104,8 @@ public sealed class EmulatedLinkTests
         options.ToServer.Delay = TimeSpan.FromMilliseconds(30);
         options.ToServer.ReorderRate = 0.3;
         using var link = LinkEnvironment.Start(options);
-        var (receiver, sender) = LinkEnvironment.UdpPair(link, toServer: true);
-        using var _ = receiver;
-        using var __ = sender;
+        using var path = new UdpPath(link, toServer: true);
+        var (receiver, sender) = (path.Receiver, path.Sender);
 
         for (var i = 0; i < 100; i++)
         {
@@ -142,9 +170,8 @@ public sealed class EmulatedLinkTests
 
     private static int SendAndCount(EmulatedLink link, bool toServer, int count)
     {
-        var (receiver, sender) = LinkEnvironment.UdpPair(link, toServer);
-        using var _ = receiver;
-        using var __ = sender;
+        using var path = new UdpPath(link, toServer);
+        var (receiver, sender) = (path.Receiver, path.Sender);
         for (var i = 0; i < count; i++)
         {
             sender.Send(BitConverter.GetBytes(i));

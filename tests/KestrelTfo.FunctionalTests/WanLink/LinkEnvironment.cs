@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.NetEmu;
@@ -46,16 +45,5 @@ internal static class LinkEnvironment
         }
 
         return received;
-    }
-
-    /// <summary>A UDP socket bound on one side of the link, and one on the other side connected to it.</summary>
-    public static (Socket Receiver, Socket Sender) UdpPair(EmulatedLink link, bool toServer)
-    {
-        var receiver = toServer ? link.CreateServerSocket(SocketType.Dgram, ProtocolType.Udp) : link.CreateClientSocket(SocketType.Dgram, ProtocolType.Udp);
-        var sender = toServer ? link.CreateClientSocket(SocketType.Dgram, ProtocolType.Udp) : link.CreateServerSocket(SocketType.Dgram, ProtocolType.Udp);
-        receiver.Bind(new IPEndPoint(toServer ? link.ServerAddress : link.ClientAddress, 0));
-        sender.Bind(new IPEndPoint(toServer ? link.ClientAddress : link.ServerAddress, 0));
-        sender.Connect(receiver.LocalEndPoint!);
-        return (receiver, sender);
     }
 }

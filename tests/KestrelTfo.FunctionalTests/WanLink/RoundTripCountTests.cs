@@ -31,6 +31,7 @@ public sealed class RoundTripCountTests
 
         Assert.False(Report(cookie).IsFastOpen);
         Assert.True(Report(fastOpen).IsFastOpen);
+        Assert.Equal(RawHttp.Request("/tfo").Length, Report(fastOpen).EarlyDataLength);
         Assert.False(Report(plain).IsFastOpen);
         Assert.True(cookie.TimeToFirstByte > s_boundary, $"cookie request: {cookie.TimeToFirstByte.TotalMilliseconds} ms");
         Assert.True(fastOpen.TimeToFirstByte < s_boundary, $"TFO request: {fastOpen.TimeToFirstByte.TotalMilliseconds} ms");
