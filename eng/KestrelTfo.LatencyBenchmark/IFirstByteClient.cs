@@ -10,8 +10,14 @@ namespace KestrelTfo.LatencyBenchmark;
 /// </summary>
 internal interface IFirstByteClient
 {
-    /// <summary>The name in the report, such as "plain" or "TFO".</summary>
+    /// <summary>The name in the report, such as "socket, plain" or "HttpClient + UseFastOpen".</summary>
     string Name { get; }
+
+    /// <summary>What kind of client it is ("socket", "HttpClient"): a TFO client is compared with the plain one of its kind.</summary>
+    string Family { get; }
+
+    /// <summary>Whether it sends its first bytes in the SYN when the kernel holds a cookie.</summary>
+    bool FastOpen { get; }
 
     /// <summary>Opens a connection, sends <c>GET /</c>, and returns the time from opening to the first response byte.</summary>
     Task<TimeSpan> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken);

@@ -33,6 +33,10 @@ if (Environment.GetEnvironmentVariable("KESTRELTFO_BENCH_NETNS") is not { Length
 using var certificate = CreateCertificate();
 var plain = new SocketClient(fastOpen: false, certificate);
 var fastOpen = new SocketClient(fastOpen: true, certificate);
+
+// What a .NET caller gets: SocketsHttpHandler's own connect, and KestrelTfo.Client's TFO connect callback.
+var httpClient = new HttpClientFirstByteClient(fastOpen: false, certificate);
+var httpClientFastOpen = new HttpClientFirstByteClient(fastOpen: true, certificate);
 const string DefaultTransport = "Kestrel default";
 const string FastOpenTransport = "KestrelTfo";
 
@@ -52,6 +56,8 @@ foreach (var rtt in rtts)
         cases.Add((new Scenario(DefaultTransport, plain, https, false), defaultLink, https ? defaultServer.Https : defaultServer.Http, []));
         cases.Add((new Scenario(DefaultTransport, fastOpen, https, false), defaultLink, https ? defaultServer.Https : defaultServer.Http, []));
         cases.Add((new Scenario(FastOpenTransport, fastOpen, https, true), fastOpenLink, https ? fastOpenServer.Https : fastOpenServer.Http, []));
+        cases.Add((new Scenario(DefaultTransport, httpClient, https, false), defaultLink, https ? defaultServer.Https : defaultServer.Http, []));
+        cases.Add((new Scenario(FastOpenTransport, httpClientFastOpen, https, true), fastOpenLink, https ? fastOpenServer.Https : fastOpenServer.Http, []));
     }
 
     Console.WriteLine($"RTT {rtt} ms: {warmup} warm-up and {connections} measured connections per scenario");

@@ -24,13 +24,13 @@ internal static class Report
         }
 
         text.AppendLine();
-        text.AppendLine("\"vs default transport\": KestrelTfo with a TFO client, median over the median of Kestrel's default transport with a plain client, same RTT and protocol, same run.");
+        text.AppendLine("\"vs default transport\": KestrelTfo with a TFO client, median over the median of Kestrel's default transport with the plain client of the same kind (socket or HttpClient), same RTT and protocol, same run.");
         text.AppendLine();
         foreach (var result in results.Where(r => r.Scenario.ServerHasFastOpen))
         {
             var off = result.MedianInRoundTrips / result.Scenario.LimitInRoundTrips - 1;
             text.AppendLine(Invariant(
-                $"- RTT {result.RoundTripMilliseconds} ms, {result.Scenario.Protocol}: KestrelTfo median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")})"));
+                $"- RTT {result.RoundTripMilliseconds} ms, {result.Scenario.Protocol}, {result.Scenario.Client.Name}: KestrelTfo median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")})"));
         }
 
         return text.ToString();
@@ -63,14 +63,14 @@ internal static class Report
 
     private static double? RatioToDefault(IReadOnlyList<ScenarioResult> results, ScenarioResult result)
     {
-        if (!result.Scenario.ServerHasFastOpen)
+        if (!result.Scenario.ServerHasFastOpen || !result.Scenario.Client.FastOpen)
         {
             return null;
         }
 
         var baseline = results.FirstOrDefault(other =>
             other.RoundTripMilliseconds == result.RoundTripMilliseconds && other.Scenario.Https == result.Scenario.Https &&
-            !other.Scenario.ServerHasFastOpen && other.Scenario.Client.Name == "plain");
+            !other.Scenario.ServerHasFastOpen && !other.Scenario.Client.FastOpen && other.Scenario.Client.Family == result.Scenario.Client.Family);
         return baseline is null ? null : result.Median / baseline.Median;
     }
 

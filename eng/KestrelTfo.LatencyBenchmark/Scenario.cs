@@ -9,5 +9,5 @@ internal sealed record Scenario(string Server, IFirstByteClient Client, bool Htt
     /// The fewest round trips physics allows to the first response byte: the handshake's one (saved when the request
     /// or ClientHello rides in the SYN), TLS 1.3's one, and the request's own.
     /// </summary>
-    public int LimitInRoundTrips => (Https ? 3 : 2) - (ServerHasFastOpen && Client.Name == "TFO" ? 1 : 0);
+    public int LimitInRoundTrips => (Https ? 3 : 2) - (ServerHasFastOpen && Client.FastOpen ? 1 : 0);
 }

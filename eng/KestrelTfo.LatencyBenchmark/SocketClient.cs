@@ -30,7 +30,11 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
         DisableCertificateDownloads = true,
     };
 
-    public string Name => fastOpen ? "TFO" : "plain";
+    public string Name => fastOpen ? "socket, TFO" : "socket, plain";
+
+    public string Family => "socket";
+
+    public bool FastOpen => fastOpen;
 
     public Task<TimeSpan> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken)
     {

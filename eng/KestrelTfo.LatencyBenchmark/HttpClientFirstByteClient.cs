@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using KestrelTfo.Client;
+
+namespace KestrelTfo.LatencyBenchmark;
+
+/// <summary>
+/// An HttpClient with a SocketsHttpHandler of its own per request, so every request opens a new connection: with
+/// SocketsHttpHandler's own connect ("plain"), or with KestrelTfo.Client's TCP Fast Open connect callback ("TFO"),
+/// which sends the request, or over HTTPS the ClientHello, in the SYN once the kernel holds a cookie.
+/// </summary>
+internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 serverCertificate) : IFirstByteClient
+{
+    private readonly X509ChainPolicy _chainPolicy = new()
+    {
+        TrustMode = X509ChainTrustMode.CustomRootTrust,
+        CustomTrustStore = { serverCertificate },
+        RevocationMode = X509RevocationMode.NoCheck,
+        DisableCertificateDownloads = true,
+    };
+
+    public string Name => fastOpen ? "HttpClient + UseFastOpen" : "HttpClient";
+
+    public string Family => "HttpClient";
+
+    public bool FastOpen => fastOpen;
+
+    public async Task<TimeSpan> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken)
+    {
+        using var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                EnabledSslProtocols = SslProtocols.Tls13,
+                // Trusts exactly the certificate made at start-up, and spares the chain build the system store and downloads.
+                CertificateChainPolicy = _chainPolicy,
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(serverCertificate.GetCertHash()),
+            },
+        };
+        if (fastOpen)
+        {
+            handler.UseFastOpen(options => options.CreateSocket = _ => createSocket());
+        }
+        else
+        {
+            // SocketsHttpHandler's own connect, with the socket made on the client side of the link.
+            handler.ConnectCallback = async (context, token) =>
+            {
+                var socket = createSocket();
+                socket.NoDelay = true;
+                try
+                {
+                    await socket.ConnectAsync(server, token).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            };
+        }
+
+        using var client = new HttpClient(handler);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"{(https ? "https" : "http")}://{server}/"));
+        request.Headers.ConnectionClose = true;
+        var opened = Stopwatch.GetTimestamp();
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var firstByte = Stopwatch.GetElapsedTime(opened);
+
+        // Read to the server's close, so connections do not overlap.
+        await response.Content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+        return firstByte;
+    }
+}
