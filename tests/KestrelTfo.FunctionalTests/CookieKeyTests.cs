@@ -155,8 +155,7 @@ public sealed class CookieKeyTests
 
     private static async Task<TestApp.FastOpenReport> Get(KestrelAppFactory<Program> app)
     {
-        var response = await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout);
-        return System.Text.Json.JsonSerializer.Deserialize<TestApp.FastOpenReport>(response.Body, System.Text.Json.JsonSerializerOptions.Web)!;
+        return (await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout)).Report();
     }
 
     private static FastOpenTransportFactory Factory(KestrelAppFactory<Program> app)

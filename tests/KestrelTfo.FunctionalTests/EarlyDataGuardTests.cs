@@ -104,6 +104,5 @@ public sealed class EarlyDataGuardTests
         Assert.Equal(EarlyDataKind.HttpRequest, report.EarlyDataKind);
     }
 
-    private static FastOpenReport Report(string response) =>
-        System.Text.Json.JsonSerializer.Deserialize<FastOpenReport>(RawResponse.Parse(response).Body, System.Text.Json.JsonSerializerOptions.Web)!;
+    private static FastOpenReport Report(string response) => RawResponse.Parse(response).Report();
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text.Json;
+using KestrelTfo.TestApp;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
@@ -7,6 +9,13 @@ internal sealed record RawResponse(int StatusCode, string Body)
 {
     /// <summary>From opening the connection to the response's first byte.</summary>
     public TimeSpan TimeToFirstByte { get; init; }
+
+    /// <summary>The test app's answer from <c>/tfo</c> or <c>/transfer</c>: what the connection's feature said.</summary>
+    public FastOpenReport Report()
+    {
+        Assert.Equal(200, StatusCode);
+        return JsonSerializer.Deserialize<FastOpenReport>(Body, JsonSerializerOptions.Web)!;
+    }
 
     public static RawResponse Parse(string response)
     {

@@ -11,6 +11,7 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 /// The early-data guard against what it exists for: a SYN with data that the network delivers a second time
 /// (RFC 7413, section 6), replayed byte for byte by the emulated link after the first connection is over.
 /// </summary>
+[Collection(nameof(RoundTripTimingTests))]
 public sealed class EarlyDataReplayTests
 {
     // The real client resets a replayed connection one round trip after its SYN arrives; under Flag the replay runs

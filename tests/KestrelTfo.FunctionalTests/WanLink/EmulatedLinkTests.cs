@@ -8,6 +8,7 @@ using KestrelTfo.NetEmu;
 namespace KestrelTfo.FunctionalTests.WanLink;
 
 /// <summary>The emulated link itself: each fault does what it says, in its own direction only.</summary>
+[Collection(nameof(RoundTripTimingTests))]
 public sealed class EmulatedLinkTests
 {
     private static readonly TimeSpan s_quiet = TimeSpan.FromMilliseconds(500);
