@@ -66,9 +66,14 @@ public sealed class CookieKeyTests
         configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyA, ["Kestrel:FastOpen:BackupCookieKey"] = KeyB });
         Assert.Equal(KeyA + KeyB, Keys(listener));
         await secondMark.Task.WaitAsync(Timeout);
+        var altKeyBefore = PassiveAltKey();
         configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyB, ["Kestrel:FastOpen:BackupCookieKey"] = KeyA });
         Assert.Equal(KeyB + KeyA, Keys(listener));
         await traffic;
+
+        // The first connection after the promotion still held a cookie made with key A: the kernel took it under
+        // the backup key, counted it, and handed out a key B cookie.
+        Assert.True(PassiveAltKey() > altKeyBefore, "no connection was accepted under the backup key");
 
         // The client's cookie may still be one made with key A; it is accepted under the backup key.
         Assert.True((await Get(app)).IsFastOpen);
@@ -162,6 +167,13 @@ public sealed class CookieKeyTests
     {
         app.StartServer();
         return app.Services.GetServices<IConnectionListenerFactory>().OfType<FastOpenTransportFactory>().Single();
+    }
+
+    private static long PassiveAltKey()
+    {
+        using var netstat = new LinuxNetstat();
+        Assert.True(netstat.TryRead(out var counters), netstat.Error);
+        return counters.PassiveAltKey;
     }
 
     private static string Keys(Internal.FastOpenConnectionListener listener)
