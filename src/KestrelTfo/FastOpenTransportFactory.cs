@@ -137,7 +137,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         {
             await listener.DisposeAsync().ConfigureAwait(false);
             throw new InvalidOperationException(RequiredMessage(
-                $"the OS refused TCP Fast Open on {listener.EndPoint} ({listener.FastOpenError})" + (support.Fix is null ? "." : $". To enable it: {support.Fix}.")));
+                support.Explain($"the OS refused TCP Fast Open on {listener.EndPoint} ({listener.FastOpenError})")));
         }
 
         return listener;

@@ -1,6 +1,6 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Diagnostics;
 using KestrelTfo.EarlyData;
 using KestrelTfo.Metrics;
 using KestrelTfo.Platform;
@@ -12,8 +12,6 @@ namespace KestrelTfo.Internal;
 
 internal sealed class FastOpenConnectionListener : IConnectionListener
 {
-    private readonly FastOpenTransportOptions _options;
-    private readonly ILogger _logger;
     // Enough of the early data to classify it: record and handshake headers, or a request line's method, and the
     // ClientHello's random, which makes a debounce hash of these bytes unique per real ClientHello.
     private const int ClassifiedBytes = 256;
@@ -21,6 +19,8 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     private static readonly TimeSpan FirstHandshakePoll = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan LongestHandshakePoll = TimeSpan.FromMilliseconds(50);
 
+    private readonly FastOpenTransportOptions _options;
+    private readonly ILogger _logger;
     private readonly SocketConnectionContextFactory _factory;
     private readonly EarlyDataPolicy _policy;
     private readonly ClientHelloDebouncer? _debouncer;
@@ -237,10 +237,11 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
             return Create(socket, FastOpenFeature.NotFastOpen);
         }
 
-        var length = info.BytesReceived;
+        // TCPI_OPT_SYN_DATA means the SYN's data is queued, so the peek returns at once. Where the kernel does not
+        // report the byte count (before 4.1), what the peek saw is the least there is.
         Span<byte> head = stackalloc byte[ClassifiedBytes];
-        var peeked = length == 0 ? 0 : socket.Receive(head[..Math.Min(length, ClassifiedBytes)], SocketFlags.Peek);
-        head = head[..peeked];
+        head = head[..socket.Receive(head, SocketFlags.Peek)];
+        var length = Math.Max(info.BytesReceived, head.Length);
         var early = EarlyDataClassifier.Classify(head);
         _meter?.EarlyDataReceived(Tags, early.Kind, length);
 
@@ -248,7 +249,11 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         {
             if (_debouncer is not null && early.Kind == EarlyDataKind.TlsClientHello && _debouncer.IsDuplicate(head))
             {
-                FastOpenLog.ClientHelloDebounced(_logger, socket.RemoteEndPoint, _debouncer.Window);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    FastOpenLog.ClientHelloDebounced(_logger, socket.RemoteEndPoint, _debouncer.Window);
+                }
+
                 _meter?.Guarded(Tags, "debounced");
                 Abort(socket);
                 return null;
@@ -257,7 +262,12 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
             return Create(socket, new FastOpenFeature(true, length, early.Kind, null, EarlyDataAction.None));
         }
 
-        FastOpenLog.EarlyDataNotReplaySafe(_logger, socket.RemoteEndPoint, length, early.Kind, early.HttpMethod, _policy.ToString());
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            // Only when logged: the remote address costs a system call and an allocation.
+            FastOpenLog.EarlyDataNotReplaySafe(_logger, socket.RemoteEndPoint, length, early.Kind, early.HttpMethod, _policy.ToString());
+        }
+
         switch (_policy)
         {
             case EarlyDataPolicy.Reject:

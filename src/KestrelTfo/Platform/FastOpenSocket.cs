@@ -59,7 +59,7 @@ internal static class FastOpenSocket
     /// The byte count comes from <c>tcpi_bytes_received</c>, not <c>FIONREAD</c> (<see cref="Socket.Available"/>):
     /// the kernel's <c>tcp_inq</c> reports 0 for a socket in SYN_RECV, which is the state a TCP Fast Open
     /// connection is accepted in whenever the path has a real round trip. For such a socket the count is exactly
-    /// the SYN's payload. Kernels before 4.1 lack the field, and then <see cref="Socket.Available"/> stands in.
+    /// the SYN's payload. Kernels before 4.1 lack the field, and then the count is 0.
     /// </remarks>
     public static TcpConnectionInfo ReadInfo(Socket socket)
     {
@@ -72,7 +72,7 @@ internal static class FastOpenSocket
 
         var bytesReceived = length >= TcpInfoWithBytesReceived
             ? (int)Math.Min(BitConverter.ToUInt64(info[TcpInfoBytesReceivedOffset..]), int.MaxValue)
-            : socket.Available;
+            : 0;
         return new TcpConnectionInfo((TcpState)info[0], (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0, bytesReceived);
     }
 }

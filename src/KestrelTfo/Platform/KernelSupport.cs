@@ -33,7 +33,10 @@ internal sealed class KernelSupport
     public string? Fix { get; }
 
     /// <summary>What is wrong and how to fix it, as one sentence or two for an error or a health report.</summary>
-    public string ProblemAndFix => Fix is null ? $"{Problem}." : $"{Problem}. To enable it: {Fix}.";
+    public string ProblemAndFix => Explain(Problem);
+
+    /// <summary><paramref name="problem"/>, followed by this OS's fix when there is one.</summary>
+    public string Explain(string? problem) => Fix is null ? $"{problem}." : $"{problem}. To enable it: {Fix}.";
 
     /// <summary>The value of <c>net.ipv4.tcp_fastopen</c>, when it could be read.</summary>
     public int? LinuxValue { get; }
