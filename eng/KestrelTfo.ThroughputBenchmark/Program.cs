@@ -5,7 +5,7 @@ using KestrelTfo.ThroughputBenchmark;
 // Throughput, connection churn and cost per connection: the same plaintext app on Kestrel's default socket transport
 // and on KestrelTfo, side by side. Run it through eng/bench-throughput.sh, which builds it in Release and runs it as
 // root in a private network namespace with net.ipv4.tcp_fastopen=3.
-//   run:  [--pairs 5] [--duration 5] [--warmup 3] [--keepalive-connections 32] [--churn-connections 32]
+//   run:  [--pairs 10] [--duration 3] [--warmup 2] [--keepalive-connections 32] [--churn-connections 32]
 //         [--client-cpus 1] [--output artifacts/bench] [--only scenario-id,...]
 //   load: the churn client as its own process: --target ip:port --connections N --duration S --fastopen true|false
 if (args.Length > 0 && args[0] == "load")

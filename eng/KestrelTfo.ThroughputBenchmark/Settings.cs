@@ -16,16 +16,16 @@ internal sealed record Settings(
 {
     public string PinningDescription => ClientCpus is null
         ? "No CPU pinning."
-        : $"The server process is pinned to the CPUs not given to the load generator, which runs on CPU {ClientCpus} (taskset).";
+        : $"The server process runs on the CPUs not given to the load generator, which runs on CPU {ClientCpus} (taskset); both at the launcher's nice level.";
 
     public static Settings Parse(string[] args)
     {
         var values = args.Chunk(2).Where(pair => pair.Length == 2).ToDictionary(pair => pair[0].TrimStart('-'), pair => pair[1]);
         int Int(string name, int fallback) => values.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
         return new Settings(
-            Int("pairs", 5),
-            TimeSpan.FromSeconds(Int("duration", 5)),
-            TimeSpan.FromSeconds(Int("warmup", 3)),
+            Int("pairs", 10),
+            TimeSpan.FromSeconds(Int("duration", 3)),
+            TimeSpan.FromSeconds(Int("warmup", 2)),
             Int("keepalive-connections", 32),
             Int("churn-connections", 32),
             values.GetValueOrDefault("client-cpus") is { Length: > 0 } cpus ? cpus : null,
