@@ -12,7 +12,7 @@ internal static partial class WrkRunner
     public static async Task<(double RequestsPerSecond, long Requests, long Errors, string Output)> RunAsync(
         IPEndPoint server, int connections, TimeSpan duration, bool close, string? cpus)
     {
-        var arguments = new List<string> { "-t1", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s", "--latency" };
+        var arguments = new List<string> { "-t1", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s" };
         if (close)
         {
             arguments.AddRange(["-H", "Connection: close"]);
