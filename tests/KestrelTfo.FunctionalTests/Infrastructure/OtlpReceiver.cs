@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
@@ -24,6 +25,7 @@ internal sealed class OtlpReceiver(string wanted) : IAsyncDisposable
     public async Task<Uri> StartAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(o => o.Listen(Loopback.NextAddress(), 0));
         _app = builder.Build();
         _app.MapPost("/v1/metrics", async (HttpContext context) =>
