@@ -117,13 +117,33 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
             throw new InvalidOperationException(RequiredMessage(support.ProblemAndFix));
         }
 
+        var tryFastOpen = support.PlatformSupported;
+        string? notTried = null;
+        if (tryFastOpen && !FastOpenSocket.CanInspectConnections)
+        {
+            // Without per-connection inspection the guard cannot keep its promise: a policy that enforces gets no
+            // early data at all, and Flag is told loudly that nothing will be flagged.
+            var policy = _options.EarlyDataPolicyFor(ipEndPoint.Port);
+            var os = System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+            if (policy == EarlyDataPolicy.Flag)
+            {
+                FastOpenLog.EarlyDataUninspected(_logger, os, ipEndPoint);
+            }
+            else
+            {
+                FastOpenLog.PolicyUnenforceable(_logger, os, policy, ipEndPoint);
+                tryFastOpen = false;
+                notTried = $"the {policy} early-data policy of {ipEndPoint} cannot be enforced on {os}";
+            }
+        }
+
         var listener = new FastOpenConnectionListener(ipEndPoint, _options, _loggerFactory, _debouncer, _meter, Forget);
         try
         {
             lock (_listeners)
             {
                 // Under the lock, so that a reload cannot slip between reading the keys and tracking the listener.
-                listener.Bind(tryFastOpen: support.PlatformSupported, _cookieKeys);
+                listener.Bind(tryFastOpen, _cookieKeys);
                 _listeners.Add(listener);
             }
         }
@@ -136,8 +156,9 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         if (!listener.FastOpenEnabled && _options.RequireFastOpen)
         {
             await listener.DisposeAsync().ConfigureAwait(false);
-            throw new InvalidOperationException(RequiredMessage(
-                support.Explain($"the OS refused TCP Fast Open on {listener.EndPoint} ({listener.FastOpenError})")));
+            throw new InvalidOperationException(RequiredMessage(notTried is not null
+                ? $"{notTried}."
+                : support.Explain($"the OS refused TCP Fast Open on {listener.EndPoint} ({listener.FastOpenError})")));
         }
 
         return listener;
@@ -211,13 +232,16 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
                 return;
             }
 
-            _cookieKeys = keys;
-            foreach (var listener in _listeners)
+            var applied = _listeners.Count(listener => listener.SetCookieKeys(keys));
+            if (applied == 0 && _listeners.Count > 0)
             {
-                listener.SetCookieKeys(keys);
+                // Every listener kept its old keys (each said why), so those stay the keys in force: a later reload
+                // of the same keys tries again instead of being skipped as unchanged.
+                return;
             }
 
-            FastOpenLog.CookieKeysReloaded(_logger, keys.Length / FastOpenCookieKey.Length, _listeners.Count);
+            _cookieKeys = keys;
+            FastOpenLog.CookieKeysReloaded(_logger, keys.Length / FastOpenCookieKey.Length, applied, _listeners.Count);
         }
     }
 

@@ -68,6 +68,9 @@ public sealed class FastOpenTransportOptions
     /// </remarks>
     public IDictionary<int, EarlyDataPolicy> EarlyDataPolicyByPort { get; } = new Dictionary<int, EarlyDataPolicy>();
 
+    internal EarlyDataPolicy EarlyDataPolicyFor(int port) =>
+        EarlyDataPolicyByPort.TryGetValue(port, out var policy) ? policy : EarlyDataPolicy;
+
     /// <summary>
     /// Gets or sets how long <see cref="EarlyDataPolicy.Defer"/> waits for a connection's handshake to complete
     /// before it closes the connection unseen. A real client completes it within one round trip, or a few seconds

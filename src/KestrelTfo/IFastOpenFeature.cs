@@ -43,7 +43,20 @@ public interface IFastOpenFeature
     /// <summary>
     /// Gets what the early-data guard did with this connection. <see cref="EarlyDataAction.Flagged"/> means its
     /// early data may have arrived before, on another connection: the flag belongs to the connection, and the
-    /// early data is at most its first request.
+    /// early data is at most its first request. To decide about a request, use <see cref="IsPossibleReplay"/>.
     /// </summary>
     EarlyDataAction EarlyDataAction { get; }
+
+    /// <summary>
+    /// Gets a value indicating whether the request being handled now may be a replay: true while a
+    /// <see cref="EarlyDataAction.Flagged"/> connection's three-way handshake has not completed.
+    /// </summary>
+    /// <remarks>
+    /// Asked of the kernel when read. A replayed SYN never completes its handshake, so once the handshake is
+    /// complete the connection, and every request on it, is known to be genuine. In practice this is true for the
+    /// request that came in the SYN when the app handles it before the client's ACK arrives (the round trip TCP Fast
+    /// Open saves), and false for later requests on the same, pooled connection. An endpoint that must not run twice
+    /// can answer 425 Too Early when it is true; the client then retries on a connection that is no replay.
+    /// </remarks>
+    bool IsPossibleReplay { get; }
 }

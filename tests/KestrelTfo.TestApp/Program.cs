@@ -16,8 +16,9 @@ app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features
 // Stands for a request that must not run twice; it answers with what the connection's feature said.
 app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
 {
-    var report = FastOpenReport.From(context.Features.Get<IFastOpenFeature>());
-    ledger.RecordTransfer(report);
+    var feature = context.Features.Get<IFastOpenFeature>();
+    var report = FastOpenReport.From(feature);
+    ledger.RecordTransfer(report, feature?.IsPossibleReplay ?? false);
     return report;
 });
 

@@ -8,14 +8,17 @@ namespace KestrelTfo.TestApp;
 /// </summary>
 public sealed class RequestLedger
 {
-    private readonly ConcurrentQueue<FastOpenReport> _transfers = new();
+    private readonly ConcurrentQueue<(FastOpenReport Report, bool PossibleReplay)> _transfers = new();
     private readonly SemaphoreSlim _recorded = new(0);
 
-    public IReadOnlyList<FastOpenReport> Transfers => [.. _transfers];
+    public IReadOnlyList<FastOpenReport> Transfers => [.. _transfers.Select(t => t.Report)];
 
-    public void RecordTransfer(FastOpenReport report)
+    /// <summary>What <see cref="IFastOpenFeature.IsPossibleReplay"/> said while each run was handled.</summary>
+    public IReadOnlyList<bool> PossibleReplays => [.. _transfers.Select(t => t.PossibleReplay)];
+
+    public void RecordTransfer(FastOpenReport report, bool possibleReplay)
     {
-        _transfers.Enqueue(report);
+        _transfers.Enqueue((report, possibleReplay));
         _recorded.Release();
     }
 

@@ -10,9 +10,9 @@ namespace KestrelTfo.EarlyData;
 /// </summary>
 internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeCompleted) : PipeReader
 {
-    private readonly object _sync = new();
+    private readonly Lock _sync = new();
     private TaskCompletionSource? _cancelPendingRead;
-    private bool _released;
+    private volatile bool _released;
 
     public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
         _released ? inner.ReadAsync(cancellationToken) : ReadAfterHandshakeAsync(cancellationToken);
@@ -27,22 +27,24 @@ internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeC
         }
 
         var first = await Task.WhenAny(handshakeCompleted, canceled).WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (first == canceled)
+        lock (_sync)
         {
-            lock (_sync)
+            // Decided under the lock, so that a CancelPendingRead goes either to this held read or, once released,
+            // to the inner reader: never to both, and never lost between them.
+            if (first == canceled || canceled.IsCompleted)
             {
                 _cancelPendingRead = null;
+                return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false);
             }
 
-            return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false);
+            if (!handshakeCompleted.Result)
+            {
+                return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
+            }
+
+            _released = true;
         }
 
-        if (!await handshakeCompleted.ConfigureAwait(false))
-        {
-            return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
-        }
-
-        _released = true;
         return await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -50,13 +52,16 @@ internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeC
     {
         if (!_released)
         {
-            if (!handshakeCompleted.IsCompletedSuccessfully || !handshakeCompleted.Result)
+            lock (_sync)
             {
-                result = default;
-                return false;
-            }
+                if (!handshakeCompleted.IsCompletedSuccessfully || !handshakeCompleted.Result)
+                {
+                    result = default;
+                    return false;
+                }
 
-            _released = true;
+                _released = true;
+            }
         }
 
         return inner.TryRead(out result);
@@ -68,12 +73,13 @@ internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeC
 
     public override void CancelPendingRead()
     {
-        if (!_released)
+        lock (_sync)
         {
-            lock (_sync)
+            if (!_released)
             {
                 // Kestrel cancels the pending read to stop an idle connection at shutdown; a held read must end too.
                 (_cancelPendingRead ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                return;
             }
         }
 

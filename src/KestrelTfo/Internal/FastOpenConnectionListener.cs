@@ -18,6 +18,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
     private static readonly TimeSpan FirstHandshakePoll = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan LongestHandshakePoll = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(50);
 
     private readonly FastOpenTransportOptions _options;
     private readonly ILogger _logger;
@@ -42,7 +43,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         Tags = new ListenerTags(endPoint);
         EndPoint = endPoint;
         _options = options;
-        _policy = options.EarlyDataPolicyByPort.TryGetValue(endPoint.Port, out var policy) ? policy : options.EarlyDataPolicy;
+        _policy = options.EarlyDataPolicyFor(endPoint.Port);
         _debouncer = debouncer;
         _disposed = disposed;
         _logger = loggerFactory.CreateLogger("KestrelTfo.Transport");
@@ -146,28 +147,39 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         }
     }
 
-    /// <summary>Replaces the listener's cookie keys; cookies made with the old ones fail unless they stay as backup.</summary>
-    internal void SetCookieKeys(byte[] cookieKeys)
-    {
-        if (_listenSocket is { } socket && FastOpenEnabled)
-        {
-            TrySetCookieKeys(socket, EndPoint, cookieKeys);
-        }
-    }
+    /// <summary>
+    /// Replaces the listener's cookie keys; cookies made with the old ones fail unless they stay as backup.
+    /// Returns whether the kernel took at least the primary key.
+    /// </summary>
+    internal bool SetCookieKeys(byte[] cookieKeys) =>
+        _listenSocket is { } socket && FastOpenEnabled && TrySetCookieKeys(socket, EndPoint, cookieKeys);
 
-    private void TrySetCookieKeys(Socket socket, EndPoint endPoint, byte[] cookieKeys)
+    private bool TrySetCookieKeys(Socket socket, EndPoint endPoint, byte[] cookieKeys)
     {
         try
         {
-            FastOpenSocket.SetCookieKeys(socket, cookieKeys);
+            try
+            {
+                FastOpenSocket.SetCookieKeys(socket, cookieKeys);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.InvalidArgument && cookieKeys.Length > FastOpenCookieKey.Length)
+            {
+                // Before Linux 5.3 a listener takes one key only: keep the primary, so the fleet still shares it.
+                FastOpenSocket.SetCookieKeys(socket, cookieKeys.AsSpan(0, FastOpenCookieKey.Length));
+                FastOpenLog.BackupCookieKeyUnsupported(_logger, endPoint);
+            }
+
+            return true;
         }
         catch (SocketException e)
         {
             FastOpenLog.CookieKeysFailed(_logger, endPoint, e.SocketErrorCode, e.Message);
+            return false;
         }
         catch (ObjectDisposedException)
         {
             // Unbound while the keys rotated: nothing left to key.
+            return false;
         }
     }
 
@@ -190,10 +202,17 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
             {
                 return null;
             }
-            catch (SocketException e)
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted)
             {
                 // Reset while it waited in the backlog; the next connection is unaffected.
                 FastOpenLog.ConnectionReset(_logger, EndPoint, e.SocketErrorCode);
+                continue;
+            }
+            catch (SocketException e)
+            {
+                // Out of file descriptors or buffers, say: retrying at once would spin, so wait a little.
+                FastOpenLog.AcceptFailed(_logger, EndPoint, e.SocketErrorCode, e.Message, AcceptRetryDelay);
+                await Task.Delay(AcceptRetryDelay, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -237,12 +256,13 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
             return Create(socket, FastOpenFeature.NotFastOpen);
         }
 
-        // TCPI_OPT_SYN_DATA means the SYN's data is queued, so the peek returns at once. Where the kernel does not
-        // report the byte count (before 4.1), what the peek saw is the least there is.
+        // TCPI_OPT_SYN_DATA means the SYN's data is queued, yet the accept loop must never block on a peek: the poll
+        // makes sure. Where the kernel does not report the byte count (before 4.1), what the peek saw is the least
+        // there is. Data that cannot be seen is not assumed safe.
         Span<byte> head = stackalloc byte[ClassifiedBytes];
-        head = head[..socket.Receive(head, SocketFlags.Peek)];
+        head = head[..(socket.Poll(0, SelectMode.SelectRead) ? socket.Receive(head, SocketFlags.Peek) : 0)];
         var length = Math.Max(info.BytesReceived, head.Length);
-        var early = EarlyDataClassifier.Classify(head);
+        var early = head.IsEmpty ? EarlyDataClassification.Unknown : EarlyDataClassifier.Classify(head);
         _meter?.EarlyDataReceived(Tags, early.Kind, length);
 
         if (early.IsReplaySafe)
@@ -289,7 +309,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
             default:
                 _meter?.Guarded(Tags, "flagged");
-                return Create(socket, new FastOpenFeature(true, length, early.Kind, early.HttpMethod, EarlyDataAction.Flagged));
+                return Create(socket, new FastOpenFeature(true, length, early.Kind, early.HttpMethod, EarlyDataAction.Flagged, socket));
         }
     }
 

@@ -42,6 +42,21 @@ internal static partial class FastOpenLog
         EventName = "ConnectionReset")]
     public static partial void ConnectionReset(ILogger logger, EndPoint endPoint, SocketError socketError);
 
+    [LoggerMessage(8, LogLevel.Warning,
+        "Accepting a connection on {EndPoint} failed ({SocketError}: {Reason}); retrying in {Delay}.",
+        EventName = "AcceptFailed")]
+    public static partial void AcceptFailed(ILogger logger, EndPoint endPoint, SocketError socketError, string reason, TimeSpan delay);
+
+    [LoggerMessage(9, LogLevel.Warning,
+        "{OS} does not tell which connections carried data in their SYN, so the {Policy} early-data policy cannot be enforced on {EndPoint}: TCP Fast Open stays off there.",
+        EventName = "PolicyUnenforceable")]
+    public static partial void PolicyUnenforceable(ILogger logger, string os, EarlyDataPolicy policy, EndPoint endPoint);
+
+    [LoggerMessage(10, LogLevel.Warning,
+        "{OS} does not tell which connections carried data in their SYN: connections on {EndPoint} report no TCP Fast Open and early data is never flagged, so a replayed plaintext request cannot be told apart.",
+        EventName = "EarlyDataUninspected")]
+    public static partial void EarlyDataUninspected(ILogger logger, string os, EndPoint endPoint);
+
     [LoggerMessage(20, LogLevel.Debug,
         "TCP Fast Open connection from {RemoteEndPoint}: its {EarlyDataLength} bytes of early data are {EarlyDataKind} {Method}, not a TLS ClientHello, so it may be a replay; {Action} by policy.",
         EventName = "EarlyDataNotReplaySafe")]
@@ -63,9 +78,14 @@ internal static partial class FastOpenLog
     public static partial void CookieKeysFailed(ILogger logger, EndPoint endPoint, SocketError socketError, string reason);
 
     [LoggerMessage(31, LogLevel.Information,
-        "Applied reloaded TCP Fast Open cookie keys ({KeyCount} key(s)) to {ListenerCount} listener(s).",
+        "Applied reloaded TCP Fast Open cookie keys ({KeyCount} key(s)) to {Applied} of {ListenerCount} listener(s).",
         EventName = "CookieKeysReloaded")]
-    public static partial void CookieKeysReloaded(ILogger logger, int keyCount, int listenerCount);
+    public static partial void CookieKeysReloaded(ILogger logger, int keyCount, int applied, int listenerCount);
+
+    [LoggerMessage(35, LogLevel.Warning,
+        "The kernel refused a backup TCP Fast Open cookie key on {EndPoint} (it needs Linux 5.3); only the primary key is in force there.",
+        EventName = "BackupCookieKeyUnsupported")]
+    public static partial void BackupCookieKeyUnsupported(ILogger logger, EndPoint endPoint);
 
     [LoggerMessage(32, LogLevel.Error,
         "Rejected the reloaded TCP Fast Open options; the cookie keys in force stay. {Failures}",

@@ -44,6 +44,31 @@ public sealed class EarlyDataReplayTests
             Assert.Equal(EarlyDataAction.Flagged, run.EarlyDataAction);
         });
         Assert.Equal(1, scene.Link.ToServer.Replayed);
+
+        // The request in the SYN is answered before the client's ACK arrives, and the replay never gets one: both
+        // may be replays. The cookie connection had completed its handshake, so its request is known genuine.
+        Assert.Equal([false, true, true], scene.Ledger.PossibleReplays);
+    }
+
+    [Fact]
+    public async Task A_later_request_on_a_flagged_connection_is_no_possible_replay()
+    {
+        await using var scene = await ReplayScene.StartAsync("Flag");
+        await RawHttp.ExchangeAsync(scene.Server, RawHttp.Request("/tfo"), fastOpen: true, Timeout, scene.ClientSocket);
+
+        // A kept-alive connection whose first request rode in the SYN, then a POST once that was answered: the
+        // connection stays flagged, but by the POST its handshake has completed, so the POST may go ahead.
+        using var socket = scene.ClientSocket();
+        RawHttp.UseFastOpenConnect(socket);
+        await socket.ConnectAsync(scene.Server, Timeout);
+        await socket.SendAsync("GET /tfo HTTP/1.1\r\nHost: test\r\n\r\n"u8.ToArray(), SocketFlags.None, Timeout);
+        await ReadUntilAsync(socket, "\r\n0\r\n\r\n");
+        await socket.SendAsync(RawHttp.Post("/transfer"), SocketFlags.None, Timeout);
+        await ReadUntilAsync(socket, "}");
+
+        var run = Assert.Single(scene.Ledger.Transfers);
+        Assert.Equal(EarlyDataAction.Flagged, run.EarlyDataAction);
+        Assert.Equal([false], scene.Ledger.PossibleReplays);
     }
 
     [Fact]
@@ -137,6 +162,19 @@ public sealed class EarlyDataReplayTests
         Assert.True(await metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "deferral_timed_out")) == Stalled, s_patience, Timeout));
         await Task.WhenAll(stalled).WaitAsync(s_patience, Timeout);
         Assert.Single(ledger.Transfers);
+    }
+
+    /// <summary>Reads until the text received so far ends with <paramref name="end"/>, or the server closes.</summary>
+    private static async Task ReadUntilAsync(Socket socket, string end)
+    {
+        var received = new System.Text.StringBuilder();
+        var buffer = new byte[4096];
+        while (!received.ToString().EndsWith(end, StringComparison.Ordinal))
+        {
+            var read = await socket.ReceiveAsync(buffer, SocketFlags.None, Timeout);
+            Assert.True(read > 0, $"the server closed after: {received}");
+            received.Append(System.Text.Encoding.ASCII.GetString(buffer, 0, read));
+        }
     }
 
     private static int LoopbackPort(KestrelAppFactory<Program> app, System.Net.IPAddress loopback) =>
