@@ -42,9 +42,13 @@ internal static class ServerCheck
             : "";
         if (second.SynDataAcknowledged)
         {
+            // The kernel took the data; the app may still have refused the connection, which is worth saying.
+            var answered = second.Error is null
+                ? $"it answered {Describe(second)}"
+                : $"then the connection failed ({second.Error}): an early-data policy of Reject refuses plaintext data in a SYN, while a TLS ClientHello is always taken";
             report.Add(new DoctorCheck("server-syn-data", true, "accepted",
                 $"the server acknowledged the {request.Length} bytes of the second connection's SYN (client TCP_INFO TCPI_OPT_SYN_DATA); " +
-                $"it answered {Describe(second)}{counters}"));
+                $"{answered}{counters}"));
             return;
         }
 
