@@ -24,6 +24,10 @@ namespace KestrelTfo.Client;
 /// <c>ConnectEx</c>). Where TCP Fast Open is unavailable, connections open normally and one warning says why.
 /// One connector may serve many handlers; it is thread safe.
 /// </para>
+/// <para>
+/// The streams it returns suit client-speaks-first protocols only, as HTTP and TLS are: a read before the first
+/// write waits for that write, for ever if none comes, so a protocol whose server speaks first (SMTP, FTP) hangs.
+/// </para>
 /// </remarks>
 public sealed class FastOpenConnector
 {
@@ -86,6 +90,12 @@ public sealed class FastOpenConnector
     /// Resolves <paramref name="endPoint"/> and returns a stream whose first write opens the connection, trying the
     /// addresses in the order name resolution gave them.
     /// </summary>
+    /// <remarks>
+    /// For client-speaks-first protocols only: until the first write there is no connection, so a read before it
+    /// waits for that write and has no timeout; with a protocol whose server speaks first (SMTP, FTP, SSH) it waits
+    /// for ever. Only a failed connect moves on to the next address; once a connection is established, a failure to
+    /// send the first write is an <see cref="IOException"/> and the bytes are not sent again elsewhere.
+    /// </remarks>
     /// <param name="endPoint">The host (a name or an IP address literal) and port.</param>
     /// <param name="cancellationToken">Cancels the name resolution.</param>
     /// <returns>A stream that is not yet connected; it connects on its first write.</returns>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.Client;
+using KestrelTfo.Client.Internal;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
@@ -45,6 +46,46 @@ public sealed class FastOpenClientFallbackTests
         Assert.Equal(["CookieRequested"], log.Connections);
         Assert.Equal(2, log.WithId(FallbackRaceStarted).Count);
         Assert.Equal([LogLevel.Information, LogLevel.Debug], log.WithId(FallbackRaceWon).Select(e => e.Level));
+    }
+
+    [Fact]
+    public async Task The_losing_attempt_is_over_and_its_socket_closed_when_the_race_returns()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var server = SynDataDroppingServer.Start();
+        var sockets = new List<Socket>();
+        Socket CreateSocket(IPEndPoint endPoint)
+        {
+            var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            lock (sockets)
+            {
+                sockets.Add(socket);
+                if (sockets.Count == 1)
+                {
+                    // The TFO attempt, which the server never answers: the plain one started 100 ms later wins.
+                    socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+                    server.DropSynsFrom(((IPEndPoint)socket.LocalEndPoint!).Port);
+                }
+            }
+
+            return socket;
+        }
+
+        using var log = new ClientLog();
+        var options = new FastOpenConnectOptions { FallbackDelay = TimeSpan.FromMilliseconds(100), CreateSocket = CreateSocket };
+        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod);
+
+        using var socket = await dialer.ConnectAsync([server.EndPoint.Address], server.EndPoint.Port, RawHttp.Request("/"), Timeout);
+
+        // The loser sent from the caller's pooled buffer; once the caller has its socket nothing may use that buffer.
+        lock (sockets)
+        {
+            Assert.Equal(2, sockets.Count);
+            Assert.Same(sockets[1], socket);
+            Assert.True(sockets[0].SafeHandle.IsClosed, "the losing attempt was still running when the race returned");
+        }
+
+        Assert.Single(log.WithId(FallbackRaceWon));
     }
 
     [Fact]

@@ -23,6 +23,17 @@ public sealed class FirstWriteTests
         Assert.Equal(expected, FirstWrite.Classify(Encoding.ASCII.GetBytes(request)).ToString());
 
     [Theory]
+    [InlineData("GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", nameof(FirstWriteKind.Other))]
+    [InlineData("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\n\r\n", nameof(FirstWriteKind.Other))]
+    [InlineData("OPTIONS * HTTP/1.1\r\nUPGRADE:h2c\r\n\r\n", nameof(FirstWriteKind.Other))]
+    [InlineData("HEAD / HTTP/1.1\r\nUpgrade : websocket\r\n\r\n", nameof(FirstWriteKind.Other))]
+    [InlineData("GET / HTTP/1.1\nUpgrade: websocket\n\n", nameof(FirstWriteKind.Other))]
+    [InlineData("GET /upgrade HTTP/1.1\r\nHost: upgrade\r\nX-Upgrade: websocket\r\nUpgrade-Insecure-Requests: 1\r\n\r\n", nameof(FirstWriteKind.SafeRequest))]
+    [InlineData("GET / HTTP/1.1\r\nHost: a\r\n\r\nUpgrade: websocket\r\n", nameof(FirstWriteKind.SafeRequest))]
+    public void A_request_with_an_Upgrade_header_is_not_safe_to_replay(string request, string expected) =>
+        Assert.Equal(expected, FirstWrite.Classify(Encoding.ASCII.GetBytes(request)).ToString());
+
+    [Theory]
     [InlineData(new byte[] { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01 }, nameof(FirstWriteKind.TlsClientHello))]
     [InlineData(new byte[] { 0x16, 0x03 }, nameof(FirstWriteKind.TlsClientHello))]
     [InlineData(new byte[] { 0x16 }, nameof(FirstWriteKind.Other))]

@@ -14,16 +14,25 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
     private int _unavailableLogged;
     private int _fallbackWonLogged;
 
+    // Set once a platform took the socket option but refused the connect that uses it: from then on every connection
+    // opens normally rather than try and reconnect each time.
+    private int _connectWithDataRefused;
+
     public FastOpenConnectMethod Method { get; } = method;
 
     /// <summary>
     /// Connects to the first address that answers and sends <paramref name="firstWrite"/> on it. The socket returned
     /// is established (the server answered the SYN), so it can be read, written and asked for its endpoints.
     /// </summary>
+    /// <remarks>
+    /// Only a failed connect moves on to the next address. Once a connection is established, part of the data may
+    /// have reached the server, so a failure to send the rest is an <see cref="IOException"/> and nothing is sent
+    /// again, as SocketsHttpHandler never retries a connection that was established.
+    /// </remarks>
     public async Task<Socket> ConnectAsync(IReadOnlyList<IPAddress> addresses, int port, ReadOnlyMemory<byte> firstWrite, CancellationToken cancellationToken)
     {
         var kind = FirstWrite.Classify(firstWrite.Span);
-        var fastOpen = Method != FastOpenConnectMethod.None &&
+        var fastOpen = Method != FastOpenConnectMethod.None && Volatile.Read(ref _connectWithDataRefused) == 0 &&
             (kind == FirstWriteKind.TlsClientHello || (kind == FirstWriteKind.SafeRequest && options.SafePlaintextRequests));
 
         SocketException? lastError = null;
@@ -68,27 +77,30 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
 
             if (Method == FastOpenConnectMethod.FastOpenConnectOption)
             {
-                // With a cookie cached, connect returns at once and the SYN leaves with the data; without one, the
-                // kernel does a normal handshake that asks for a cookie, and the data follows it.
-                await ConnectAndSendAsync(socket, endPoint, data, cancellationToken).ConfigureAwait(false);
+                // connect only marks the socket: the first send starts the handshake, with the data in the SYN when a
+                // cookie is cached, or asking for one otherwise, and the data follows the handshake.
+                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
 
-                // A send on a socket still in SYN-SENT waits for the handshake, and a refused or unreachable server
-                // surfaces here rather than at the caller's first read. Nothing is lost: the server's answer cannot
-                // arrive before its SYN-ACK.
-                await socket.SendAsync(ReadOnlyMemory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                await SendInSynAsync(socket, data, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 await ConnectWithDataAsync(socket, endPoint, data, cancellationToken).ConfigureAwait(false);
             }
 
-            FastOpenClientLog.FastOpenConnected(logger, endPoint, kind, FastOpenClientSocket.ReadOutcome(socket));
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                // TCP_INFO only feeds this message: no getsockopt per connection when nobody reads it.
+                FastOpenClientLog.FastOpenConnected(logger, endPoint, kind, FastOpenClientSocket.ReadOutcome(socket));
+            }
+
             return socket;
         }
         catch (SocketException e) when (IsRefusedOption(e.SocketErrorCode) && !cancellationToken.IsCancellationRequested)
         {
             // The platform took the option but not the connect that uses it: connect the ordinary way.
             socket.Dispose();
+            Volatile.Write(ref _connectWithDataRefused, 1);
             ReportUnavailable($"connecting with data failed ({e.SocketErrorCode}: {e.Message})", "nothing; connections open normally");
             var fallback = await OpenNormallyAsync(endPoint, data, cancellationToken).ConfigureAwait(false);
             FastOpenClientLog.ConnectedNormally(logger, endPoint, kind);
@@ -106,16 +118,29 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
     /// is established first is kept and the other closed. Only replay-safe data takes this path, so the server seeing
     /// it on both connections does no harm.
     /// </summary>
-    private async Task<Socket> RaceAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, FirstWriteKind kind, TimeSpan delay, CancellationToken cancellationToken)
+    /// <remarks>
+    /// The caller's buffer is pooled memory (SslStream's, HttpConnection's), which it reuses as soon as its write
+    /// returns; both attempts send from a private copy (a ClientHello is a few KB), and the loser is over, its socket
+    /// closed, before this returns.
+    /// </remarks>
+    private async Task<Socket> RaceAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> callersData, FirstWriteKind kind, TimeSpan delay, CancellationToken cancellationToken)
     {
+        ReadOnlyMemory<byte> data = callersData.ToArray();
         using var fastOpenCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var normalCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var fastOpen = OpenFastOpenAsync(endPoint, data, kind, fastOpenCts.Token);
 
-        var delayTask = Task.Delay(delay, cancellationToken);
-        if (await Task.WhenAny(fastOpen, delayTask).ConfigureAwait(false) == fastOpen || cancellationToken.IsCancellationRequested)
+        using (var delayCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            return await fastOpen.ConfigureAwait(false);
+            var delayTask = Task.Delay(delay, delayCts.Token);
+            var fastOpenFirst = await Task.WhenAny(fastOpen, delayTask).ConfigureAwait(false) == fastOpen;
+
+            // Frees the timer at once when the SYN with data was answered in time, the usual case.
+            await delayCts.CancelAsync().ConfigureAwait(false);
+            if (fastOpenFirst || cancellationToken.IsCancellationRequested)
+            {
+                return await fastOpen.ConfigureAwait(false);
+            }
         }
 
         FastOpenClientLog.FallbackRaceStarted(logger, endPoint, delay.TotalMilliseconds);
@@ -126,7 +151,7 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
         if (first.IsCompletedSuccessfully)
         {
             await (first == fastOpen ? normalCts : fastOpenCts).CancelAsync().ConfigureAwait(false);
-            DisposeWhenDone(second);
+            await CloseLoserAsync(second).ConfigureAwait(false);
             return Won(first);
         }
 
@@ -165,7 +190,41 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
     private static async Task ConnectAndSendAsync(Socket socket, IPEndPoint endPoint, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
-        await SendAllAsync(socket, data, cancellationToken).ConfigureAwait(false);
+        await SendEstablishedAsync(socket, data, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The sends of a <c>TCP_FASTOPEN_CONNECT</c> socket, which start the handshake: an error that means the server never
+    /// answered the SYN is a connect error (another address may be tried), any other came after the handshake.
+    /// </summary>
+    private static async Task SendInSynAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAllAsync(socket, data, cancellationToken).ConfigureAwait(false);
+
+            // A send on a socket still in SYN-SENT waits for the handshake, and a refused or unreachable server
+            // surfaces here rather than at the caller's first read. Nothing is lost: the server's answer cannot
+            // arrive before its SYN-ACK.
+            await socket.SendAsync(ReadOnlyMemory<byte>.Empty, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (!IsHandshakeFailure(e.SocketErrorCode) && !IsRefusedOption(e.SocketErrorCode) && e.SocketErrorCode != SocketError.OperationAborted)
+        {
+            throw SentAfterConnect(e);
+        }
+    }
+
+    /// <summary>Sends on an established connection: a failure is no connect error, and must not be retried elsewhere.</summary>
+    private static async Task SendEstablishedAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAllAsync(socket, data, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode != SocketError.OperationAborted)
+        {
+            throw SentAfterConnect(e);
+        }
     }
 
     /// <summary>
@@ -195,7 +254,7 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
             throw new SocketException((int)args.SocketError);
         }
 
-        await SendAllAsync(socket, data[args.BytesTransferred..], cancellationToken).ConfigureAwait(false);
+        await SendEstablishedAsync(socket, data[args.BytesTransferred..], cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -219,22 +278,29 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
     private static bool IsRefusedOption(SocketError error) =>
         error is SocketError.OperationNotSupported or SocketError.ProtocolOption or SocketError.ProtocolNotSupported or SocketError.InvalidArgument;
 
-    private static void DisposeWhenDone(Task<Socket> loser) =>
-        loser.ContinueWith(
-            static task =>
-            {
-                if (task.IsCompletedSuccessfully)
-                {
-                    task.Result.Dispose();
-                }
-                else
-                {
-                    _ = task.Exception;
-                }
-            },
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+    // ECONNRESET is not among them: a reset in SYN-SENT is reported as ECONNREFUSED, so a reset came after the handshake.
+    private static bool IsHandshakeFailure(SocketError error) =>
+        error is SocketError.ConnectionRefused or SocketError.TimedOut or SocketError.HostUnreachable or SocketError.NetworkUnreachable
+            or SocketError.HostDown or SocketError.NetworkDown or SocketError.AddressNotAvailable;
+
+    private static IOException SentAfterConnect(SocketException error) =>
+        new($"The connection was established, but sending its first bytes failed ({error.SocketErrorCode}: {error.Message}); they are not sent again elsewhere.", error);
+
+    /// <summary>
+    /// Waits for the canceled attempt to end, so that nothing sends from the data once the caller has its socket, and
+    /// closes the socket it may still have established.
+    /// </summary>
+    private static async Task CloseLoserAsync(Task<Socket> loser)
+    {
+        try
+        {
+            (await loser.ConfigureAwait(false)).Dispose();
+        }
+        catch (Exception)
+        {
+            // The usual end of a canceled attempt; its socket is closed already.
+        }
+    }
 
     private void ReportUnavailable(string problem, string fix)
     {

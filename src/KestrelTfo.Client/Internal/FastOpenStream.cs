@@ -139,10 +139,12 @@ internal sealed class FastOpenStream(FastOpenDialer dialer, DnsEndPoint endPoint
             throw error;
         }
 
-        Volatile.Write(ref _inner, inner);
+        // A full fence, as Dispose's exchange of _disposed is: of this publish-then-check and Dispose's
+        // set-then-read, at least one sees the other, so a socket published as Dispose runs is always closed.
+        Interlocked.Exchange(ref _inner, inner);
         if (Volatile.Read(ref _disposed) != 0)
         {
-            // Disposed while the connect finished: nobody else will close this socket.
+            // Disposed while the connect finished: Dispose may have read no socket to close.
             inner.Dispose();
             throw new ObjectDisposedException(nameof(FastOpenStream));
         }
@@ -152,8 +154,9 @@ internal sealed class FastOpenStream(FastOpenDialer dialer, DnsEndPoint endPoint
 
     private async ValueTask<int> ReadAfterConnectAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        // For HTTP the client always speaks first, so a read before the first write (SocketsHttpHandler's read-ahead
-        // on an idle connection) waits for that write to open the connection instead of opening it without data.
+        // For HTTP the client always speaks first, so a read before the first write waits for that write to open the
+        // connection instead of opening it without data. A protocol where the server speaks first would wait for
+        // ever: FastOpenConnector documents that it is for client-speaks-first protocols only.
         await _connected.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         return await _inner!.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
     }

@@ -21,8 +21,35 @@ internal static class FirstWrite
 
         // Methods are case-sensitive (RFC 9110 9.1), and SocketsHttpHandler writes them followed by one space.
         // The request line and headers come in one write; the body, if any, only later.
-        return data.StartsWith("GET "u8) || data.StartsWith("HEAD "u8) || data.StartsWith("OPTIONS "u8)
+        return (data.StartsWith("GET "u8) || data.StartsWith("HEAD "u8) || data.StartsWith("OPTIONS "u8)) && !AsksForUpgrade(data)
             ? FirstWriteKind.SafeRequest
             : FirstWriteKind.Other;
+    }
+
+    /// <summary>
+    /// Whether the request's header section has an <c>Upgrade</c> field (WebSocket, h2c): a safe method, but a replayed
+    /// SYN would open a second session, so it is not safe to replay.
+    /// </summary>
+    private static bool AsksForUpgrade(ReadOnlySpan<byte> request)
+    {
+        var end = request.IndexOf("\r\n\r\n"u8);
+        var headers = end < 0 ? request : request[..end];
+        for (var lineStart = headers.IndexOf((byte)'\n'); lineStart >= 0;)
+        {
+            var line = headers[(lineStart + 1)..];
+
+            // Field names are case-insensitive; whitespace before the colon is invalid, and counted as the field
+            // anyway, since a lenient server might take it.
+            if (line.Length >= "upgrade".Length && System.Text.Ascii.EqualsIgnoreCase(line[.."upgrade".Length], "upgrade"u8) &&
+                line["upgrade".Length..].TrimStart(" \t"u8) is [(byte)':', ..])
+            {
+                return true;
+            }
+
+            var next = line.IndexOf((byte)'\n');
+            lineStart = next < 0 ? -1 : lineStart + 1 + next;
+        }
+
+        return false;
     }
 }
