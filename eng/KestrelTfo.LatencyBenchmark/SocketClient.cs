@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using KestrelTfo.Platform;
 
 namespace KestrelTfo.LatencyBenchmark;
 
@@ -17,8 +18,6 @@ namespace KestrelTfo.LatencyBenchmark;
 /// </remarks>
 internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertificate) : IFirstByteClient
 {
-    private const int SolTcp = 6;
-    private const int TcpFastOpenConnect = 30;
     private const int TimeoutMilliseconds = 10_000;
     private static readonly byte[] s_request = "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"u8.ToArray();
 
@@ -51,7 +50,7 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
         socket.NoDelay = true;
         if (fastOpen)
         {
-            socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+            FastOpenSocket.UseFastOpenConnect(socket);
         }
 
         socket.Connect(server);

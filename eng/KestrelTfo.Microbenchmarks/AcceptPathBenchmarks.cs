@@ -19,8 +19,6 @@ namespace KestrelTfo.Microbenchmarks;
 [MemoryDiagnoser]
 public class AcceptPathBenchmarks
 {
-    private const int SolTcp = 6;
-    private const int TcpFastOpenConnect = 30;
     private const int ClassifiedBytes = 256;
     private static readonly byte[] Request = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"u8.ToArray();
 
@@ -87,7 +85,7 @@ public class AcceptPathBenchmarks
         var client = Keep(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         if (fastOpen)
         {
-            client.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+            FastOpenSocket.UseFastOpenConnect(client);
         }
 
         client.Connect(server);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using KestrelTfo.Platform;
 
 namespace KestrelTfo.ThroughputBenchmark;
 
@@ -12,10 +13,7 @@ namespace KestrelTfo.ThroughputBenchmark;
 /// </summary>
 internal sealed class ChurnClient
 {
-    private const int SolTcp = 6;
-    private const int TcpFastOpenConnect = 30;
     private static readonly byte[] Request = "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"u8.ToArray();
-    private static readonly byte[] FastOpenConnectOn = BitConverter.GetBytes(1);
 
     private readonly IPEndPoint _server;
     private readonly bool _fastOpen;
@@ -61,7 +59,7 @@ internal sealed class ChurnClient
             {
                 // connect() returns at once; the SYN leaves with the first write, carrying the request when a
                 // cookie is cached for the server, and the kernel falls back to a plain handshake when not.
-                socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, FastOpenConnectOn);
+                FastOpenSocket.UseFastOpenConnect(socket);
             }
 
             await socket.ConnectAsync(_server).ConfigureAwait(false);

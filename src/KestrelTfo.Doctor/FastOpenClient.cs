@@ -10,8 +10,6 @@ namespace KestrelTfo.Doctor;
 /// </summary>
 internal static class FastOpenClient
 {
-    private const int SolTcp = 6;
-    private const int TcpFastOpenConnect = 30;
 
     /// <summary>Sends <paramref name="payload"/> and reads the answer until a newline, <paramref name="answerLimit"/> bytes or the end.</summary>
     public static async Task<FastOpenExchange> ExchangeAsync(
@@ -20,7 +18,7 @@ internal static class FastOpenClient
         using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+            FastOpenSocket.UseFastOpenConnect(socket);
         }
         catch (SocketException e)
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using KestrelTfo.Platform;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
@@ -10,8 +11,6 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// </summary>
 internal sealed class BlackHole : IDisposable
 {
-    private const int SolTcp = 6;
-    private const int TcpFastOpenConnect = 30;
 
     private readonly Socket _listener;
     private readonly Socket _queued;
@@ -32,7 +31,7 @@ internal sealed class BlackHole : IDisposable
         listener.Listen(0);
 
         var queued = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        queued.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+        FastOpenSocket.UseFastOpenConnect(queued);
         await queued.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
         await queued.SendAsync("x"u8.ToArray(), SocketFlags.None, cancellationToken);
         return new BlackHole(listener, queued);

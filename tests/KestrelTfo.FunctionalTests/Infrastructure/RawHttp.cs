@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using KestrelTfo.Platform;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
@@ -13,8 +14,6 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// </summary>
 internal static class RawHttp
 {
-    private const int SolTcp = 6;
-    private const int TcpFastOpenConnect = 30;
 
     public static byte[] Request(string path) => Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: test\r\n\r\n");
 
@@ -25,7 +24,7 @@ internal static class RawHttp
     /// <c>TCP_FASTOPEN_CONNECT</c>: connect fetches a cookie when the kernel has none for the server, and
     /// otherwise returns at once, so that the first write goes out in the SYN.
     /// </summary>
-    public static void UseFastOpenConnect(Socket socket) => socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+    public static void UseFastOpenConnect(Socket socket) => FastOpenSocket.UseFastOpenConnect(socket);
 
     /// <param name="createSocket">Makes the socket, for a client in another network namespace; by default a plain new one.</param>
     public static async Task<RawResponse> GetAsync(
