@@ -29,7 +29,7 @@ public class AcceptPathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        if (File.ReadAllText("/proc/sys/net/ipv4/tcp_fastopen").Trim() != "3")
+        if (!LinuxFastOpenSysctl.TryRead(out var tcpFastOpen, out _) || tcpFastOpen != 3)
         {
             throw new InvalidOperationException("net.ipv4.tcp_fastopen must be 3 (run it through eng/bench-throughput.sh)");
         }
