@@ -4,7 +4,8 @@
 #   eng/bench-latency.sh [--rtt 10,50,100] [--connections 40] [--warmup 10] [--output artifacts/latency]
 # Builds in Release, then runs inside a private network namespace (unshare -n) with loopback up and
 # net.ipv4.tcp_fastopen=3, so the host's network is never touched, with real-time round-robin scheduling (see below).
-# Writes latency.md and latency.json.
+# While it runs, it asks the kernel to keep idle CPUs out of deep idle states (/dev/cpu_dma_latency = 0, released
+# when the process exits, even if it is killed); BENCH_SHALLOW_IDLE=0 measures without. Writes latency.md and latency.json.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -9,10 +9,29 @@ using KestrelTfo.NetEmu;
 // Time to first response byte on new connections over an emulated WAN link: Kestrel's default transport with a
 // plain and a TFO client, and KestrelTfo with a TFO client, over HTTP/1.1 and HTTPS (TLS 1.3). Run it through
 // eng/bench-latency.sh, which builds it in Release and runs it as root in a private network namespace.
-var settings = args.Chunk(2).Where(pair => pair.Length == 2).ToDictionary(pair => pair[0].TrimStart('-'), pair => pair[1]);
-var rtts = (settings.GetValueOrDefault("rtt") ?? "10,50,100").Split(',').Select(value => double.Parse(value, CultureInfo.InvariantCulture)).ToArray();
-var connections = int.Parse(settings.GetValueOrDefault("connections") ?? "40", CultureInfo.InvariantCulture);
-var warmup = int.Parse(settings.GetValueOrDefault("warmup") ?? "10", CultureInfo.InvariantCulture);
+const string Usage = "usage: eng/bench-latency.sh [--rtt 10,50,100] [--connections 40] [--warmup 10] [--output artifacts/latency]";
+var names = args.Chunk(2).Select(pair => pair[0]).ToArray();
+if (args.Length % 2 != 0 || names.Any(name => name is not ("--rtt" or "--connections" or "--warmup" or "--output" or "--command")) || names.Distinct().Count() != names.Length)
+{
+    var given = args.Chunk(2).Where(pair => pair[0] != "--command").SelectMany(pair => pair);
+    Console.Error.WriteLine($"bench-latency: unknown, repeated or incomplete argument in '{string.Join(' ', given)}'");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+var settings = args.Chunk(2).ToDictionary(pair => pair[0][2..], pair => pair[1]);
+var rtts = (settings.GetValueOrDefault("rtt") ?? "10,50,100").Split(',').Select(value =>
+    double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rtt) && rtt is > 0 and <= 10_000 ? rtt : double.NaN).ToArray();
+var connections = int.TryParse(settings.GetValueOrDefault("connections") ?? "40", CultureInfo.InvariantCulture, out var c) ? c : 0;
+// The first connection of each scenario only fetches the TFO cookie, so at least one must be a warm-up.
+var warmup = int.TryParse(settings.GetValueOrDefault("warmup") ?? "10", CultureInfo.InvariantCulture, out var w) ? w : 0;
+if (rtts.Any(double.IsNaN) || connections is < 1 or > 100_000 || warmup is < 1 or > 100_000)
+{
+    Console.Error.WriteLine("bench-latency: --rtt takes milliseconds above 0 and up to 10000, comma-separated; --connections and --warmup take 1 to 100000");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
 var output = settings.GetValueOrDefault("output") ?? "artifacts/latency";
 var command = settings.GetValueOrDefault("command") ?? "eng/bench-latency.sh";
 
@@ -28,6 +47,14 @@ if (Environment.GetEnvironmentVariable("KESTRELTFO_BENCH_NETNS") is not { Length
 {
     Console.Error.WriteLine("bench-latency: run it through eng/bench-latency.sh, which runs it in a private network namespace");
     return 2;
+}
+
+// BENCH_SHALLOW_IDLE=0 measures with the CPUs' deep idle states allowed (see ShallowCpuIdle).
+string? idleReason = "BENCH_SHALLOW_IDLE=0";
+using var shallowIdle = Environment.GetEnvironmentVariable("BENCH_SHALLOW_IDLE") == "0" ? null : ShallowCpuIdle.TryHold(out idleReason);
+if (shallowIdle is null)
+{
+    Console.Error.WriteLine($"bench-latency: CPUs may enter deep idle states ({idleReason}); expect a few tenths of a millisecond more per round trip on a virtual machine");
 }
 
 using var certificate = CreateCertificate();
@@ -49,22 +76,26 @@ foreach (var rtt in rtts)
     using var fastOpenLink = EmulatedLink.Start(new EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
     await using var defaultServer = await BenchmarkServer.StartAsync(defaultLink.ServerAddress, fastOpen: false, certificate);
     await using var fastOpenServer = await BenchmarkServer.StartAsync(fastOpenLink.ServerAddress, fastOpen: true, certificate);
+    using var defaultPath = new PathRoundTripProbe(defaultLink);
+    using var fastOpenPath = new PathRoundTripProbe(fastOpenLink);
 
-    var cases = new List<(Scenario Scenario, EmulatedLink Link, IPEndPoint Server, List<double> Samples)>();
+    var cases = new List<(Scenario Scenario, EmulatedLink Link, PathRoundTripProbe Path, IPEndPoint Server, List<double> Samples)>();
     foreach (var https in new[] { false, true })
     {
-        cases.Add((new Scenario(DefaultTransport, plain, https, false), defaultLink, https ? defaultServer.Https : defaultServer.Http, []));
-        cases.Add((new Scenario(DefaultTransport, fastOpen, https, false), defaultLink, https ? defaultServer.Https : defaultServer.Http, []));
-        cases.Add((new Scenario(FastOpenTransport, fastOpen, https, true), fastOpenLink, https ? fastOpenServer.Https : fastOpenServer.Http, []));
-        cases.Add((new Scenario(DefaultTransport, httpClient, https, false), defaultLink, https ? defaultServer.Https : defaultServer.Http, []));
-        cases.Add((new Scenario(FastOpenTransport, httpClientFastOpen, https, true), fastOpenLink, https ? fastOpenServer.Https : fastOpenServer.Http, []));
+        cases.Add((new Scenario(DefaultTransport, plain, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, []));
+        cases.Add((new Scenario(DefaultTransport, fastOpen, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, []));
+        cases.Add((new Scenario(FastOpenTransport, fastOpen, https, true), fastOpenLink, fastOpenPath, https ? fastOpenServer.Https : fastOpenServer.Http, []));
+        cases.Add((new Scenario(DefaultTransport, httpClient, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, []));
+        cases.Add((new Scenario(FastOpenTransport, httpClientFastOpen, https, true), fastOpenLink, fastOpenPath, https ? fastOpenServer.Https : fastOpenServer.Http, []));
     }
 
     Console.WriteLine($"RTT {rtt} ms: {warmup} warm-up and {connections} measured connections per scenario");
     // Interleaved, one connection at a time: every scenario sees the same moments of a busy machine.
     for (var round = 0; round < warmup + connections; round++)
     {
-        foreach (var (scenario, link, server, samples) in cases)
+        defaultPath.Measure();
+        fastOpenPath.Measure();
+        foreach (var (scenario, link, _, server, samples) in cases)
         {
             var elapsed = await scenario.Client.TimeToFirstByteAsync(() => link.CreateClientSocket(), server, scenario.Https, timeout.Token);
             if (round >= warmup)
@@ -74,13 +105,15 @@ foreach (var rtt in rtts)
         }
     }
 
-    results.AddRange(cases.Select(c => new ScenarioResult(rtt, c.Scenario, c.Samples)));
+    // The path's RTT over the whole run, warm-up included: it is the link's, not the scenarios'.
+    results.AddRange(cases.Select(c => new ScenarioResult(rtt, c.Path.Samples.ToArray(), c.Scenario, c.Samples)));
 }
 
-var markdown = Report.Markdown(results, connections, command);
+var shallow = shallowIdle is not null;
+var markdown = Report.Markdown(results, connections, command, shallow);
 Directory.CreateDirectory(output);
 await File.WriteAllTextAsync(Path.Combine(output, "latency.md"), markdown);
-await File.WriteAllTextAsync(Path.Combine(output, "latency.json"), Report.Json(results, connections, warmup, command));
+await File.WriteAllTextAsync(Path.Combine(output, "latency.json"), Report.Json(results, connections, warmup, command, shallow));
 Console.WriteLine();
 Console.WriteLine(markdown);
 Console.WriteLine($"written: {Path.Combine(output, "latency.md")}, {Path.Combine(output, "latency.json")}");
@@ -90,9 +123,9 @@ static X509Certificate2 CreateCertificate()
 {
     // ECDSA P-256 keeps the handshake's own CPU time far below a millisecond, so the table shows round trips.
     using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-    var request = new CertificateRequest("CN=bench.test", key, HashAlgorithmName.SHA256);
+    var request = new CertificateRequest($"CN={BenchmarkServer.HostName}", key, HashAlgorithmName.SHA256);
     var names = new SubjectAlternativeNameBuilder();
-    names.AddDnsName("bench.test");
+    names.AddDnsName(BenchmarkServer.HostName);
     request.CertificateExtensions.Add(names.Build());
     using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
     // A PKCS#12 round trip gives a certificate whose key the TLS stack can use on every platform.

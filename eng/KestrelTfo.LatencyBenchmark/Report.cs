@@ -9,18 +9,20 @@ internal static class Report
 {
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
 
-    public static string Markdown(IReadOnlyList<ScenarioResult> results, int connections, string command)
+    public static string Markdown(IReadOnlyList<ScenarioResult> results, int connections, string command, bool shallowIdle)
     {
         var text = new StringBuilder();
         text.AppendLine(Invariant($"Time from opening a new connection to the first response byte; median and p90 of {connections} connections per row, after warm-up (the first connection fetched the TFO cookie). `{command}`"));
         text.AppendLine();
-        text.AppendLine("| RTT | protocol | server transport | client | median ms | p90 ms | median RTT | p90 RTT | limit RTT | vs default transport |");
-        text.AppendLine("|---:|---|---|---|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine(Invariant($"\"path RTT\" is the median time of a plain TCP handshake over the same link in the same run (SYN to SYN-ACK, answered by the kernel alone); the RTT columns count in it. CPU idle states: {(shallowIdle ? "shallowest only (/dev/cpu_dma_latency held at 0)" : "all allowed")}."));
+        text.AppendLine();
+        text.AppendLine("| RTT | path RTT ms | protocol | server transport | client | median ms | p90 ms | median RTT | p90 RTT | limit RTT | vs default transport |");
+        text.AppendLine("|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (var result in results)
         {
             var ratio = RatioToDefault(results, result) is { } value ? Invariant($"{value:F2}×") : "";
             text.AppendLine(Invariant(
-                $"| {result.RoundTripMilliseconds} ms | {result.Scenario.Protocol} | {result.Scenario.Server} | {result.Scenario.Client.Name} | {result.Median:F1} | {result.P90:F1} | {result.MedianInRoundTrips:F2} | {result.P90InRoundTrips:F2} | {result.Scenario.LimitInRoundTrips} | {ratio} |"));
+                $"| {result.RoundTripMilliseconds} ms | {result.PathRoundTrip:F2} | {result.Scenario.Protocol} | {result.Scenario.Server} | {result.Scenario.Client.Name} | {result.Median:F1} | {result.P90:F1} | {result.MedianInRoundTrips:F2} | {result.P90InRoundTrips:F2} | {result.Scenario.LimitInRoundTrips} | {ratio} |"));
         }
 
         text.AppendLine();
@@ -29,24 +31,27 @@ internal static class Report
         foreach (var result in results.Where(r => r.Scenario.ServerHasFastOpen))
         {
             var off = result.MedianInRoundTrips / result.Scenario.LimitInRoundTrips - 1;
+            var offConfigured = result.MedianInConfiguredRoundTrips / result.Scenario.LimitInRoundTrips - 1;
             text.AppendLine(Invariant(
-                $"- RTT {result.RoundTripMilliseconds} ms, {result.Scenario.Protocol}, {result.Scenario.Client.Name}: KestrelTfo median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")})"));
+                $"- RTT {result.RoundTripMilliseconds} ms (path {result.PathRoundTrip:F2} ms), {result.Scenario.Protocol}, {result.Scenario.Client.Name}: KestrelTfo median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")}); against the configured RTT {offConfigured * 100:+0.0;-0.0}%"));
         }
 
         return text.ToString();
     }
 
-    public static string Json(IReadOnlyList<ScenarioResult> results, int connections, int warmup, string command) =>
+    public static string Json(IReadOnlyList<ScenarioResult> results, int connections, int warmup, string command, bool shallowIdle) =>
         JsonSerializer.Serialize(
             new
             {
                 command,
                 connections,
                 warmup,
+                shallowCpuIdle = shallowIdle,
                 machine = new { Environment.ProcessorCount, os = Environment.OSVersion.VersionString, runtime = Environment.Version.ToString() },
                 results = results.Select(result => new
                 {
                     rttMs = result.RoundTripMilliseconds,
+                    pathRttMs = result.PathRoundTrip,
                     protocol = result.Scenario.Https ? "https-tls13" : "http1.1",
                     server = result.Scenario.Server,
                     client = result.Scenario.Client.Name,
@@ -54,9 +59,11 @@ internal static class Report
                     p90Ms = result.P90,
                     medianRtt = result.MedianInRoundTrips,
                     p90Rtt = result.P90InRoundTrips,
+                    medianConfiguredRtt = result.MedianInConfiguredRoundTrips,
                     limitRtt = result.Scenario.LimitInRoundTrips,
                     ratioToDefaultTransport = RatioToDefault(results, result),
                     samplesMs = result.Samples,
+                    pathRttSamplesMs = result.PathSamples,
                 }),
             },
             s_json);

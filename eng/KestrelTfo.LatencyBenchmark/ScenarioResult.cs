@@ -1,19 +1,29 @@
 namespace KestrelTfo.LatencyBenchmark;
 
-/// <summary>The times to first byte measured for one scenario at one round-trip time, in milliseconds.</summary>
-internal sealed record ScenarioResult(double RoundTripMilliseconds, Scenario Scenario, IReadOnlyList<double> Samples)
+/// <summary>
+/// The times to first byte measured for one scenario at one configured round-trip time, with the round trips its
+/// link's path measured in the same run; all in milliseconds.
+/// </summary>
+internal sealed record ScenarioResult(double RoundTripMilliseconds, IReadOnlyList<double> PathSamples, Scenario Scenario, IReadOnlyList<double> Samples)
 {
-    public double Median => Percentile(0.5);
+    public double Median => Percentile(Samples, 0.5);
 
-    public double P90 => Percentile(0.9);
+    public double P90 => Percentile(Samples, 0.9);
 
-    public double MedianInRoundTrips => Median / RoundTripMilliseconds;
+    /// <summary>The median round trip of the path, as a plain TCP handshake measured it (see <see cref="PathRoundTripProbe"/>).</summary>
+    public double PathRoundTrip => Percentile(PathSamples, 0.5);
 
-    public double P90InRoundTrips => P90 / RoundTripMilliseconds;
+    /// <summary>The median in round trips of the measured path: what the bounds are judged on.</summary>
+    public double MedianInRoundTrips => Median / PathRoundTrip;
 
-    private double Percentile(double fraction)
+    public double P90InRoundTrips => P90 / PathRoundTrip;
+
+    /// <summary>The median in round trips of the configured RTT, which also counts the emulator's own forwarding time against the server.</summary>
+    public double MedianInConfiguredRoundTrips => Median / RoundTripMilliseconds;
+
+    private static double Percentile(IReadOnlyList<double> samples, double fraction)
     {
-        var sorted = Samples.Order().ToArray();
+        var sorted = samples.Order().ToArray();
         // Linear interpolation between closest ranks, so the median of an even count is the mean of the middle two.
         var position = fraction * (sorted.Length - 1);
         var lower = (int)Math.Floor(position);

@@ -19,7 +19,7 @@ namespace KestrelTfo.LatencyBenchmark;
 internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertificate) : IFirstByteClient
 {
     private const int TimeoutMilliseconds = 10_000;
-    private static readonly byte[] s_request = "GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"u8.ToArray();
+    private static readonly byte[] s_request = "GET / HTTP/1.1\r\nHost: bench.test\r\nConnection: close\r\n\r\n"u8.ToArray();
 
     private readonly X509ChainPolicy _chainPolicy = new()
     {
@@ -60,7 +60,7 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
             var tls = new SslStream(stream, leaveInnerStreamOpen: false);
             tls.AuthenticateAsClient(new SslClientAuthenticationOptions
             {
-                TargetHost = "bench.test",
+                TargetHost = BenchmarkServer.HostName,
                 EnabledSslProtocols = SslProtocols.Tls13,
                 // Trusts exactly the certificate made at start-up, and spares the chain build the system store and downloads.
                 CertificateChainPolicy = _chainPolicy,

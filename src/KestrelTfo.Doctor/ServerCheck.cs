@@ -13,27 +13,51 @@ internal static class ServerCheck
 {
     private const int AnswerLimit = 512;
 
+    // Each address may take the whole timeout to fail, so a name with many stops being tried after a few.
+    private const int MaxAddresses = 4;
+
     public static async Task RunAsync(DoctorReport report, CheckTarget target, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var address = await ResolveAsync(report, target, timeout, cancellationToken);
-        if (address is null)
+        var addresses = await ResolveAsync(report, target, timeout, cancellationToken);
+        if (addresses is not null)
         {
+            await RunAsync(report, target.ToString(), addresses, target.Port, netstat, timeout, cancellationToken);
+        }
+    }
+
+    /// <summary>Checks the server at the first of <paramref name="addresses"/> that answers, as a browser would pick one.</summary>
+    internal static async Task RunAsync(
+        DoctorReport report, string host, IReadOnlyList<IPAddress> addresses, int port, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var request = Encoding.ASCII.GetBytes($"HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        var unanswered = new List<string>();
+        IPEndPoint? server = null;
+        FastOpenExchange? first = null;
+        foreach (var address in addresses.Take(MaxAddresses))
+        {
+            server = new IPEndPoint(address, port);
+            first = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
+            if (first.Answered)
+            {
+                break;
+            }
+
+            unanswered.Add($"{server}: {first.Error ?? "closed the connection without a word"}");
+        }
+
+        if (server is null || first is not { Answered: true })
+        {
+            var tried = addresses.Count == 1 ? $"{server} is the address" : $"one of {string.Join(", ", addresses.Take(MaxAddresses))} is an address";
+            Fail(report, "server-cookie", "no answer", string.Join("; ", unanswered),
+                $"start the server, or check that {tried} it listens on and that nothing between blocks it");
             return;
         }
 
-        var server = new IPEndPoint(address, target.Port);
-        var request = Encoding.ASCII.GetBytes($"HEAD / HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
-        var first = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
-        if (!first.Answered)
-        {
-            Fail(report, "server-cookie", "no answer", first.Error ?? $"{server} closed the connection without a word",
-                $"start the server, or check that {server} is the address it listens on and that nothing between blocks it");
-            return;
-        }
-
-        report.Add(new DoctorCheck("server-cookie", true, Describe(first), first.SynDataAcknowledged
+        // The kernel keeps cookies per destination address, so the second connection goes where the first was answered.
+        var where = unanswered.Count == 0 ? "" : $" ({server} answered; not {string.Join("; ", unanswered)})";
+        report.Add(new DoctorCheck("server-cookie", true, Describe(first), (first.SynDataAcknowledged
             ? "a cookie for this server was cached from an earlier connection, so this connection's request rode in the SYN already"
-            : "the first connection asked for a cookie and sent its request after the handshake"));
+            : "the first connection asked for a cookie and sent its request after the handshake") + where));
 
         netstat.TryRead(out var before);
         var second = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
@@ -59,11 +83,11 @@ internal static class ServerCheck
             "option or drops SYNs with data");
     }
 
-    private static async Task<IPAddress?> ResolveAsync(DoctorReport report, CheckTarget target, TimeSpan timeout, CancellationToken cancellationToken)
+    private static async Task<IPAddress[]?> ResolveAsync(DoctorReport report, CheckTarget target, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (IPAddress.TryParse(target.Host, out var address))
         {
-            return address;
+            return [address];
         }
 
         try
@@ -73,7 +97,7 @@ internal static class ServerCheck
             var addresses = await Dns.GetHostAddressesAsync(target.Host, deadline.Token);
             if (addresses.Length > 0)
             {
-                return addresses[0];
+                return addresses;
             }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)

@@ -4,6 +4,9 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using KestrelTfo.Doctor;
+using KestrelTfo.Platform;
 using KestrelTfo.FunctionalTests.Infrastructure;
 
 namespace KestrelTfo.FunctionalTests.Doctor;
@@ -72,6 +75,40 @@ public sealed class DoctorTests
             run.Json.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
         Assert.Equal("`HTTP/1.1 404 Not Found`", run.Check("server-cookie").GetProperty("value").GetString());
         Assert.Equal("accepted", run.Check("server-syn-data").GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Check_of_a_name_with_several_addresses_uses_the_first_that_answers()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>();
+        // Nothing listens on this address, the way a name's IPv6 address often has no listener behind it.
+        var silent = Loopback.NextAddress();
+        var report = new DoctorReport("check");
+        using var netstat = new LinuxNetstat();
+
+        await ServerCheck.RunAsync(report, "app.test", [silent, app.EndPoint.Address], app.EndPoint.Port, netstat, TimeSpan.FromSeconds(5), Timeout);
+
+        Assert.True(report.Ok, string.Join("; ", report.Checks.Select(c => $"{c.Name}: {c.Value} ({c.Detail})")));
+        Assert.Equal(["server-cookie", "server-syn-data"], report.Checks.Select(c => c.Name));
+        Assert.Contains($"{app.EndPoint} answered; not {new IPEndPoint(silent, app.EndPoint.Port)}: ", report.Checks[0].Detail, StringComparison.Ordinal);
+        Assert.Equal("accepted", report.Checks[1].Value);
+    }
+
+    [Fact]
+    public async Task Check_of_a_name_none_of_whose_addresses_answers_names_each_and_exits_4()
+    {
+        var silent = new[] { Loopback.NextAddress(), Loopback.NextAddress() };
+        var report = new DoctorReport("check");
+        using var netstat = new LinuxNetstat();
+
+        await ServerCheck.RunAsync(report, "app.test", silent, 9, netstat, TimeSpan.FromSeconds(2), Timeout);
+
+        Assert.Equal(DoctorExitCode.ServerCheckFailed, report.ExitCode);
+        var check = Assert.Single(report.Checks);
+        Assert.Equal("no answer", check.Value);
+        Assert.Matches($"^{Regex.Escape(silent[0].ToString())}:9: .*refused.*; {Regex.Escape(silent[1].ToString())}:9: .*refused", check.Detail);
+        Assert.Contains($"one of {silent[0]}, {silent[1]} is an address it listens on", report.Fix!.Text, StringComparison.Ordinal);
     }
 
     [Fact]
