@@ -22,18 +22,28 @@ if (args.Length % 2 != 0 || names.Any(name => name is not ("--rtt" or "--connect
 var settings = args.Chunk(2).ToDictionary(pair => pair[0][2..], pair => pair[1]);
 var rtts = (settings.GetValueOrDefault("rtt") ?? "10,50,100").Split(',').Select(value =>
     double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rtt) && rtt is > 0 and <= 10_000 ? rtt : double.NaN).ToArray();
-var connections = int.TryParse(settings.GetValueOrDefault("connections") ?? "40", CultureInfo.InvariantCulture, out var c) ? c : 0;
+var connections = int.TryParse(settings.GetValueOrDefault("connections") ?? "40", CultureInfo.InvariantCulture, out var count) ? count : 0;
 // The first connection of each scenario only fetches the TFO cookie, so at least one must be a warm-up.
-var warmup = int.TryParse(settings.GetValueOrDefault("warmup") ?? "10", CultureInfo.InvariantCulture, out var w) ? w : 0;
-if (rtts.Any(double.IsNaN) || connections is < 1 or > 100_000 || warmup is < 1 or > 100_000)
+var warmup = int.TryParse(settings.GetValueOrDefault("warmup") ?? "10", CultureInfo.InvariantCulture, out var warm) ? warm : 0;
+if (rtts.Any(double.IsNaN) || rtts.Distinct().Count() != rtts.Length || connections is < 1 or > 10_000 || warmup is < 1 or > 10_000)
 {
-    Console.Error.WriteLine("bench-latency: --rtt takes milliseconds above 0 and up to 10000, comma-separated; --connections and --warmup take 1 to 100000");
+    Console.Error.WriteLine("bench-latency: --rtt takes different milliseconds above 0 and up to 10000, comma-separated; --connections and --warmup take 1 to 10000");
     Console.Error.WriteLine(Usage);
     return 2;
 }
 
 var output = settings.GetValueOrDefault("output") ?? "artifacts/latency";
 var command = settings.GetValueOrDefault("command") ?? "eng/bench-latency.sh";
+try
+{
+    // Before the run, not after it: a path that cannot be written should not cost minutes of measuring.
+    Directory.CreateDirectory(output);
+}
+catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException)
+{
+    Console.Error.WriteLine($"bench-latency: --output '{output}': {exception.Message}");
+    return 2;
+}
 
 if (EmulatedLink.UnavailableReason is { } reason)
 {
@@ -68,9 +78,10 @@ const string DefaultTransport = "Kestrel default";
 const string FastOpenTransport = "KestrelTfo";
 
 var results = new List<ScenarioResult>();
-using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(15));
 foreach (var rtt in rtts)
 {
+    // A bound for a stalled run: twice the 21 round trips one round of the ten scenarios needs, plus a margin.
+    using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds((warmup + connections) * 2 * 21 * (rtt + 1)) + TimeSpan.FromMinutes(2));
     // One link per server, so each has an address of its own: the kernel caches TFO cookies per destination address.
     using var defaultLink = EmulatedLink.Start(new EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
     using var fastOpenLink = EmulatedLink.Start(new EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
@@ -111,7 +122,6 @@ foreach (var rtt in rtts)
 
 var shallow = shallowIdle is not null;
 var markdown = Report.Markdown(results, connections, command, shallow);
-Directory.CreateDirectory(output);
 await File.WriteAllTextAsync(Path.Combine(output, "latency.md"), markdown);
 await File.WriteAllTextAsync(Path.Combine(output, "latency.json"), Report.Json(results, connections, warmup, command, shallow));
 Console.WriteLine();

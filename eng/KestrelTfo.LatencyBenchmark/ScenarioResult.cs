@@ -16,6 +16,7 @@ internal sealed record ScenarioResult(double RoundTripMilliseconds, IReadOnlyLis
     /// <summary>The median in round trips of the measured path: what the bounds are judged on.</summary>
     public double MedianInRoundTrips => Median / PathRoundTrip;
 
+    /// <summary>The p90 in round trips of the measured path.</summary>
     public double P90InRoundTrips => P90 / PathRoundTrip;
 
     /// <summary>The median in round trips of the configured RTT, which also counts the emulator's own forwarding time against the server.</summary>

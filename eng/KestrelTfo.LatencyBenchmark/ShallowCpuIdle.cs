@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace KestrelTfo.LatencyBenchmark;
 
 /// <summary>
@@ -14,18 +16,23 @@ internal static class ShallowCpuIdle
 {
     private const string Path = "/dev/cpu_dma_latency";
 
-    /// <summary>Asks for a wake-up latency of 0 µs; null, with the reason, when the kernel does not offer it.</summary>
-    public static Stream? TryHold(out string? reason)
+    /// <summary>
+    /// Asks for a wake-up latency of 0 µs until the result is disposed; null, with the reason, when the kernel does
+    /// not offer it.
+    /// </summary>
+    public static IDisposable? TryHold(out string? reason)
     {
+        SafeFileHandle? device = null;
         try
         {
-            var device = new FileStream(Path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
-            device.Write(BitConverter.GetBytes(0));
+            device = File.OpenHandle(Path, FileMode.Open, FileAccess.Write);
+            RandomAccess.Write(device, BitConverter.GetBytes(0), fileOffset: 0);
             reason = null;
             return device;
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
+            device?.Dispose();
             reason = $"{Path}: {exception.Message}";
             return null;
         }

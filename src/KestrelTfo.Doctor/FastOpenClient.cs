@@ -22,7 +22,7 @@ internal static class FastOpenClient
         }
         catch (SocketException e)
         {
-            return new FastOpenExchange(false, false, default, $"the kernel refused TCP_FASTOPEN_CONNECT ({e.Message}); it needs Linux 4.11 or later");
+            return new FastOpenExchange(false, false, default, $"the kernel refused TCP_FASTOPEN_CONNECT ({e.Message}); it needs Linux 4.11 or later", KernelRefused: true);
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

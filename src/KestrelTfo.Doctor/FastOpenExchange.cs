@@ -5,4 +5,5 @@ namespace KestrelTfo.Doctor;
 /// <param name="SynDataAcknowledged">The client's <c>TCP_INFO</c> says the SYN-ACK acknowledged the data in the SYN.</param>
 /// <param name="Answer">The first bytes the server sent.</param>
 /// <param name="Error">Why the exchange stopped short, if it did.</param>
-internal sealed record FastOpenExchange(bool Answered, bool SynDataAcknowledged, ReadOnlyMemory<byte> Answer, string? Error);
+/// <param name="KernelRefused">This machine's kernel refused <c>TCP_FASTOPEN_CONNECT</c>, so no connection was tried.</param>
+internal sealed record FastOpenExchange(bool Answered, bool SynDataAcknowledged, ReadOnlyMemory<byte> Answer, string? Error, bool KernelRefused = false);

@@ -29,35 +29,45 @@ internal static class ServerCheck
     internal static async Task RunAsync(
         DoctorReport report, string host, IReadOnlyList<IPAddress> addresses, int port, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfZero(addresses.Count);
         var request = Encoding.ASCII.GetBytes($"HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        var tried = addresses.Take(MaxAddresses).Select(address => new IPEndPoint(address, port)).ToArray();
         var unanswered = new List<string>();
         IPEndPoint? server = null;
         FastOpenExchange? first = null;
-        foreach (var address in addresses.Take(MaxAddresses))
+        foreach (var candidate in tried)
         {
-            server = new IPEndPoint(address, port);
+            server = candidate;
             first = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
             if (first.Answered)
             {
                 break;
             }
 
-            unanswered.Add($"{server}: {first.Error ?? "closed the connection without a word"}");
+            unanswered.Add(first.Error ?? $"{server} closed the connection without a word");
+            // A refusal by this machine's kernel would be the same for every address.
+            if (first.KernelRefused)
+            {
+                break;
+            }
         }
 
         if (server is null || first is not { Answered: true })
         {
-            var tried = addresses.Count == 1 ? $"{server} is the address" : $"one of {string.Join(", ", addresses.Take(MaxAddresses))} is an address";
+            var where = tried.Length == 1
+                ? $"{server} is the address"
+                : $"one of {string.Join(", ", tried.Select(endPoint => endPoint.Address))} is an address" +
+                  (addresses.Count > tried.Length ? $" (the name has {addresses.Count - tried.Length} more, not tried)" : "");
             Fail(report, "server-cookie", "no answer", string.Join("; ", unanswered),
-                $"start the server, or check that {tried} it listens on and that nothing between blocks it");
+                first?.KernelRefused == true ? "use Linux 4.11 or later for the client side of the check" : $"start the server, or check that {where} it listens on and that nothing between blocks it");
             return;
         }
 
         // The kernel keeps cookies per destination address, so the second connection goes where the first was answered.
-        var where = unanswered.Count == 0 ? "" : $" ({server} answered; not {string.Join("; ", unanswered)})";
+        var others = unanswered.Count == 0 ? "" : $" ({server} answered; not {string.Join("; ", unanswered)})";
         report.Add(new DoctorCheck("server-cookie", true, Describe(first), (first.SynDataAcknowledged
             ? "a cookie for this server was cached from an earlier connection, so this connection's request rode in the SYN already"
-            : "the first connection asked for a cookie and sent its request after the handshake") + where));
+            : "the first connection asked for a cookie and sent its request after the handshake") + others));
 
         netstat.TryRead(out var before);
         var second = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
