@@ -23,9 +23,6 @@ internal sealed class BenchmarkServer : IAsyncDisposable
         Https = https;
     }
 
-    /// <summary>The name the certificate is for, and the one clients ask for (Host, SNI).</summary>
-    public const string HostName = "bench.test";
-
     public IPEndPoint Http { get; }
 
     public IPEndPoint Https { get; }

@@ -16,13 +16,8 @@ namespace KestrelTfo.LatencyBenchmark;
 /// </summary>
 internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 serverCertificate) : IFirstByteClient
 {
-    private readonly X509ChainPolicy _chainPolicy = new()
-    {
-        TrustMode = X509ChainTrustMode.CustomRootTrust,
-        CustomTrustStore = { serverCertificate },
-        RevocationMode = X509RevocationMode.NoCheck,
-        DisableCertificateDownloads = true,
-    };
+    private readonly X509ChainPolicy _chainPolicy = BenchmarkCertificate.TrustOnly(serverCertificate);
+    private readonly RemoteCertificateValidationCallback _validation = BenchmarkCertificate.AcceptOnly(serverCertificate);
 
     public string Name => fastOpen ? "HttpClient + UseFastOpen" : "HttpClient";
 
@@ -37,10 +32,8 @@ internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 
             SslOptions = new SslClientAuthenticationOptions
             {
                 EnabledSslProtocols = SslProtocols.Tls13,
-                // Trusts exactly the certificate made at start-up, and spares the chain build the system store and downloads.
                 CertificateChainPolicy = _chainPolicy,
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                    certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(serverCertificate.GetCertHash()),
+                RemoteCertificateValidationCallback = _validation,
             },
         };
         if (fastOpen)
@@ -72,7 +65,7 @@ internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 
         request.Headers.ConnectionClose = true;
         // A host name, as real callers use: SocketsHttpHandler sends it as SNI, and the TLS stack keys session
         // resumption by it, as for the socket client. An address in the URI alone would mean a full handshake each time.
-        request.Headers.Host = BenchmarkServer.HostName;
+        request.Headers.Host = BenchmarkCertificate.HostName;
         var opened = Stopwatch.GetTimestamp();
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var firstByte = Stopwatch.GetElapsedTime(opened);

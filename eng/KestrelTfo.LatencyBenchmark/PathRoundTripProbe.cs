@@ -20,8 +20,6 @@ internal sealed class PathRoundTripProbe : IDisposable
     private readonly Socket _listener;
     private readonly IPEndPoint _endPoint;
     private readonly Task _accepting;
-    private const int IppProtoTcp = 6;
-    private const int TcpSynCount = 7;
 
     private readonly List<double> _samples = [];
     private readonly byte[] _drain = new byte[1];
@@ -45,9 +43,7 @@ internal sealed class PathRoundTripProbe : IDisposable
     /// </summary>
     public void Measure()
     {
-        using var socket = _link.CreateClientSocket();
-        // Two SYN retries (about 7 s) instead of the kernel's six (about 2 minutes), should the link ever stall.
-        socket.SetRawSocketOption(IppProtoTcp, TcpSynCount, BitConverter.GetBytes(2));
+        using var socket = SynRetries.Limit(_link.CreateClientSocket());
         socket.ReceiveTimeout = 10_000;
         var started = Stopwatch.GetTimestamp();
         socket.Connect(_endPoint);

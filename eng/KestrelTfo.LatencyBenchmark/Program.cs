@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.NetEmu;
@@ -67,7 +66,7 @@ if (shallowIdle is null)
     Console.Error.WriteLine($"bench-latency: CPUs may enter deep idle states ({idleReason}); expect a few tenths of a millisecond more per round trip on a virtual machine");
 }
 
-using var certificate = CreateCertificate();
+using var certificate = BenchmarkCertificate.Create();
 var plain = new SocketClient(fastOpen: false, certificate);
 var fastOpen = new SocketClient(fastOpen: true, certificate);
 
@@ -108,7 +107,7 @@ foreach (var rtt in rtts)
         fastOpenPath.Measure();
         foreach (var (scenario, link, _, server, samples) in cases)
         {
-            var elapsed = await scenario.Client.TimeToFirstByteAsync(() => link.CreateClientSocket(), server, scenario.Https, timeout.Token);
+            var elapsed = await scenario.Client.TimeToFirstByteAsync(() => SynRetries.Limit(link.CreateClientSocket()), server, scenario.Https, timeout.Token);
             if (round >= warmup)
             {
                 samples.Add(elapsed.TotalMilliseconds);
@@ -128,16 +127,3 @@ Console.WriteLine();
 Console.WriteLine(markdown);
 Console.WriteLine($"written: {Path.Combine(output, "latency.md")}, {Path.Combine(output, "latency.json")}");
 return 0;
-
-static X509Certificate2 CreateCertificate()
-{
-    // ECDSA P-256 keeps the handshake's own CPU time far below a millisecond, so the table shows round trips.
-    using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-    var request = new CertificateRequest($"CN={BenchmarkServer.HostName}", key, HashAlgorithmName.SHA256);
-    var names = new SubjectAlternativeNameBuilder();
-    names.AddDnsName(BenchmarkServer.HostName);
-    request.CertificateExtensions.Add(names.Build());
-    using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-    // A PKCS#12 round trip gives a certificate whose key the TLS stack can use on every platform.
-    return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
-}

@@ -16,15 +16,17 @@ internal static class Report
         text.AppendLine();
         text.AppendLine(Invariant($"\"path RTT\" is the median time of a plain TCP handshake over the same link in the same run (SYN to SYN-ACK, answered by the kernel alone); the RTT columns count in it. CPU idle states: {(shallowIdle ? "shallowest only (/dev/cpu_dma_latency held at 0)" : "all allowed")}."));
         text.AppendLine();
-        text.AppendLine("| RTT | path RTT ms | protocol | server transport | client | median ms | p90 ms | median RTT | p90 RTT | limit RTT | vs default transport |");
-        text.AppendLine("|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| RTT | path RTT ms | protocol | server transport | client | median ms | p90 ms | median RTT | p90 RTT | limit RTT | beyond limit ms | vs default transport |");
+        text.AppendLine("|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var result in results)
         {
             var ratio = RatioToDefault(results, result) is { } value ? Invariant($"{value:F2}×") : "";
             text.AppendLine(Invariant(
-                $"| {result.RoundTripMilliseconds} ms | {result.PathRoundTrip:F2} | {result.Scenario.Protocol} | {result.Scenario.Server} | {result.Scenario.Client.Name} | {result.Median:F1} | {result.P90:F1} | {result.MedianInRoundTrips:F2} | {result.P90InRoundTrips:F2} | {result.Scenario.LimitInRoundTrips} | {ratio} |"));
+                $"| {result.RoundTripMilliseconds} ms | {result.PathRoundTrip:F2} | {result.Scenario.Protocol} | {result.Scenario.Server} | {result.Scenario.Client.Name} | {result.Median:F1} | {result.P90:F1} | {result.MedianInRoundTrips:F2} | {result.P90InRoundTrips:F2} | {result.Scenario.LimitInRoundTrips} | {result.BeyondLimit:F2} | {ratio} |"));
         }
 
+        text.AppendLine();
+        text.AppendLine("\"beyond limit\": the median minus the limit's round trips of the path, the time that is not round trips (TLS and HTTP work on both ends, thread wake-ups), so it does not scale with the RTT and weighs most at the shortest.");
         text.AppendLine();
         text.AppendLine("\"vs default transport\": KestrelTfo with a TFO client, median over the median of Kestrel's default transport with the plain client of the same kind (socket or HttpClient), same RTT and protocol, same run.");
         text.AppendLine();
@@ -32,8 +34,11 @@ internal static class Report
         {
             var off = result.MedianInRoundTrips / result.Scenario.LimitInRoundTrips - 1;
             var offConfigured = result.MedianInConfiguredRoundTrips / result.Scenario.LimitInRoundTrips - 1;
+            var baseline = Baseline(results, result) is { } other
+                ? Invariant($"; {result.BeyondLimit:F2} ms beyond its limit, the default transport {other.BeyondLimit:F2} ms beyond its limit of {other.Scenario.LimitInRoundTrips} RTT")
+                : "";
             text.AppendLine(Invariant(
-                $"- RTT {result.RoundTripMilliseconds} ms (path {result.PathRoundTrip:F2} ms), {result.Scenario.Protocol}, {result.Scenario.Client.Name}: KestrelTfo median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")}); against the configured RTT {offConfigured * 100:+0.0;-0.0}%"));
+                $"- RTT {result.RoundTripMilliseconds} ms (path {result.PathRoundTrip:F2} ms), {result.Scenario.Protocol}, {result.Scenario.Client.Name}: KestrelTfo median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")}); against the configured RTT {offConfigured * 100:+0.0;-0.0}%{baseline}"));
         }
 
         return text.ToString();
@@ -61,6 +66,7 @@ internal static class Report
                     p90PathRtt = result.P90InRoundTrips,
                     medianConfiguredRtt = result.MedianInConfiguredRoundTrips,
                     limitRtt = result.Scenario.LimitInRoundTrips,
+                    beyondLimitMs = result.BeyondLimit,
                     ratioToDefaultTransport = RatioToDefault(results, result),
                     samplesMs = result.Samples,
                     pathRttSamplesMs = result.PathSamples,
@@ -68,18 +74,19 @@ internal static class Report
             },
             s_json);
 
-    private static double? RatioToDefault(IReadOnlyList<ScenarioResult> results, ScenarioResult result)
-    {
-        if (!result.Scenario.ServerHasFastOpen || !result.Scenario.Client.FastOpen)
-        {
-            return null;
-        }
+    private static double? RatioToDefault(IReadOnlyList<ScenarioResult> results, ScenarioResult result) =>
+        Baseline(results, result) is { } baseline ? result.Median / baseline.Median : null;
 
-        var baseline = results.FirstOrDefault(other =>
-            other.RoundTripMilliseconds == result.RoundTripMilliseconds && other.Scenario.Https == result.Scenario.Https &&
-            !other.Scenario.ServerHasFastOpen && !other.Scenario.Client.FastOpen && other.Scenario.Client.Family == result.Scenario.Client.Family);
-        return baseline is null ? null : result.Median / baseline.Median;
-    }
+    /// <summary>
+    /// For KestrelTfo with a TFO client: Kestrel's default transport with the plain client of the same kind, at the
+    /// same RTT and protocol. Null for every other row.
+    /// </summary>
+    private static ScenarioResult? Baseline(IReadOnlyList<ScenarioResult> results, ScenarioResult result) =>
+        !result.Scenario.ServerHasFastOpen || !result.Scenario.Client.FastOpen
+            ? null
+            : results.FirstOrDefault(other =>
+                other.RoundTripMilliseconds == result.RoundTripMilliseconds && other.Scenario.Https == result.Scenario.Https &&
+                !other.Scenario.ServerHasFastOpen && !other.Scenario.Client.FastOpen && other.Scenario.Client.Family == result.Scenario.Client.Family);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

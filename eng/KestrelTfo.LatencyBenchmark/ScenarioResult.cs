@@ -22,6 +22,12 @@ internal sealed record ScenarioResult(double RoundTripMilliseconds, IReadOnlyLis
     /// <summary>The median in round trips of the configured RTT, which also counts the emulator's own forwarding time against the server.</summary>
     public double MedianInConfiguredRoundTrips => Median / RoundTripMilliseconds;
 
+    /// <summary>
+    /// How far the median lies beyond the physical limit of its protocol, counted in the measured path: the time that
+    /// is not round trips (TLS and HTTP work on both ends, thread wake-ups), so it is not expected to scale with the RTT.
+    /// </summary>
+    public double BeyondLimit => Median - Scenario.LimitInRoundTrips * PathRoundTrip;
+
     private static double Percentile(IReadOnlyList<double> samples, double fraction)
     {
         var sorted = samples.Order().ToArray();

@@ -21,13 +21,8 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
     private const int TimeoutMilliseconds = 10_000;
     private static readonly byte[] s_request = "GET / HTTP/1.1\r\nHost: bench.test\r\nConnection: close\r\n\r\n"u8.ToArray();
 
-    private readonly X509ChainPolicy _chainPolicy = new()
-    {
-        TrustMode = X509ChainTrustMode.CustomRootTrust,
-        CustomTrustStore = { serverCertificate },
-        RevocationMode = X509RevocationMode.NoCheck,
-        DisableCertificateDownloads = true,
-    };
+    private readonly X509ChainPolicy _chainPolicy = BenchmarkCertificate.TrustOnly(serverCertificate);
+    private readonly RemoteCertificateValidationCallback _validation = BenchmarkCertificate.AcceptOnly(serverCertificate);
 
     public string Name => fastOpen ? "socket, TFO" : "socket, plain";
 
@@ -60,12 +55,10 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
             var tls = new SslStream(stream, leaveInnerStreamOpen: false);
             tls.AuthenticateAsClient(new SslClientAuthenticationOptions
             {
-                TargetHost = BenchmarkServer.HostName,
+                TargetHost = BenchmarkCertificate.HostName,
                 EnabledSslProtocols = SslProtocols.Tls13,
-                // Trusts exactly the certificate made at start-up, and spares the chain build the system store and downloads.
                 CertificateChainPolicy = _chainPolicy,
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                    certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(serverCertificate.GetCertHash()),
+                RemoteCertificateValidationCallback = _validation,
             });
             stream = tls;
         }
