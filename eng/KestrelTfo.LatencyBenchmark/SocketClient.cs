@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using KestrelTfo.Platform;
 
 namespace KestrelTfo.LatencyBenchmark;
@@ -19,7 +20,7 @@ namespace KestrelTfo.LatencyBenchmark;
 internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertificate) : IFirstByteClient
 {
     private const int TimeoutMilliseconds = 10_000;
-    private static readonly byte[] s_request = "GET / HTTP/1.1\r\nHost: bench.test\r\nConnection: close\r\n\r\n"u8.ToArray();
+    private static readonly byte[] s_request = Encoding.ASCII.GetBytes($"GET / HTTP/1.1\r\nHost: {BenchmarkCertificate.HostName}\r\nConnection: close\r\n\r\n");
 
     private readonly X509ChainPolicy _chainPolicy = BenchmarkCertificate.TrustOnly(serverCertificate);
     private readonly RemoteCertificateValidationCallback _validation = BenchmarkCertificate.AcceptOnly(serverCertificate);
