@@ -14,6 +14,8 @@ namespace KestrelTfo.LatencyBenchmark;
 /// </summary>
 internal sealed class BenchmarkServer : IAsyncDisposable
 {
+    private static readonly byte[] s_body = "hello\n"u8.ToArray();
+
     private readonly WebApplication _app;
 
     private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https)
@@ -47,7 +49,14 @@ internal sealed class BenchmarkServer : IAsyncDisposable
         });
 
         var app = builder.Build();
-        app.MapGet("/", () => "hello\n");
+        // A Content-Length response, so the first response byte comes in the only segment of the response: a
+        // chunked one would send its terminator right behind it (see TimeSplit).
+        app.MapGet("/", (HttpResponse response) =>
+        {
+            response.ContentType = "text/plain";
+            response.ContentLength = s_body.Length;
+            return response.Body.WriteAsync(s_body).AsTask();
+        });
         await app.StartAsync().ConfigureAwait(false);
 
         var endPoints = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses

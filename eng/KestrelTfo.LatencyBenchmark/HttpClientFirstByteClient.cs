@@ -25,8 +25,13 @@ internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 
 
     public bool FastOpen => fastOpen;
 
-    public async Task<TimeSpan> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken)
+    public async Task<FirstByteTiming> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken)
     {
+        // The handler's one connection's socket, for its port: the last one made, as UseFastOpen's fallback to a
+        // plain connect disposes its first socket and makes another (its racing FallbackDelay is left off here).
+        Socket? connection = null;
+        Socket CreateSocket() => connection = createSocket();
+
         using var handler = new SocketsHttpHandler
         {
             SslOptions = new SslClientAuthenticationOptions
@@ -38,14 +43,14 @@ internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 
         };
         if (fastOpen)
         {
-            handler.UseFastOpen(options => options.CreateSocket = _ => createSocket());
+            handler.UseFastOpen(options => options.CreateSocket = _ => CreateSocket());
         }
         else
         {
             // SocketsHttpHandler's own connect, with the socket made on the client side of the link.
             handler.ConnectCallback = async (context, token) =>
             {
-                var socket = createSocket();
+                var socket = CreateSocket();
                 socket.NoDelay = true;
                 try
                 {
@@ -68,10 +73,11 @@ internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 
         request.Headers.Host = BenchmarkCertificate.HostName;
         var opened = Stopwatch.GetTimestamp();
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        var firstByte = Stopwatch.GetElapsedTime(opened);
+        var firstByte = Stopwatch.GetTimestamp();
+        var port = ((IPEndPoint)connection!.LocalEndPoint!).Port;
 
-        // Read to the server's close, so connections do not overlap.
+        // Read the whole response (the server closes after it), so connections do not overlap.
         await response.Content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
-        return firstByte;
+        return new FirstByteTiming(opened, firstByte, port);
     }
 }

@@ -19,6 +19,9 @@ internal interface IFirstByteClient
     /// <summary>Whether it sends its first bytes in the SYN when the kernel holds a cookie.</summary>
     bool FastOpen { get; }
 
-    /// <summary>Opens a connection, sends <c>GET /</c>, and returns the time from opening to the first response byte.</summary>
-    Task<TimeSpan> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken);
+    /// <summary>
+    /// Opens a connection, sends <c>GET /</c>, and returns when it opened the connection and when the first response
+    /// byte arrived, with the connection's local port.
+    /// </summary>
+    Task<FirstByteTiming> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken);
 }

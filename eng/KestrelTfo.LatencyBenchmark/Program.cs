@@ -76,27 +76,30 @@ var httpClientFastOpen = new HttpClientFirstByteClient(fastOpen: true, certifica
 const string DefaultTransport = "Kestrel default";
 const string FastOpenTransport = "KestrelTfo";
 
+const int TraceCapacity = 4096;
 var results = new List<ScenarioResult>();
 foreach (var rtt in rtts)
 {
     // A bound for a stalled run: twice the 21 round trips one round of the ten scenarios needs, plus a margin.
     using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds((warmup + connections) * 2 * 21 * (rtt + 1)) + TimeSpan.FromMinutes(2));
     // One link per server, so each has an address of its own: the kernel caches TFO cookies per destination address.
-    using var defaultLink = EmulatedLink.Start(new EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
-    using var fastOpenLink = EmulatedLink.Start(new EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
+    // Traced, so each connection's time splits into the client's, the server's and the link's (see TimeSplit). The
+    // trace is drained after every connection; a connection and the probes before it take a few dozen segments.
+    using var defaultLink = EmulatedLink.Start(new EmulatedLinkOptions { TraceCapacity = TraceCapacity }.WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
+    using var fastOpenLink = EmulatedLink.Start(new EmulatedLinkOptions { TraceCapacity = TraceCapacity }.WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
     await using var defaultServer = await BenchmarkServer.StartAsync(defaultLink.ServerAddress, fastOpen: false, certificate);
     await using var fastOpenServer = await BenchmarkServer.StartAsync(fastOpenLink.ServerAddress, fastOpen: true, certificate);
     using var defaultPath = new PathRoundTripProbe(defaultLink);
     using var fastOpenPath = new PathRoundTripProbe(fastOpenLink);
 
-    var cases = new List<(Scenario Scenario, EmulatedLink Link, PathRoundTripProbe Path, IPEndPoint Server, List<double> Samples)>();
+    var cases = new List<(Scenario Scenario, EmulatedLink Link, PathRoundTripProbe Path, IPEndPoint Server, List<double> Samples, List<TimeSplit?> Splits)>();
     foreach (var https in new[] { false, true })
     {
-        cases.Add((new Scenario(DefaultTransport, plain, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, []));
-        cases.Add((new Scenario(DefaultTransport, fastOpen, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, []));
-        cases.Add((new Scenario(FastOpenTransport, fastOpen, https, true), fastOpenLink, fastOpenPath, https ? fastOpenServer.Https : fastOpenServer.Http, []));
-        cases.Add((new Scenario(DefaultTransport, httpClient, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, []));
-        cases.Add((new Scenario(FastOpenTransport, httpClientFastOpen, https, true), fastOpenLink, fastOpenPath, https ? fastOpenServer.Https : fastOpenServer.Http, []));
+        cases.Add((new Scenario(DefaultTransport, plain, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, [], []));
+        cases.Add((new Scenario(DefaultTransport, fastOpen, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, [], []));
+        cases.Add((new Scenario(FastOpenTransport, fastOpen, https, true), fastOpenLink, fastOpenPath, https ? fastOpenServer.Https : fastOpenServer.Http, [], []));
+        cases.Add((new Scenario(DefaultTransport, httpClient, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, [], []));
+        cases.Add((new Scenario(FastOpenTransport, httpClientFastOpen, https, true), fastOpenLink, fastOpenPath, https ? fastOpenServer.Https : fastOpenServer.Http, [], []));
     }
 
     Console.WriteLine($"RTT {rtt} ms: {warmup} warm-up and {connections} measured connections per scenario");
@@ -105,18 +108,22 @@ foreach (var rtt in rtts)
     {
         defaultPath.Measure();
         fastOpenPath.Measure();
-        foreach (var (scenario, link, _, server, samples) in cases)
+        foreach (var (scenario, link, _, server, samples, splits) in cases)
         {
-            var elapsed = await scenario.Client.TimeToFirstByteAsync(() => SynRetries.Limit(link.CreateClientSocket()), server, scenario.Https, timeout.Token);
+            var missed = link.Trace!.Missed;
+            var timing = await scenario.Client.TimeToFirstByteAsync(() => SynRetries.Limit(link.CreateClientSocket()), server, scenario.Https, timeout.Token);
+            var trace = link.Trace.Drain();
             if (round >= warmup)
             {
-                samples.Add(elapsed.TotalMilliseconds);
+                samples.Add(timing.Milliseconds);
+                // A full trace may have lost any of the connection's segments.
+                splits.Add(link.Trace.Missed == missed ? TimeSplit.Of(timing, trace) : null);
             }
         }
     }
 
     // The path's RTT over the whole run, warm-up included: it is the link's, not the scenarios'.
-    results.AddRange(cases.Select(c => new ScenarioResult(rtt, c.Path.Samples.ToArray(), c.Scenario, c.Samples)));
+    results.AddRange(cases.Select(c => new ScenarioResult(rtt, c.Path.Samples.ToArray(), c.Scenario, c.Samples, c.Splits)));
 }
 
 var shallow = shallowIdle is not null;

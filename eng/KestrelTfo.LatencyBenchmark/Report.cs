@@ -16,17 +16,25 @@ internal static class Report
         text.AppendLine();
         text.AppendLine(Invariant($"\"path RTT\" is the median time of a plain TCP handshake over the same link in the same run (SYN to SYN-ACK, answered by the kernel alone); the RTT columns count in it. CPU idle states: {(shallowIdle ? "shallowest only (/dev/cpu_dma_latency held at 0)" : "all allowed")}."));
         text.AppendLine();
-        text.AppendLine("| RTT | path RTT ms | protocol | server transport | client | median ms | p90 ms | median RTT | p90 RTT | limit RTT | beyond limit ms | vs default transport |");
-        text.AppendLine("|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| RTT | path RTT ms | protocol | server transport | client | median ms | p90 ms | median RTT | p90 RTT | limit RTT | beyond limit ms | in server ms | in client ms | vs default transport |");
+        text.AppendLine("|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var result in results)
         {
             var ratio = RatioToDefault(results, result) is { } value ? Invariant($"{value:F2}×") : "";
             text.AppendLine(Invariant(
-                $"| {result.RoundTripMilliseconds} ms | {result.PathRoundTrip:F2} | {result.Scenario.Protocol} | {result.Scenario.Server} | {result.Scenario.Client.Name} | {result.Median:F1} | {result.P90:F1} | {result.MedianInRoundTrips:F2} | {result.P90InRoundTrips:F2} | {result.Scenario.LimitInRoundTrips} | {result.BeyondLimit:F2} | {ratio} |"));
+                $"| {result.RoundTripMilliseconds} ms | {result.PathRoundTrip:F2} | {result.Scenario.Protocol} | {result.Scenario.Server} | {result.Scenario.Client.Name} | {result.Median:F1} | {result.P90:F1} | {result.MedianInRoundTrips:F2} | {result.P90InRoundTrips:F2} | {result.Scenario.LimitInRoundTrips} | {result.BeyondLimit:F2} | {Milliseconds(result.ServerMedian)} | {Milliseconds(result.ClientMedian)} | {ratio} |"));
         }
 
         text.AppendLine();
         text.AppendLine("\"beyond limit\": the median minus the limit's round trips of the path, the time that is not round trips (TLS and HTTP work on both ends, thread wake-ups), so it does not scale with the RTT and weighs most at the shortest.");
+        text.AppendLine();
+        text.AppendLine("\"in server\" and \"in client\": the medians of the time each end held a connection's critical path, from the segments the link carried: the server's from the arrival of each segment it answered to its answer leaving (kernel, Kestrel, TLS and the app together), the client's from opening the connection to its first segment and from each of the server's segments arriving to its next, and to the first byte reaching the caller. The rest of the connection's time is the link's. A segment's departure is stamped when the emulator's reader takes it, so the reader's wake-up (tens of microseconds) counts as the sender's. The two columns together exceed \"beyond limit\": the path RTTs it subtracts already hold such wake-ups and both kernels' work, which the split gives to the ends.");
+        var unsplit = results.Sum(result => result.Unsplit);
+        if (unsplit > 0)
+        {
+            text.AppendLine(Invariant($"{unsplit} connections could not be split (a segment missing from the link's trace, or a retransmission) and are left out of those two columns."));
+        }
+
         text.AppendLine();
         text.AppendLine("\"vs default transport\": KestrelTfo with a TFO client, median over the median of Kestrel's default transport with the plain client of the same kind (socket or HttpClient), same RTT and protocol, same run.");
         text.AppendLine();
@@ -35,7 +43,7 @@ internal static class Report
             var off = result.MedianInRoundTrips / result.Scenario.LimitInRoundTrips - 1;
             var offConfigured = result.MedianInConfiguredRoundTrips / result.Scenario.LimitInRoundTrips - 1;
             var baseline = Baseline(results, result) is { } other
-                ? Invariant($"; {result.BeyondLimit:F2} ms beyond its limit, the default transport {other.BeyondLimit:F2} ms beyond its limit of {other.Scenario.LimitInRoundTrips} RTT")
+                ? Invariant($"; {result.BeyondLimit:F2} ms beyond its limit, the default transport {other.BeyondLimit:F2} ms beyond its limit of {other.Scenario.LimitInRoundTrips} RTT; in the server {Milliseconds(result.ServerMedian)} ms (the default transport {Milliseconds(other.ServerMedian)} ms), in the client {Milliseconds(result.ClientMedian)} ms ({Milliseconds(other.ClientMedian)} ms)")
                 : "";
             text.AppendLine(Invariant(
                 $"- RTT {result.RoundTripMilliseconds} ms (path {result.PathRoundTrip:F2} ms), {result.Scenario.Protocol}, {result.Scenario.Client.Name}: KestrelTfo median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")}); against the configured RTT {offConfigured * 100:+0.0;-0.0}%{baseline}"));
@@ -67,12 +75,21 @@ internal static class Report
                     medianConfiguredRtt = result.MedianInConfiguredRoundTrips,
                     limitRtt = result.Scenario.LimitInRoundTrips,
                     beyondLimitMs = result.BeyondLimit,
+                    serverMs = NullIfNaN(result.ServerMedian),
+                    clientMs = NullIfNaN(result.ClientMedian),
                     ratioToDefaultTransport = RatioToDefault(results, result),
                     samplesMs = result.Samples,
                     pathRttSamplesMs = result.PathSamples,
+                    // Per connection, in the order of samplesMs; null where the trace lacked a segment.
+                    splitsMs = result.Splits.Select(split => split is null ? null : new { client = split.Client, server = split.Server, link = split.Link }),
                 }),
             },
             s_json);
+
+    private static double? NullIfNaN(double value) => double.IsNaN(value) ? null : value;
+
+    /// <summary>Two decimals, or a dash for a median no connection gave.</summary>
+    private static string Milliseconds(double value) => double.IsNaN(value) ? "–" : value.ToString("F2", CultureInfo.InvariantCulture);
 
     private static double? RatioToDefault(IReadOnlyList<ScenarioResult> results, ScenarioResult result) =>
         Baseline(results, result) is { } baseline ? result.Median / baseline.Median : null;

@@ -2,9 +2,11 @@ namespace KestrelTfo.LatencyBenchmark;
 
 /// <summary>
 /// The times to first byte measured for one scenario at one configured round-trip time, with the round trips its
-/// link's path measured in the same run; all in milliseconds.
+/// link's path measured in the same run and where each connection's time went (null where the trace fell short);
+/// all in milliseconds.
 /// </summary>
-internal sealed record ScenarioResult(double RoundTripMilliseconds, IReadOnlyList<double> PathSamples, Scenario Scenario, IReadOnlyList<double> Samples)
+internal sealed record ScenarioResult(
+    double RoundTripMilliseconds, IReadOnlyList<double> PathSamples, Scenario Scenario, IReadOnlyList<double> Samples, IReadOnlyList<TimeSplit?> Splits)
 {
     public double Median => Percentile(Samples, 0.5);
 
@@ -27,6 +29,18 @@ internal sealed record ScenarioResult(double RoundTripMilliseconds, IReadOnlyLis
     /// is not round trips (TLS and HTTP work on both ends, thread wake-ups), so it is not expected to scale with the RTT.
     /// </summary>
     public double BeyondLimit => Median - Scenario.LimitInRoundTrips * PathRoundTrip;
+
+    /// <summary>The median time the server held a connection's critical path (see <see cref="TimeSplit"/>); NaN when no connection split.</summary>
+    public double ServerMedian => SplitMedian(split => split.Server);
+
+    /// <summary>The median time the client held a connection's critical path; NaN when no connection split.</summary>
+    public double ClientMedian => SplitMedian(split => split.Client);
+
+    /// <summary>How many connections the trace could not split.</summary>
+    public int Unsplit => Splits.Count(split => split is null);
+
+    private double SplitMedian(Func<TimeSplit, double> part) =>
+        Splits.OfType<TimeSplit>().Select(part).ToArray() is { Length: > 0 } values ? Percentile(values, 0.5) : double.NaN;
 
     private static double Percentile(IReadOnlyList<double> samples, double fraction)
     {

@@ -31,13 +31,13 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
 
     public bool FastOpen => fastOpen;
 
-    public Task<TimeSpan> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken)
+    public Task<FirstByteTiming> TimeToFirstByteAsync(Func<Socket> createSocket, IPEndPoint server, bool https, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         return Task.FromResult(TimeToFirstByte(createSocket, server, https));
     }
 
-    private TimeSpan TimeToFirstByte(Func<Socket> createSocket, IPEndPoint server, bool https)
+    private FirstByteTiming TimeToFirstByte(Func<Socket> createSocket, IPEndPoint server, bool https)
     {
         var opened = Stopwatch.GetTimestamp();
         using var socket = createSocket();
@@ -73,7 +73,9 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
                 throw new IOException("the server closed without answering");
             }
 
-            var firstByte = Stopwatch.GetElapsedTime(opened);
+            var firstByte = Stopwatch.GetTimestamp();
+            // Asked only now, so the system call stays out of the time measured.
+            var port = ((IPEndPoint)socket.LocalEndPoint!).Port;
             // Read to the server's close, so connections do not overlap and no reset cuts the response short.
             try
             {
@@ -86,7 +88,7 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
                 // A close without TLS close_notify: the response was timed already.
             }
 
-            return firstByte;
+            return new FirstByteTiming(opened, firstByte, port);
         }
     }
 }

@@ -70,8 +70,9 @@ public sealed class EmulatedLink : IDisposable
             ClientDeviceName = clientDevice.Name;
 
             var seed = options.Seed ?? Random.Shared.Next();
-            var toServer = Track(new PacketForwarder("to-server", clientDevice.Fd, serverDevice.Fd, options.ToServer, ToServer, seed, _logger));
-            var toClient = Track(new PacketForwarder("to-client", serverDevice.Fd, clientDevice.Fd, options.ToClient, ToClient, seed + 1, _logger));
+            Trace = options.TraceCapacity > 0 ? new SegmentTrace(options.TraceCapacity) : null;
+            var toServer = Track(new PacketForwarder(toServer: true, clientDevice.Fd, serverDevice.Fd, options.ToServer, ToServer, Trace, seed, _logger));
+            var toClient = Track(new PacketForwarder(toServer: false, serverDevice.Fd, clientDevice.Fd, options.ToClient, ToClient, Trace, seed + 1, _logger));
             // Forwarders go before the devices on dispose (stopped in reverse order), so no thread reads a closed fd.
             _resources.Remove(toServer);
             _resources.Remove(toClient);
@@ -127,6 +128,12 @@ public sealed class EmulatedLink : IDisposable
     /// <summary>Gets the counts for packets from the server to the client.</summary>
     public LinkDirectionStatistics ToClient { get; } = new();
 
+    /// <summary>
+    /// Gets the TCP segments the link delivered, when <see cref="EmulatedLinkOptions.TraceCapacity"/> asked for them;
+    /// otherwise <see langword="null"/>.
+    /// </summary>
+    public SegmentTrace? Trace { get; }
+
     /// <summary>Builds a link and starts forwarding.</summary>
     /// <param name="options">The link's faults, addresses and namespaces; <see langword="null"/> for a plain link without delay.</param>
     /// <returns>The running link; dispose it to tear it down.</returns>
@@ -142,6 +149,8 @@ public sealed class EmulatedLink : IDisposable
         options.ToServer.Validate(nameof(options.ToServer));
         options.ToClient.Validate(nameof(options.ToClient));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Mtu, 576, nameof(options.Mtu));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.TraceCapacity, nameof(options.TraceCapacity));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TraceCapacity, EmulatedLinkOptions.MaxTraceCapacity, nameof(options.TraceCapacity));
         return new EmulatedLink(options);
     }
 

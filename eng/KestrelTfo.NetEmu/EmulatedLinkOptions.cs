@@ -6,6 +6,9 @@ namespace KestrelTfo.NetEmu;
 /// <summary>How to build an <see cref="EmulatedLink"/>.</summary>
 public sealed class EmulatedLinkOptions
 {
+    /// <summary>The largest <see cref="TraceCapacity"/>: a million segments, some 40 MB.</summary>
+    public const int MaxTraceCapacity = 1_000_000;
+
     /// <summary>Gets what the link does to packets from the client to the server.</summary>
     public LinkDirectionOptions ToServer { get; } = new();
 
@@ -43,6 +46,14 @@ public sealed class EmulatedLinkOptions
     /// </summary>
     /// <remarks>Defaults to 3: client and server TFO on.</remarks>
     public int? TcpFastOpen { get; set; } = 3;
+
+    /// <summary>
+    /// Gets or sets how many TCP segments <see cref="EmulatedLink.Trace"/> records between drains: when each left its
+    /// sender and reached its receiver, so a caller can tell the time a connection spent in the client, in the
+    /// server and on the link. Recording costs the forwarder a lock and a header read per segment.
+    /// </summary>
+    /// <remarks>Defaults to 0: no trace.</remarks>
+    public int TraceCapacity { get; set; }
 
     /// <summary>Gets or sets the seed of the random faults, for a run that repeats exactly.</summary>
     /// <remarks>Defaults to <see langword="null"/>: a random seed.</remarks>

@@ -27,6 +27,8 @@ internal sealed unsafe class PacketForwarder : IDisposable
     private readonly int _destination;
     private readonly int _stopEvent;
     private readonly LinkDirectionStatistics _statistics;
+    private readonly SegmentTrace? _trace;
+    private readonly bool _toServer;
     private readonly ILogger _logger;
     private readonly Random _random;
     private readonly long _delay;
@@ -44,9 +46,11 @@ internal sealed unsafe class PacketForwarder : IDisposable
     private bool _writeFailureLogged;
 
     public PacketForwarder(
-        string direction, int source, int destination, LinkDirectionOptions options, LinkDirectionStatistics statistics, int seed, ILogger logger)
+        bool toServer, int source, int destination, LinkDirectionOptions options, LinkDirectionStatistics statistics, SegmentTrace? trace, int seed, ILogger logger)
     {
-        _direction = direction;
+        _toServer = toServer;
+        _direction = toServer ? "to-server" : "to-client";
+        _trace = trace;
         _source = source;
         _destination = destination;
         _statistics = statistics;
@@ -65,8 +69,8 @@ internal sealed unsafe class PacketForwarder : IDisposable
             throw new System.ComponentModel.Win32Exception(Marshal.GetLastPInvokeError(), "eventfd failed");
         }
 
-        _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"netemu {direction} reader" };
-        _releaser = new Thread(ReleaseLoop) { IsBackground = true, Name = $"netemu {direction} release" };
+        _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"netemu {_direction} reader" };
+        _releaser = new Thread(ReleaseLoop) { IsBackground = true, Name = $"netemu {_direction} release" };
     }
 
     public void Start()
@@ -165,7 +169,7 @@ internal sealed unsafe class PacketForwarder : IDisposable
         var arrived = Stopwatch.GetTimestamp();
         _statistics.OnReceived();
         var bytes = packet.ToArray();
-        var replay = _replayAfter is not null && TcpSynWithData.Matches(bytes);
+        var replay = _replayAfter is not null && TcpSegmentHeader.TryRead(bytes, out var header) && header.IsSynWithData;
 
         var delay = _delay;
         if (_jitter > 0)
@@ -190,19 +194,19 @@ internal sealed unsafe class PacketForwarder : IDisposable
             }
             else
             {
-                Enqueue(new ScheduledPacket(bytes, IsReplay: false), due);
+                Enqueue(new ScheduledPacket(bytes, arrived, IsReplay: false), due);
             }
 
             if (duplicated)
             {
                 _statistics.OnDuplicated();
-                Enqueue(new ScheduledPacket(bytes, IsReplay: false), due);
+                Enqueue(new ScheduledPacket(bytes, arrived, IsReplay: false), due);
             }
 
             if (replay)
             {
                 // Counted from when the original was (or, if lost, would have been) delivered.
-                Enqueue(new ScheduledPacket(bytes, IsReplay: true), due + _replayAfter!.Value);
+                Enqueue(new ScheduledPacket(bytes, arrived, IsReplay: true), due + _replayAfter!.Value);
             }
         }
     }
@@ -293,6 +297,16 @@ internal sealed unsafe class PacketForwarder : IDisposable
 
     private void Deliver(ScheduledPacket packet)
     {
+        // Stamped before the write: the receiver's kernel may handle the packet, and its application act on it,
+        // before the write returns, and no answer or read must seem to come before what it answers.
+        var delivered = Stopwatch.GetTimestamp();
+        if (_trace is not null && TcpSegmentHeader.TryRead(packet.Bytes, out var header))
+        {
+            // Recorded before the write too, so whoever acts on the packet finds it in the trace.
+            _trace.Record(new TracedSegment(
+                _toServer, header.SourcePort, header.DestinationPort, header.Sequence, (header.Flags & TcpSegmentHeader.Syn) != 0, header.PayloadLength, packet.Taken, delivered));
+        }
+
         nint written;
         fixed (byte* start = packet.Bytes)
         {
@@ -315,5 +329,6 @@ internal sealed unsafe class PacketForwarder : IDisposable
         {
             _statistics.OnReplayed();
         }
+
     }
 }

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using KestrelTfo.NetEmu;
+
+namespace KestrelTfo.LatencyBenchmark;
+
+/// <summary>
+/// Where one connection's time to first byte went, in milliseconds: to the client, to the server, or to the link
+/// between them. The three add up to the whole.
+/// </summary>
+internal sealed record TimeSplit(double Client, double Server, double Link)
+{
+    /// <summary>
+    /// Walks the connection's critical path back from its first response byte, through the segments the link
+    /// carried: from a segment's arrival at one side to that side's next segment out, the time is that side's;
+    /// from a segment's departure to its arrival it is the link's. So the client holds the time from opening the
+    /// connection to its SYN and from the response's arrival to the byte reaching the caller; the server holds the
+    /// time from a segment's arrival to its answer (kernel, Kestrel, TLS and the app together). Only SYNs and data
+    /// count: a bare ACK answers nothing.
+    /// </summary>
+    /// <remarks>
+    /// A segment that reaches the client right behind the one with the first byte, before the caller has it, is
+    /// taken for that one: the time between the two goes to the server. The benchmark's response is one segment.
+    /// </remarks>
+    /// <returns>
+    /// The split, or <see langword="null"/> when the walk cannot be trusted: the trace lacks the response, what the
+    /// server answered or the client's SYN, or holds a retransmission, whose timeout would be charged to its sender.
+    /// </returns>
+    public static TimeSplit? Of(FirstByteTiming timing, IEnumerable<TracedSegment> trace)
+    {
+        var segments = trace
+            .Where(s => s.ClientPort == timing.ClientPort && s.Significant && s.Taken >= timing.Opened && s.Delivered <= timing.FirstByte)
+            .ToArray();
+        if (segments.CountBy(s => (s.ToServer, s.Sequence)).Any(sent => sent.Value > 1))
+        {
+            return null;
+        }
+
+        long client = 0, server = 0, link = 0;
+        var time = timing.FirstByte;
+        var clientHolds = true;
+        TracedSegment? previous = null;
+        // Each step moves strictly back in time to a segment's departure, so the walk ends within the segment count.
+        for (var step = 0; step <= segments.Length; step++)
+        {
+            // The latest segment to reach the side that holds the time: the one it was answering.
+            TracedSegment? latest = null;
+            foreach (var segment in segments)
+            {
+                if (segment.ToServer != clientHolds && segment.Delivered <= time && (latest is null || segment.Delivered > latest.Value.Delivered))
+                {
+                    latest = segment;
+                }
+            }
+
+            if (latest is not { } arrived)
+            {
+                // Only the client's SYN may end the walk: the client opened the connection and sent it.
+                if (!clientHolds || previous is not { ToServer: true, Syn: true })
+                {
+                    return null;
+                }
+
+                client += time - timing.Opened;
+                return new TimeSplit(Milliseconds(client), Milliseconds(server), Milliseconds(link));
+            }
+
+            if (step == 0 && arrived.PayloadLength == 0)
+            {
+                // The first byte came in data, so a SYN-ACK here means the response is missing.
+                return null;
+            }
+
+            if (clientHolds)
+            {
+                client += time - arrived.Delivered;
+            }
+            else
+            {
+                server += time - arrived.Delivered;
+            }
+
+            link += arrived.Delivered - arrived.Taken;
+            time = arrived.Taken;
+            clientHolds = !clientHolds;
+            previous = arrived;
+        }
+
+        return null;
+    }
+
+    private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+}

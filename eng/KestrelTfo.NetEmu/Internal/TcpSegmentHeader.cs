@@ -1,0 +1,49 @@
+using System.Buffers.Binary;
+
+namespace KestrelTfo.NetEmu.Internal;
+
+/// <summary>What the link needs of an IPv4 TCP segment: its ports, sequence number, flags and how much payload it carries.</summary>
+internal readonly record struct TcpSegmentHeader(ushort SourcePort, ushort DestinationPort, uint Sequence, byte Flags, int PayloadLength)
+{
+    public const byte Fin = 0x01;
+    public const byte Syn = 0x02;
+    public const byte Ack = 0x10;
+
+    private const byte Tcp = 6;
+
+    /// <summary>The packet a TFO client opens with: SYN without ACK, and a payload.</summary>
+    public bool IsSynWithData => (Flags & (Syn | Ack)) == Syn && PayloadLength > 0;
+
+    /// <summary>Reads an IPv4 packet's TCP header; false for anything else, a fragment or a truncated packet.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> packet, out TcpSegmentHeader header)
+    {
+        header = default;
+        if (packet.Length < 20 || packet[0] >> 4 != 4 || packet[9] != Tcp)
+        {
+            return false;
+        }
+
+        var ipHeaderLength = (packet[0] & 0x0f) * 4;
+        var totalLength = BinaryPrimitives.ReadUInt16BigEndian(packet[2..]);
+        // A fragment's offset or the more-fragments flag: not a whole segment.
+        if (((packet[6] & 0x3f) | packet[7]) != 0 || ipHeaderLength < 20 || totalLength > packet.Length || totalLength < ipHeaderLength + 20)
+        {
+            return false;
+        }
+
+        var tcp = packet[ipHeaderLength..totalLength];
+        var tcpHeaderLength = (tcp[12] >> 4) * 4;
+        if (tcpHeaderLength < 20 || tcpHeaderLength > tcp.Length)
+        {
+            return false;
+        }
+
+        header = new TcpSegmentHeader(
+            BinaryPrimitives.ReadUInt16BigEndian(tcp),
+            BinaryPrimitives.ReadUInt16BigEndian(tcp[2..]),
+            BinaryPrimitives.ReadUInt32BigEndian(tcp[4..]),
+            tcp[13],
+            tcp.Length - tcpHeaderLength);
+        return true;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using KestrelTfo.LatencyBenchmark;
+using KestrelTfo.NetEmu;
+
+namespace KestrelTfo.FunctionalTests.WanLink;
+
+/// <summary>
+/// The latency benchmark's split of a connection's time between client, server and link, on a trace shaped like a
+/// TFO connection's first HTTPS request: exact numbers, so it needs no link.
+/// </summary>
+public sealed class TimeSplitTests
+{
+    private const int ClientPort = 40000;
+    private const int ServerPort = 443;
+
+    // Milliseconds after opening at 10; every crossing takes 50. The first byte reaches the caller at 232.
+    private static readonly TracedSegment[] s_connection =
+    [
+        ToServer(11, 61, sequence: 1, payload: 517, syn: true),    // SYN + ClientHello
+        ToClient(62, 112, sequence: 1, payload: 0, syn: true),     // SYN-ACK
+        ToClient(70, 120, sequence: 2, payload: 240),              // ServerHello ... Finished
+        ToServer(113, 163, sequence: 519, payload: 0),             // bare ACK of the SYN-ACK
+        ToServer(123, 173, sequence: 519, payload: 80),            // client Finished
+        ToServer(128, 178, sequence: 599, payload: 77),            // request, after the client checked the certificate
+        ToServer(128.5, 178.5, sequence: 676, payload: 0),         // bare ACK, last to reach the server before it answers
+        ToClient(175, 225, sequence: 242, payload: 287),           // session tickets
+        ToClient(180, 230, sequence: 529, payload: 194),           // response
+        ToServer(231, 281, sequence: 676, payload: 0),             // after the first byte: not part of it
+        ToClient(5, 10.5, sequence: 9, payload: 50),               // the port's previous connection, sent before this one opened
+        ToClient(11, 61, sequence: 1, payload: 100, port: ClientPort + 1), // another connection
+    ];
+
+    [Fact]
+    public void The_critical_path_splits_into_client_server_and_link_time_that_add_up()
+    {
+        var split = TimeSplit.Of(new FirstByteTiming(Ticks(10), Ticks(232), ClientPort), s_connection);
+
+        Assert.NotNull(split);
+        // Client: 1 to send the SYN, 8 from the server's flight to the request, 2 from the response to the caller.
+        Assert.Equal(11, split.Client, precision: 6);
+        // Server: 9 from the SYN to its flight, 2 from the request to the response.
+        Assert.Equal(11, split.Server, precision: 6);
+        Assert.Equal(200, split.Link, precision: 6);
+    }
+
+    [Fact]
+    public void A_trace_without_the_clients_SYN_gives_no_split()
+    {
+        var trace = s_connection.Where(segment => !(segment.ToServer && segment.Syn));
+
+        Assert.Null(TimeSplit.Of(new FirstByteTiming(Ticks(10), Ticks(232), ClientPort), trace));
+    }
+
+    [Fact]
+    public void A_trace_without_any_response_data_gives_no_split()
+    {
+        // Only the handshake: the walk would take the SYN-ACK for the response.
+        var trace = s_connection.Take(2);
+
+        Assert.Null(TimeSplit.Of(new FirstByteTiming(Ticks(10), Ticks(232), ClientPort), trace));
+    }
+
+    [Fact]
+    public void A_retransmission_gives_no_split()
+    {
+        // The request again, its first copy lost: its timeout would count as the client's.
+        var trace = s_connection.Append(ToServer(129, 179, sequence: 599, payload: 77));
+
+        Assert.Null(TimeSplit.Of(new FirstByteTiming(Ticks(10), Ticks(232), ClientPort), trace));
+    }
+
+    private static TracedSegment ToServer(double taken, double delivered, uint sequence, int payload, bool syn = false) =>
+        new(true, ClientPort, ServerPort, sequence, syn, payload, Ticks(taken), Ticks(delivered));
+
+    private static TracedSegment ToClient(double taken, double delivered, uint sequence, int payload, bool syn = false, int port = ClientPort) =>
+        new(false, ServerPort, port, sequence, syn, payload, Ticks(taken), Ticks(delivered));
+
+    private static long Ticks(double milliseconds) => (long)(milliseconds * Stopwatch.Frequency / 1000);
+}
