@@ -1,9 +1,10 @@
 namespace KestrelTfo.NetEmu;
 
 /// <summary>
-/// The TCP segments a link delivered, both ways: for a caller that wants to know which side a
-/// connection's time went to (see <see cref="EmulatedLinkOptions.TraceCapacity"/>). Bounded: once full, further
-/// segments are counted in <see cref="Missed"/> until <see cref="Drain"/> makes room.
+/// The TCP segments a link delivered, both ways: for a caller that wants to know which side a connection's time went
+/// to (see <see cref="EmulatedLinkOptions.TraceCapacity"/>). Each is recorded as the link begins to write it, so one
+/// whose write fails (logged) is in it too. Bounded: once full, further segments are counted in <see cref="Missed"/>
+/// until <see cref="Drain"/> makes room.
 /// </summary>
 public sealed class SegmentTrace
 {
@@ -19,7 +20,7 @@ public sealed class SegmentTrace
     /// <summary>Gets how many segments the trace holds at most between drains.</summary>
     public int Capacity { get; }
 
-    /// <summary>Gets how many delivered segments were not recorded because the trace was full.</summary>
+    /// <summary>Gets how many segments were not recorded because the trace was full.</summary>
     public long Missed => Interlocked.Read(ref _missed);
 
     /// <summary>Returns the segments recorded since the last drain, and forgets them.</summary>

@@ -297,14 +297,13 @@ internal sealed unsafe class PacketForwarder : IDisposable
 
     private void Deliver(ScheduledPacket packet)
     {
-        // Stamped before the write: the receiver's kernel may handle the packet, and its application act on it,
-        // before the write returns, and no answer or read must seem to come before what it answers.
-        var delivered = Stopwatch.GetTimestamp();
+        // Stamped and recorded before the write: the receiver's kernel may handle the packet, and its application
+        // act on it, before the write returns, and no answer must seem to come before what it answers, nor anyone
+        // miss in the trace a packet they already acted on. A write that fails is logged.
         if (_trace is not null && TcpSegmentHeader.TryRead(packet.Bytes, out var header))
         {
-            // Recorded before the write too, so whoever acts on the packet finds it in the trace.
             _trace.Record(new TracedSegment(
-                _toServer, header.SourcePort, header.DestinationPort, header.Sequence, (header.Flags & TcpSegmentHeader.Syn) != 0, header.PayloadLength, packet.Taken, delivered));
+                _toServer, header.SourcePort, header.DestinationPort, header.Sequence, (header.Flags & TcpSegmentHeader.Syn) != 0, header.PayloadLength, packet.Taken, Stopwatch.GetTimestamp()));
         }
 
         nint written;
@@ -329,6 +328,5 @@ internal sealed unsafe class PacketForwarder : IDisposable
         {
             _statistics.OnReplayed();
         }
-
     }
 }
