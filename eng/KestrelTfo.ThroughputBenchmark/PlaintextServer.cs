@@ -1,4 +1,5 @@
 using System.Net;
+using KestrelTfo.LatencyBenchmark;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -35,6 +36,7 @@ internal sealed class PlaintextServer : IAsyncDisposable
         // Nothing is logged in the measured path: both transports log only warnings and errors, to nowhere.
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
         if (kind != ServerKind.Default)
         {
             builder.WebHost.UseFastOpenTransport(options =>

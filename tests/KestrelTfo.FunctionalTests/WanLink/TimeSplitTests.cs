@@ -41,6 +41,9 @@ public sealed class TimeSplitTests
         // Server: 9 from the SYN to its flight, 2 from the request to the response.
         Assert.Equal(11, split.Server, precision: 6);
         Assert.Equal(200, split.Link, precision: 6);
+        // Turn by turn from the opening: the client's SYN, the server's flight, the client's request, the server's
+        // response, the caller's byte.
+        Assert.Equal(new double[] { 1, 9, 8, 2, 2 }, split.Turns.Select(turn => Math.Round(turn, 6)));
     }
 
     [Fact]
