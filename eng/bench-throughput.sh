@@ -66,17 +66,32 @@ export KESTRELTFO_BENCH_NETNS
 echo "1024 65535" > /proc/sys/net/ipv4/ip_local_port_range
 echo 1 > /proc/sys/net/ipv4/tcp_tw_reuse
 
+# Runs one benchmark process and passes SIGTERM or SIGINT on to it, so that stopping this script stops the run: a
+# signal to this shell alone would leave the process measuring (and a background process ignores SIGINT).
+run_benchmark() {
+    "$@" &
+    local pid=$! status=0
+    trap 'kill -TERM "$pid" 2>/dev/null' TERM INT
+    # wait returns early when a trapped signal arrives: wait again, for the process's own exit status.
+    while true; do
+        wait "$pid" && status=0 || status=$?
+        kill -0 "$pid" 2>/dev/null || break
+    done
+    trap - TERM INT
+    return "$status"
+}
+
 server=(nice -n "${BENCH_NICE:--10}") client=()
 if [[ "${BENCH_PIN:-1}" != "0" && $(nproc --all) -ge 2 ]]; then
     server+=(taskset -c 0) client=(--client-cpus 1)
 fi
 if [[ $throughput -eq 1 ]]; then
-    "${server[@]}" dotnet eng/KestrelTfo.ThroughputBenchmark/bin/Release/net10.0/KestrelTfo.ThroughputBenchmark.dll \
+    run_benchmark "${server[@]}" dotnet eng/KestrelTfo.ThroughputBenchmark/bin/Release/net10.0/KestrelTfo.ThroughputBenchmark.dll \
         --command "$command" "${client[@]}" "${args[@]}"
 fi
 
 if [[ $micro -eq 1 ]]; then
     micro_args=(--artifacts "$output/micro")
     if [[ ${#filters[@]} -gt 0 ]]; then micro_args+=(--filter "${filters[@]}"); fi
-    dotnet eng/KestrelTfo.Microbenchmarks/bin/Release/net10.0/KestrelTfo.Microbenchmarks.dll "${micro_args[@]}"
+    run_benchmark dotnet eng/KestrelTfo.Microbenchmarks/bin/Release/net10.0/KestrelTfo.Microbenchmarks.dll "${micro_args[@]}"
 fi

@@ -17,6 +17,7 @@ internal sealed class ClientSocketSource : IDisposable
 {
     private readonly EmulatedLink _link;
     private Socket? _ready;
+    private int _disposed;
 
     public ClientSocketSource(EmulatedLink link)
     {
@@ -25,8 +26,11 @@ internal sealed class ClientSocketSource : IDisposable
     }
 
     /// <summary>The socket made ahead the first time, a new one after that; the caller owns what it gets.</summary>
+    /// <exception cref="ObjectDisposedException">The timed connection is over: an attempt that outlived it gets no socket.</exception>
     public Socket Take()
     {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // A client's fallback may ask from another thread while its first attempt still runs.
         if (Interlocked.Exchange(ref _ready, null) is { } ready)
         {
             return ready;
@@ -36,5 +40,9 @@ internal sealed class ClientSocketSource : IDisposable
     }
 
     /// <summary>Closes the socket made ahead if no client took it.</summary>
-    public void Dispose() => Interlocked.Exchange(ref _ready, null)?.Dispose();
+    public void Dispose()
+    {
+        Volatile.Write(ref _disposed, 1);
+        Interlocked.Exchange(ref _ready, null)?.Dispose();
+    }
 }

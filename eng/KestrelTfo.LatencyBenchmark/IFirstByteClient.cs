@@ -8,6 +8,12 @@ namespace KestrelTfo.LatencyBenchmark;
 /// byte arrived. Implement it to measure another client (such as an HttpClient with a TFO connect callback); the
 /// socket must come from <c>createSocket</c>, which makes it in the emulated link's client namespace.
 /// </summary>
+/// <remarks>
+/// Call <c>createSocket</c> once per connection attempt; the caller owns every socket it returns. The first call
+/// returns a socket made before the clock started; a later one (a fallback's) makes a new socket, which takes the
+/// emulator's hop into the client namespace, about 0.1 ms, and that counts in the time (see
+/// <see cref="ClientSocketSource"/>).
+/// </remarks>
 internal interface IFirstByteClient
 {
     /// <summary>The name in the report, such as "socket, plain" or "HttpClient + UseFastOpen".</summary>

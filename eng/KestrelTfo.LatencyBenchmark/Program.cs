@@ -110,7 +110,7 @@ foreach (var rtt in rtts)
         fastOpenPath.Measure();
         foreach (var (scenario, link, _, server, samples, splits) in cases)
         {
-            // The socket is made before the clock starts (see ClientSocketSource).
+            // Its first socket is made before the clock starts, so the emulator's namespace hop is not timed.
             using var sockets = new ClientSocketSource(link);
             var missed = link.Trace!.Missed;
             var timing = await scenario.Client.TimeToFirstByteAsync(sockets.Take, server, scenario.Https, timeout.Token);

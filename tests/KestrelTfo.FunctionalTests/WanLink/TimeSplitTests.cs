@@ -44,6 +44,32 @@ public sealed class TimeSplitTests
         // Turn by turn from the opening: the client's SYN, the server's flight, the client's request, the server's
         // response, the caller's byte.
         Assert.Equal(new double[] { 1, 9, 8, 2, 2 }, split.Turns.Select(turn => Math.Round(turn, 6)));
+        Assert.Equal(split.Client + split.Server, split.Turns.Sum(), precision: 6);
+    }
+
+    [Fact]
+    public void Without_TFO_the_handshake_adds_the_servers_SYN_ACK_and_the_clients_ClientHello_as_turns()
+    {
+        // Milliseconds after opening at 10; every crossing takes 50. The first byte reaches the caller at 333.
+        TracedSegment[] connection =
+        [
+            ToServer(11, 61, sequence: 1, payload: 0, syn: true),     // SYN
+            ToClient(62, 112, sequence: 1, payload: 0, syn: true),    // SYN-ACK
+            ToServer(113, 163, sequence: 2, payload: 0),              // bare ACK of the SYN-ACK
+            ToServer(115, 165, sequence: 2, payload: 517),            // ClientHello
+            ToClient(170, 220, sequence: 2, payload: 240),            // ServerHello ... Finished
+            ToServer(228, 278, sequence: 519, payload: 80),           // client Finished
+            ToServer(229, 279, sequence: 599, payload: 77),           // request
+            ToClient(281, 331, sequence: 242, payload: 194),          // response
+        ];
+
+        var split = TimeSplit.Of(new FirstByteTiming(Ticks(10), Ticks(333), ClientPort), connection);
+
+        Assert.NotNull(split);
+        Assert.Equal(new double[] { 1, 1, 3, 5, 9, 2, 2 }, split.Turns.Select(turn => Math.Round(turn, 6)));
+        Assert.Equal(15, split.Client, precision: 6);
+        Assert.Equal(8, split.Server, precision: 6);
+        Assert.Equal(300, split.Link, precision: 6);
     }
 
     [Fact]
