@@ -37,9 +37,9 @@ internal sealed record TimeSplit(double Client, double Server, double Link, IRea
             return null;
         }
 
-        long client = 0, server = 0, link = 0;
-        // Walked backwards, so the last turn comes first.
-        var turns = new List<double>();
+        long link = 0;
+        // Walked backwards, so the last turn comes first; the client's are the even ones once reversed.
+        var turns = new List<long>();
         var time = timing.FirstByte;
         var clientHolds = true;
         TracedSegment? previous = null;
@@ -64,10 +64,11 @@ internal sealed record TimeSplit(double Client, double Server, double Link, IRea
                     return null;
                 }
 
-                client += time - timing.Opened;
-                turns.Add(Milliseconds(time - timing.Opened));
+                turns.Add(time - timing.Opened);
                 turns.Reverse();
-                return new TimeSplit(Milliseconds(client), Milliseconds(server), Milliseconds(link), turns);
+                var client = turns.Where((_, turn) => turn % 2 == 0).Sum();
+                var server = turns.Where((_, turn) => turn % 2 == 1).Sum();
+                return new TimeSplit(Milliseconds(client), Milliseconds(server), Milliseconds(link), turns.ConvertAll(Milliseconds));
             }
 
             if (step == 0 && arrived.PayloadLength == 0)
@@ -76,16 +77,7 @@ internal sealed record TimeSplit(double Client, double Server, double Link, IRea
                 return null;
             }
 
-            turns.Add(Milliseconds(time - arrived.Delivered));
-            if (clientHolds)
-            {
-                client += time - arrived.Delivered;
-            }
-            else
-            {
-                server += time - arrived.Delivered;
-            }
-
+            turns.Add(time - arrived.Delivered);
             link += arrived.Delivered - arrived.Taken;
             time = arrived.Taken;
             clientHolds = !clientHolds;
