@@ -46,7 +46,7 @@ internal sealed class SocketClient(bool fastOpen, X509Certificate2 serverCertifi
         socket.NoDelay = true;
         if (fastOpen)
         {
-            FastOpenSocket.UseFastOpenConnect(socket);
+            FastOpenConnect.Set(socket, enabled: true);
         }
 
         socket.Connect(server);

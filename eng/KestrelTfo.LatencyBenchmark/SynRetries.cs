@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using KestrelTfo.Platform;
 
 namespace KestrelTfo.LatencyBenchmark;
 
@@ -8,8 +9,6 @@ namespace KestrelTfo.LatencyBenchmark;
 /// </summary>
 internal static class SynRetries
 {
-    private const int IppProtoTcp = 6;
-    private const int TcpSynCount = 7;
     private const int Retries = 2;
 
     /// <summary>Sets the bound on <paramref name="socket"/> and returns it; disposes it if the kernel refuses.</summary>
@@ -17,7 +16,7 @@ internal static class SynRetries
     {
         try
         {
-            socket.SetRawSocketOption(IppProtoTcp, TcpSynCount, BitConverter.GetBytes(Retries));
+            socket.SetRawSocketOption(LinuxTcp.SolTcp, LinuxTcp.TcpSynCount, BitConverter.GetBytes(Retries));
             return socket;
         }
         catch

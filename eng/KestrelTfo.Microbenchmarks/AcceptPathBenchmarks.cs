@@ -7,9 +7,9 @@ using KestrelTfo.Platform;
 namespace KestrelTfo.Microbenchmarks;
 
 /// <summary>
-/// What the listener does to each accepted socket before Kestrel gets it (FastOpenConnectionListener.Admit), on
-/// real loopback sockets: every connection pays one <c>getsockopt(TCP_INFO)</c>; a TCP Fast Open connection also
-/// pays a 256-byte <c>MSG_PEEK</c> and the classification of what it peeked.
+/// What the guard does to each accepted socket before Kestrel gets it (<see cref="SynDataInspection.Inspect"/>, which
+/// EarlyDataGuard.Decide calls), on real loopback sockets: every connection pays one <c>getsockopt(TCP_INFO)</c>; a TCP
+/// Fast Open connection also pays a 256-byte <c>MSG_PEEK</c> and the classification of what it peeked.
 /// </summary>
 /// <remarks>
 /// The TFO socket is accepted from a second <c>TCP_FASTOPEN_CONNECT</c> connection (the first fetched the cookie),
@@ -19,7 +19,6 @@ namespace KestrelTfo.Microbenchmarks;
 [MemoryDiagnoser]
 public class AcceptPathBenchmarks
 {
-    private const int ClassifiedBytes = 256;
     private static readonly byte[] Request = "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"u8.ToArray();
 
     private readonly List<Socket> _sockets = [];
@@ -36,14 +35,14 @@ public class AcceptPathBenchmarks
 
         var listener = Keep(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        FastOpenSocket.EnableOnListener(listener, 16);
+        FastOpenListenSocket.Enable(listener, 16);
         listener.Listen(16);
         var server = (IPEndPoint)listener.LocalEndPoint!;
 
         _plain = Connect(listener, server, fastOpen: false);
         Connect(listener, server, fastOpen: true);               // fetches the cookie
         _fastOpen = Connect(listener, server, fastOpen: true);   // carries the request in its SYN
-        if (!FastOpenSocket.ReadInfo(_fastOpen).ReceivedSynData || FastOpenSocket.ReadInfo(_plain).ReceivedSynData)
+        if (!TcpConnectionInfo.Read(_fastOpen).ReceivedSynData || TcpConnectionInfo.Read(_plain).ReceivedSynData)
         {
             throw new InvalidOperationException("the kernel did not accept the second connection's data in its SYN");
         }
@@ -54,23 +53,25 @@ public class AcceptPathBenchmarks
 
     /// <summary>The whole inspection a connection without TCP Fast Open gets.</summary>
     [Benchmark]
-    public bool InspectPlainConnection() => FastOpenSocket.ReadInfo(_plain).ReceivedSynData;
+    public EarlyDataKind InspectPlainConnection()
+    {
+        Span<byte> head = stackalloc byte[SynDataInspection.PeekedBytes];
+        return SynDataInspection.Inspect(_plain, head).Classification.Kind;
+    }
 
     /// <summary>The whole inspection of a TCP Fast Open connection: TCP_INFO, peek, classification.</summary>
     [Benchmark]
     public EarlyDataKind InspectFastOpenConnection()
     {
-        var info = FastOpenSocket.ReadInfo(_fastOpen);
-        Span<byte> head = stackalloc byte[ClassifiedBytes];
-        var peeked = _fastOpen.Receive(head[..Math.Min(info.BytesReceived, ClassifiedBytes)], SocketFlags.Peek);
-        return EarlyDataClassifier.Classify(head[..peeked]).Kind;
+        Span<byte> head = stackalloc byte[SynDataInspection.PeekedBytes];
+        return SynDataInspection.Inspect(_fastOpen, head).Classification.Kind;
     }
 
     /// <summary>The <c>MSG_PEEK</c> alone, to split the inspection's cost.</summary>
     [Benchmark]
     public int PeekOnly()
     {
-        Span<byte> head = stackalloc byte[ClassifiedBytes];
+        Span<byte> head = stackalloc byte[SynDataInspection.PeekedBytes];
         return _fastOpen.Receive(head, SocketFlags.Peek);
     }
 
@@ -85,7 +86,7 @@ public class AcceptPathBenchmarks
         var client = Keep(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
         if (fastOpen)
         {
-            FastOpenSocket.UseFastOpenConnect(client);
+            FastOpenConnect.Set(client, enabled: true);
         }
 
         client.Connect(server);

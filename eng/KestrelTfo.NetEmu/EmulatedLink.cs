@@ -62,17 +62,17 @@ public sealed class EmulatedLink : IDisposable
 
             _clientNamespace.Run(() => PrepareNamespace(options.TcpFastOpen));
 
-            var serverDevice = Track(RunInServerNamespace(() => TunDevice.Open("ktfo%d")));
+            var serverDevice = Track(RunInServerNamespace(() => TunDevice.Open("ktfo%d", options.ChecksumOffload)));
             RunInServerNamespace(() => serverDevice.Configure(ServerAddress, ClientAddress, options.Mtu));
-            var clientDevice = Track(_clientNamespace.Run(() => TunDevice.Open("ktfo%d")));
+            var clientDevice = Track(_clientNamespace.Run(() => TunDevice.Open("ktfo%d", options.ChecksumOffload)));
             _clientNamespace.Run(() => clientDevice.Configure(ClientAddress, ServerAddress, options.Mtu));
             ServerDeviceName = serverDevice.Name;
             ClientDeviceName = clientDevice.Name;
 
             var seed = options.Seed ?? Random.Shared.Next();
             Trace = options.TraceCapacity > 0 ? new SegmentTrace(options.TraceCapacity) : null;
-            var toServer = Track(new PacketForwarder(toServer: true, clientDevice.Fd, serverDevice.Fd, options.ToServer, ToServer, Trace, seed, _logger));
-            var toClient = Track(new PacketForwarder(toServer: false, serverDevice.Fd, clientDevice.Fd, options.ToClient, ToClient, Trace, seed + 1, _logger));
+            var toServer = Track(new PacketForwarder(toServer: true, clientDevice.Fd, serverDevice.Fd, options.ChecksumOffload, options.ToServer, ToServer, Trace, seed, _logger));
+            var toClient = Track(new PacketForwarder(toServer: false, serverDevice.Fd, clientDevice.Fd, options.ChecksumOffload, options.ToClient, ToClient, Trace, seed + 1, _logger));
             // Forwarders go before the devices on dispose (stopped in reverse order), so no thread reads a closed fd.
             _resources.Remove(toServer);
             _resources.Remove(toClient);

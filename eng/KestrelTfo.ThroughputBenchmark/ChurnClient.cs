@@ -59,7 +59,7 @@ internal sealed class ChurnClient
             {
                 // connect() returns at once; the SYN leaves with the first write, carrying the request when a
                 // cookie is cached for the server, and the kernel falls back to a plain handshake when not.
-                FastOpenSocket.UseFastOpenConnect(socket);
+                FastOpenConnect.Set(socket, enabled: true);
             }
 
             await socket.ConnectAsync(_server).ConfigureAwait(false);

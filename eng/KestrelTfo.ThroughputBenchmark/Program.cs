@@ -36,6 +36,7 @@ if (!LinuxFastOpenSysctl.TryRead(out var tcpFastOpen, out _) || tcpFastOpen != 3
 }
 
 var machine = Machine.Describe();
+using var netstat = new LinuxNetstat();
 Scenario[] scenarios =
 [
     new("keep-alive", LoadKind.WrkKeepAlive, ServerKind.FastOpenFlag),
@@ -104,9 +105,9 @@ async Task<RunResult> MeasureAsync(Scenario scenario, PlaintextServer server, in
     // Start from a collected heap so a run does not pay for the previous run's garbage.
     GC.Collect();
     GC.WaitForPendingFinalizers();
-    var before = ServerSnapshot.Take(server);
+    var before = ServerSnapshot.Take(server, netstat);
     var (rps, errors) = await LoadAsync(scenario, server, settings.Duration);
-    var after = ServerSnapshot.Take(server);
+    var after = ServerSnapshot.Take(server, netstat);
     var requests = Math.Max(1, after.Requests - before.Requests);
     return new RunResult(
         scenario.Name,

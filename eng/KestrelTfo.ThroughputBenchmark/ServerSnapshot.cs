@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
+using KestrelTfo.Platform;
 
 namespace KestrelTfo.ThroughputBenchmark;
 
@@ -10,19 +10,10 @@ namespace KestrelTfo.ThroughputBenchmark;
 /// </summary>
 internal readonly record struct ServerSnapshot(long AllocatedBytes, TimeSpan ProcessorTime, long Requests, long SynDataAccepted)
 {
-    public static ServerSnapshot Take(PlaintextServer server)
+    public static ServerSnapshot Take(PlaintextServer server, LinuxNetstat netstat)
     {
         using var process = Process.GetCurrentProcess();
-        return new ServerSnapshot(GC.GetTotalAllocatedBytes(precise: true), process.TotalProcessorTime, server.Requests, ReadFastOpenPassive());
-    }
-
-    private static long ReadFastOpenPassive()
-    {
-        // Two "TcpExt:" lines: names, then values in the same order.
-        var lines = File.ReadAllLines("/proc/net/netstat").Where(line => line.StartsWith("TcpExt:", StringComparison.Ordinal)).ToArray();
-        var names = lines[0].Split(' ');
-        var values = lines[1].Split(' ');
-        var index = Array.IndexOf(names, "TCPFastOpenPassive");
-        return index < 0 ? 0 : long.Parse(values[index], CultureInfo.InvariantCulture);
+        var passive = netstat.TryRead(out var counters) ? counters[TcpFastOpenCounter.Passive] : 0;
+        return new ServerSnapshot(GC.GetTotalAllocatedBytes(precise: true), process.TotalProcessorTime, server.Requests, passive);
     }
 }

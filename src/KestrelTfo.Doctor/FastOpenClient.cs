@@ -10,7 +10,6 @@ namespace KestrelTfo.Doctor;
 /// </summary>
 internal static class FastOpenClient
 {
-
     /// <summary>Sends <paramref name="payload"/> and reads the answer until a newline, <paramref name="answerLimit"/> bytes or the end.</summary>
     public static async Task<FastOpenExchange> ExchangeAsync(
         IPEndPoint server, ReadOnlyMemory<byte> payload, int answerLimit, TimeSpan timeout, CancellationToken cancellationToken)
@@ -18,7 +17,7 @@ internal static class FastOpenClient
         using var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            FastOpenSocket.UseFastOpenConnect(socket);
+            FastOpenConnect.Set(socket, enabled: true);
         }
         catch (SocketException e)
         {
@@ -46,16 +45,16 @@ internal static class FastOpenClient
             }
 
             // An answer means the handshake is over, so TCP_INFO knows whether the SYN's data was acknowledged.
-            return new FastOpenExchange(true, FastOpenSocket.ReadInfo(socket).ReceivedSynData, answer.AsMemory(0, length), null);
+            return new FastOpenExchange(true, TcpConnectionInfo.Read(socket).ReceivedSynData, answer.AsMemory(0, length), null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new FastOpenExchange(length > 0, FastOpenSocket.ReadInfo(socket).ReceivedSynData, answer.AsMemory(0, length),
+            return new FastOpenExchange(length > 0, TcpConnectionInfo.Read(socket).ReceivedSynData, answer.AsMemory(0, length),
                 $"no answer from {server} within {timeout.TotalSeconds:0.#} s");
         }
         catch (SocketException e)
         {
-            return new FastOpenExchange(length > 0, FastOpenSocket.ReadInfo(socket).ReceivedSynData, answer.AsMemory(0, length),
+            return new FastOpenExchange(length > 0, TcpConnectionInfo.Read(socket).ReceivedSynData, answer.AsMemory(0, length),
                 $"{server}: {e.Message}");
         }
     }

@@ -138,8 +138,8 @@ internal static class FastOpenDoctor
     /// <summary>Informational: blackhole detection pauses this machine's outgoing TFO, never its listeners.</summary>
     private static void CheckBlackhole(DoctorReport report, LinuxNetstat netstat)
     {
-        var blackholes = netstat.TryRead(out var counters) && (counters.Present & TcpFastOpenCounterKinds.Blackhole) != 0
-            ? $" TCPFastOpenBlackhole is {counters.Blackhole}."
+        var blackholes = netstat.TryRead(out var counters) && counters.IsPresent(TcpFastOpenCounter.Blackhole)
+            ? $" TCPFastOpenBlackhole is {counters[TcpFastOpenCounter.Blackhole]}."
             : "";
         var text = TryReadLine(BlackholeSysctlPath);
         if (text is null)

@@ -26,7 +26,7 @@ internal static class LoopbackSelfTest
         try
         {
             listener.Bind(new IPEndPoint(address, 0));
-            FastOpenSocket.EnableOnListener(listener, QueueLength);
+            FastOpenListenSocket.Enable(listener, QueueLength);
             listener.Listen();
         }
         catch (SocketException e)
@@ -48,7 +48,7 @@ internal static class LoopbackSelfTest
             return;
         }
 
-        var cookieRequests = Delta(countersBefore, countersBetween, c => c.CookieReqd);
+        var cookieRequests = Delta(countersBefore, countersBetween, TcpFastOpenCounter.CookieReqd);
         report.Add(cookieSynData
             ? new DoctorCheck("cookie", true, "already cached",
                 "the first connection's data rode in its SYN: a cookie for this address was cached from an earlier run, so the cookie request was not observed")
@@ -64,7 +64,7 @@ internal static class LoopbackSelfTest
         }
 
         var refused = countersAfter is { } after
-            ? $" (TCPFastOpenPassiveFail {after.PassiveFail}, TCPFastOpenListenOverflow {after.ListenOverflow})"
+            ? $" (TCPFastOpenPassiveFail {after[TcpFastOpenCounter.PassiveFail]}, TCPFastOpenListenOverflow {after[TcpFastOpenCounter.ListenOverflow]})"
             : "";
         var notAccepted = $"the kernel did not take the data in a loopback SYN although {LinuxFastOpenSysctl.Name} has the client and server bits: " +
                           $"look for a firewall rule or security module that drops SYNs with data or strips the TCP Fast Open option{refused}";
@@ -97,8 +97,8 @@ internal static class LoopbackSelfTest
             return;
         }
 
-        var passive = Delta(countersBetween, countersAfter, c => c.Passive);
-        var active = Delta(countersBetween, countersAfter, c => c.Active);
+        var passive = Delta(countersBetween, countersAfter, TcpFastOpenCounter.Passive);
+        var active = Delta(countersBetween, countersAfter, TcpFastOpenCounter.Active);
         var value = $"TCPFastOpenPassive +{passive}, TCPFastOpenActive +{active}";
         if (passive >= 1 && active >= 1)
         {
@@ -124,7 +124,7 @@ internal static class LoopbackSelfTest
         try
         {
             using var accepted = await listener.AcceptAsync(deadline.Token);
-            serverSynData = FastOpenSocket.ReadInfo(accepted).ReceivedSynData;
+            serverSynData = TcpConnectionInfo.Read(accepted).ReceivedSynData;
             var received = new byte[payload.Length];
             var length = 0;
             while (length < received.Length)
@@ -150,10 +150,10 @@ internal static class LoopbackSelfTest
     }
 
     private static TcpFastOpenCounters? Read(LinuxNetstat netstat) =>
-        netstat.TryRead(out var counters) && (counters.Present & TcpFastOpenCounterKinds.Passive) != 0 ? counters : null;
+        netstat.TryRead(out var counters) && counters.IsPresent(TcpFastOpenCounter.Passive) ? counters : null;
 
-    private static long Delta(TcpFastOpenCounters? before, TcpFastOpenCounters? after, Func<TcpFastOpenCounters, long> counter) =>
-        before is { } b && after is { } a ? counter(a) - counter(b) : 0;
+    private static long Delta(TcpFastOpenCounters? before, TcpFastOpenCounters? after, TcpFastOpenCounter counter) =>
+        before is { } b && after is { } a ? a[counter] - b[counter] : 0;
 
     private static string ConnectionFix(string error) =>
         $"a loopback connection with TCP_FASTOPEN_CONNECT failed ({error}): bring loopback up (`ip link set lo up`), " +

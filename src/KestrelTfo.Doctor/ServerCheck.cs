@@ -27,6 +27,13 @@ internal static class ServerCheck
 
     /// <summary>Checks the server at the first of <paramref name="addresses"/> that answers, as a browser would pick one.</summary>
     internal static async Task RunAsync(
+        DoctorReport report, string host, IReadOnlyList<IPAddress> addresses, int port, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var netstat = new LinuxNetstat();
+        await RunAsync(report, host, addresses, port, netstat, timeout, cancellationToken);
+    }
+
+    private static async Task RunAsync(
         DoctorReport report, string host, IReadOnlyList<IPAddress> addresses, int port, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfZero(addresses.Count);
@@ -72,7 +79,7 @@ internal static class ServerCheck
         netstat.TryRead(out var before);
         var second = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
         var counters = netstat.TryRead(out var after)
-            ? $" (here: TCPFastOpenActive +{after.Active - before.Active}, TCPFastOpenActiveFail +{after.ActiveFail - before.ActiveFail})"
+            ? $" (here: TCPFastOpenActive +{after[TcpFastOpenCounter.Active] - before[TcpFastOpenCounter.Active]}, TCPFastOpenActiveFail +{after[TcpFastOpenCounter.ActiveFail] - before[TcpFastOpenCounter.ActiveFail]})"
             : "";
         if (second.SynDataAcknowledged)
         {

@@ -15,13 +15,20 @@ public enum EarlyDataPolicy
     Flag = 0,
 
     /// <summary>
-    /// The connection's input is held back from the application until the kernel reports the three-way handshake
-    /// complete. A replayed SYN never completes it (the real client answers the server's SYN-ACK with a reset),
-    /// so its bytes never reach the application. The response still leaves before the client's next round trip
-    /// would have, but the saved round trip is spent waiting.
+    /// Early data that is not replay-safe reaches the application only once the three-way handshake has completed,
+    /// which a replayed SYN never does (the real client answers the server's SYN-ACK with a reset). On Linux the kernel
+    /// does it: a filter on the listening socket makes it refuse the data of a SYN that does not start like a TLS
+    /// ClientHello, and the client sends that data again right after the handshake, as a connection without TCP Fast
+    /// Open would. No connection is reset and nothing is retried; such a request costs what it costs without TCP Fast
+    /// Open, while a ClientHello still rides in the SYN.
     /// </summary>
     Defer = 1,
 
-    /// <summary>The connection is aborted before any of its bytes reach the application.</summary>
+    /// <summary>
+    /// Obsolete: now the same as <see cref="Defer"/>. It used to reset the connection, which a client does not retry
+    /// without TCP Fast Open, so every later request of a plaintext TCP Fast Open client failed; refusing the data in
+    /// the kernel keeps a replay from the application without that cost.
+    /// </summary>
+    [Obsolete("Reject now behaves as Defer, which keeps early data from the application without resetting connections. Use Defer.")]
     Reject = 2,
 }

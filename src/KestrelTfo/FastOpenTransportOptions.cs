@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Sockets;
+
 namespace KestrelTfo;
 
 /// <summary>
@@ -51,16 +54,16 @@ public sealed class FastOpenTransportOptions
     /// could be a replay of another connection's: see <see cref="KestrelTfo.EarlyDataPolicy"/>.
     /// </summary>
     /// <remarks>
-    /// Defaults to <see cref="EarlyDataPolicy.Flag"/>: nothing is held up or refused, and every connection says
-    /// in <see cref="IFastOpenFeature.EarlyDataAction"/> whether it may be a replay, so endpoints that must not
-    /// run twice can refuse such requests while everything else keeps the saved round trip.
-    /// <see cref="EarlyDataPolicyByPort"/> overrides it for single listeners.
+    /// Defaults to <see cref="EarlyDataPolicy.Flag"/>: nothing is held up, and every connection says in
+    /// <see cref="IFastOpenFeature.EarlyDataAction"/> whether it may be a replay, so endpoints that must not run twice
+    /// can refuse such requests while everything else keeps the saved round trip. <see cref="EarlyDataPolicyByPort"/>
+    /// overrides it for single listeners.
     /// </remarks>
     public EarlyDataPolicy EarlyDataPolicy { get; set; } = EarlyDataPolicy.Flag;
 
     /// <summary>
     /// Gets the early-data policy of particular listeners, by the port Kestrel binds them to (configuration:
-    /// <c>Kestrel:FastOpen:EarlyDataPolicyByPort:8080 = Reject</c>). Listeners on other ports use
+    /// <c>Kestrel:FastOpen:EarlyDataPolicyByPort:8080 = Defer</c>). Listeners on other ports use
     /// <see cref="EarlyDataPolicy"/>.
     /// </summary>
     /// <remarks>
@@ -72,14 +75,30 @@ public sealed class FastOpenTransportOptions
         EarlyDataPolicyByPort.TryGetValue(port, out var policy) ? policy : EarlyDataPolicy;
 
     /// <summary>
-    /// Gets or sets how long <see cref="EarlyDataPolicy.Defer"/> waits for a connection's handshake to complete
-    /// before it closes the connection unseen. A real client completes it within one round trip, or a few seconds
-    /// when its ACK is lost and the server's SYN-ACK must be sent again.
+    /// Gets or sets how long <see cref="EarlyDataPolicy.Defer"/> waits, where it defers in the transport rather than
+    /// the kernel, for a connection's handshake to complete before it closes the connection unseen. A real client
+    /// completes it within one round trip, or a few seconds when its ACK is lost and the server's SYN-ACK must be sent
+    /// again.
     /// </summary>
     /// <remarks>
     /// Defaults to 10 seconds. Must be positive.
     /// </remarks>
     public TimeSpan EarlyDataDeferTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets a value indicating whether <see cref="EarlyDataPolicy.Defer"/> has the kernel refuse early data that is
+    /// not a TLS ClientHello (Linux: a filter on the listening socket trims it from the SYN, and the client sends it again
+    /// after the handshake). When false, the transport accepts such data in the SYN and holds it back itself until the
+    /// handshake completes, asking the kernel for each held connection at intervals of 1 to 50 ms.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="true"/>. Set it to false where segments reach the server without their TCP checksum
+    /// verified by the network card (behind a tunnel or IPsec without checksum offload, a TUN-based VPN): there the kernel
+    /// checks the checksum of a segment over 76 bytes only after the filter has trimmed it, the check fails, and the SYN is
+    /// dropped, so such a client waits a retransmission timeout (1 s) and sends a SYN without data. The kernel counts each
+    /// in <c>TcpInCsumErrors</c> (<c>nstat -az TcpInCsumErrors</c>).
+    /// </remarks>
+    public bool KernelEarlyDataFilter { get; set; } = true;
 
     /// <summary>
     /// Gets or sets the window in which a TLS ClientHello that arrives in a SYN again, byte for byte, is taken for
@@ -93,10 +112,12 @@ public sealed class FastOpenTransportOptions
     public TimeSpan? ClientHelloDebounceWindow { get; set; }
 
     /// <summary>
-    /// Gets or sets the key the listeners make TCP Fast Open cookies with: 16 bytes as 32 hex digits
-    /// (for example from <c>openssl rand -hex 16</c>), in the kernel's <c>xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx</c>
-    /// form, or in base64. Give every instance behind a load balancer the same key, so that a cookie one
-    /// instance issued is valid on all of them.
+    /// Gets or sets the key the listeners make TCP Fast Open cookies with: 16 bytes written as 32 hex digits (for
+    /// example from <c>openssl rand -hex 16</c>) or in base64, the bytes in order; or in the kernel's form,
+    /// <c>xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx</c>, read as <c>net.ipv4.tcp_fastopen_key</c> reads it (four 32-bit
+    /// words), so a key copied from that sysctl makes the same cookies here. Instances that share a key accept each
+    /// other's cookies wherever they see the same server address (anycast, ECMP, direct server return; not behind
+    /// DNAT, where each sees its own).
     /// </summary>
     /// <remarks>
     /// Defaults to <see langword="null"/>: listeners use the kernel's key for their network namespace, which
@@ -115,6 +136,28 @@ public sealed class FastOpenTransportOptions
     /// Defaults to <see langword="null"/>. Needs Linux 5.3 or later.
     /// </remarks>
     public string? BackupCookieKey { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether TCP Fast Open may be on where the transport cannot see which
+    /// connections carried data in their SYN (macOS, FreeBSD, Windows): there no early data is ever flagged or
+    /// deferred, <see cref="IFastOpenFeature.IsFastOpen"/> is always false, and a replayed plaintext request runs
+    /// unnoticed. Linux is not affected.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="false"/>: on those platforms TCP Fast Open stays off, and a warning at start-up says
+    /// why. Set it only when every endpoint is safe to run twice, or every client speaks TLS.
+    /// </remarks>
+    public bool AllowUnguardedEarlyData { get; set; }
+
+    /// <summary>
+    /// Gets or sets a function that creates the listening socket for an endpoint, bound but not listening, for apps
+    /// that need socket options of their own (<c>SO_REUSEPORT</c>, <c>IP_FREEBIND</c>, a bound device). The transport
+    /// then sets TCP Fast Open, the cookie keys and the early-data filter on the socket it returns, and listens.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see cref="CreateDefaultBoundListenSocket"/>.
+    /// </remarks>
+    public Func<EndPoint, Socket> CreateBoundListenSocket { get; set; } = CreateDefaultBoundListenSocket;
 
     /// <summary>
     /// Gets or sets the maximum length of the pending connection queue (the <c>listen</c> backlog).
@@ -177,4 +220,38 @@ public sealed class FastOpenTransportOptions
     /// </remarks>
     public bool UnsafePreferInlineScheduling { get; set; } =
         Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") == "1";
+
+    /// <summary>
+    /// Creates a TCP socket bound to <paramref name="endpoint"/>, as Kestrel's socket transport does: dual mode for the
+    /// IPv6 any address, so it takes IPv4 connections too.
+    /// </summary>
+    /// <param name="endpoint">An <see cref="IPEndPoint"/>.</param>
+    /// <returns>The bound socket.</returns>
+    /// <exception cref="NotSupportedException"><paramref name="endpoint"/> is not an <see cref="IPEndPoint"/>.</exception>
+    /// <exception cref="SocketException">The socket could not be bound.</exception>
+    public static Socket CreateDefaultBoundListenSocket(EndPoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (endpoint is not IPEndPoint ip)
+        {
+            throw new NotSupportedException($"The TCP Fast Open transport binds IP endpoints only, not {endpoint.GetType().Name} '{endpoint}'.");
+        }
+
+        var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (ip.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.Bind(ip);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 }

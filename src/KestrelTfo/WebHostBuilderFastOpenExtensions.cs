@@ -52,10 +52,10 @@ public static class WebHostBuilderFastOpenExtensions
                 // Kestrel asks the last registered factory first, so this one is asked before the socket transport.
                 services.AddSingleton<IConnectionListenerFactory>(static provider => new FastOpenTransportFactory(
                     provider.GetRequiredService<IOptions<FastOpenTransportOptions>>(),
-                    provider.GetRequiredService<IOptionsFactory<FastOpenTransportOptions>>(),
-                    provider.GetServices<IOptionsChangeTokenSource<FastOpenTransportOptions>>(),
                     provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(),
-                    provider.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+                    (provider.GetRequiredService<IOptionsFactory<FastOpenTransportOptions>>(), provider.GetServices<IOptionsChangeTokenSource<FastOpenTransportOptions>>()),
+                    provider.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+                    provider.GetService<TimeProvider>() ?? TimeProvider.System));
             }
 
             services.Configure(configureOptions);

@@ -1,84 +1,180 @@
-using System.Net.Sockets;
+using System.Diagnostics.Metrics;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace KestrelTfo.FunctionalTests;
 
 /// <summary>
-/// The early-data guard on loopback, where every handshake completes at once. Replays and handshakes that never
-/// complete need the emulated link (see EmulatedLink/).
+/// The early-data guard on loopback, where every handshake completes before the accept, against the kernel's own
+/// handling of each SYN. Replays, and handshakes that never complete, need the emulated link (see WanLink/).
 /// </summary>
 public sealed class EarlyDataGuardTests
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Theory]
-    [InlineData("Flag", EarlyDataAction.Flagged)]
-    [InlineData("Defer", EarlyDataAction.Deferred)]
-    public async Task A_plaintext_request_in_the_SYN_is_served_and_says_what_the_guard_did(string policy, EarlyDataAction action)
+    [Theory(Timeout = Limits.Test)]
+    [InlineData("ipv4")]
+    [InlineData("ipv6")]
+    public async Task Flag_serves_a_plaintext_request_from_the_SYN_at_once_and_flags_it(string family)
     {
         FastOpenEnvironment.RequireClientAndServerBits();
-        await using var app = new KestrelAppFactory<Program>(settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = policy });
+        await using var app = new KestrelAppFactory<Program>(listen: o => o.Listen(SynPayloads.LoopbackOf(family), 0));
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
 
-        await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Request("/tfo"), fastOpen: true, Timeout);
-        var report = Report(await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Post("/transfer"), fastOpen: true, Timeout));
+        var exchange = await RawHttp.SendAsync(app.EndPoint, RawHttp.Post("/transfer"), Timeout);
 
-        Assert.Equal(new FastOpenReport(true, true, RawHttp.Post("/transfer").Length, EarlyDataKind.HttpRequest, "POST", action), report);
+        Assert.True(exchange.SynDataAcknowledged);
+        Assert.Equal(new FastOpenReport(true, true, RawHttp.Post("/transfer").Length, EarlyDataKind.HttpRequest, "POST", EarlyDataAction.Flagged), Report(exchange));
         Assert.Single(app.Services.GetRequiredService<RequestLedger>().Transfers);
     }
 
-    [Fact]
-    public async Task Reject_aborts_the_connection_before_the_endpoint_sees_it()
+    [Theory(Timeout = Limits.Test)]
+    [InlineData("Defer", "ipv4")]
+    [InlineData("Defer", "ipv6")]
+    [InlineData("Reject", "ipv4")]
+    public async Task Defer_has_the_kernel_refuse_plaintext_SYN_data_which_is_then_served_after_the_handshake(string policy, string family)
     {
         FastOpenEnvironment.RequireClientAndServerBits();
-        await using var app = new KestrelAppFactory<Program>(settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Reject" });
-        var ledger = app.Services.GetRequiredService<RequestLedger>();
+        await using var app = new KestrelAppFactory<Program>(
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = policy },
+            listen: o => o.Listen(SynPayloads.LoopbackOf(family), 0));
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
 
-        // The cookie request is no TFO connection, so the guard lets it through.
-        Assert.Contains("\"earlyDataAction\":0", await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Post("/transfer"), fastOpen: true, Timeout), StringComparison.Ordinal);
-        Assert.Single(ledger.Transfers);
+        var exchange = await RawHttp.SendAsync(app.EndPoint, RawHttp.Post("/transfer"), Timeout);
 
-        var answer = await ExchangeOrResetAsync(RawHttp.Post("/transfer"));
-        Assert.Equal(string.Empty, answer);
-        Assert.Single(ledger.Transfers);
-
-        // A plain connection, which has no early data, is served as usual.
-        Assert.Equal(200, (await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: false, Timeout)).StatusCode);
-
-        async Task<string> ExchangeOrResetAsync(byte[] request)
-        {
-            try
-            {
-                return await RawHttp.ExchangeAsync(app.EndPoint, request, fastOpen: true, Timeout);
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
-            {
-                return string.Empty;
-            }
-        }
+        // The client's kernel sent the POST in its SYN, the server's kernel refused it there, and the client sent it again
+        // after the handshake: no reset, nothing for the client to retry, and the app saw it only then.
+        Assert.False(exchange.SynDataAcknowledged);
+        Assert.Equal(new FastOpenReport(true, true, 0, EarlyDataKind.None, null, EarlyDataAction.Deferred), Report(exchange));
+        Assert.Single(app.Services.GetRequiredService<RequestLedger>().Transfers);
+        Assert.Equal(1, metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "kernel_deferred")));
+        Assert.Equal(0, metrics.Sum("kestreltfo.early_data.connections"));
+        Assert.Equal(policy == "Reject" ? 1 : 0, app.Logs.Transport.Count(e => e.EventId.Name == "RejectMeansDefer"));
+        Assert.Contains(app.Logs.Transport, e => e.EventId.Name == "ListenerStarted" && e.Message.Contains("deferred by the kernel's filter", StringComparison.Ordinal));
     }
 
-    [Fact]
+    public static TheoryData<string, string> ClientHellos() => new(
+        from file in SynPayloads.ClientHelloFiles from family in new[] { "ipv4", "ipv6" } select (file, family));
+
+    [Theory(Timeout = Limits.Test)]
+    [MemberData(nameof(ClientHellos))]
+    public async Task Defer_still_takes_a_real_ClientHello_in_the_SYN(string file, string family)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>(
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer" },
+            listen: o => o.Listen(SynPayloads.LoopbackOf(family), 0));
+        // A line end after it lets Kestrel judge the bytes at once; the kernel's filter and the guard look at the start only.
+        byte[] hello = [.. SynPayloads.ClientHello(file), (byte)'\r', (byte)'\n'];
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
+
+        // A plaintext listener answers TLS bytes with 400; what matters is where the kernel took them.
+        var exchange = await RawHttp.SendAsync(app.EndPoint, hello, Timeout);
+
+        Assert.StartsWith("HTTP/1.1 400", exchange.Response, StringComparison.Ordinal);
+        Assert.True(exchange.SynDataAcknowledged);
+        Assert.Equal(hello.Length, metrics.Sum("kestreltfo.early_data.bytes", ("kestreltfo.early_data.kind", "tls_client_hello")));
+        Assert.Equal(0, metrics.Sum("kestreltfo.early_data.guard"));
+    }
+
+    public static TheoryData<string, string> Malformed() => new(
+        from payload in new[] { "short-record", "short-text", "not-a-hello", "wrong-version", "binary" }
+        from family in new[] { "ipv4", "ipv6" }
+        select (payload, family));
+
+    [Theory(Timeout = Limits.Test)]
+    [MemberData(nameof(Malformed))]
+    public async Task Defer_trims_short_and_malformed_SYN_data_and_the_connection_is_still_served(string payload, string family)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        byte[] data = payload switch
+        {
+            "short-record" => [0x16, 0x03, 0x01, (byte)'\r', (byte)'\n'],
+            "short-text" => "X\r\n"u8.ToArray(),
+            "not-a-hello" => [0x16, 0x03, 0x01, 0x00, 0x30, 0x02, 0x00, 0x00, 0x2c, (byte)'\r', (byte)'\n'],
+            "wrong-version" => [0x16, 0x02, 0x01, 0x00, 0x30, 0x01, 0x00, 0x00, 0x2c, (byte)'\r', (byte)'\n'],
+            _ => [0x00, 0xff, 0x16, 0x03, 0x01, 0x00, 0x01, (byte)'\r', (byte)'\n'],
+        };
+        await using var app = new KestrelAppFactory<Program>(
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer" },
+            listen: o => o.Listen(SynPayloads.LoopbackOf(family), 0));
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
+
+        var exchange = await RawHttp.SendAsync(app.EndPoint, data, Timeout);
+
+        // Refused in the SYN, delivered after the handshake, and judged by Kestrel as any plain connection's bytes.
+        Assert.False(exchange.SynDataAcknowledged);
+        Assert.StartsWith("HTTP/1.1 400", exchange.Response, StringComparison.Ordinal);
+        Assert.Equal(1, metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "kernel_deferred")));
+        Assert.Equal(0, metrics.Sum("kestreltfo.early_data.connections"));
+    }
+
+    [Theory(Timeout = Limits.Test)]
+    [InlineData("ipv4")]
+    [InlineData("ipv6")]
+    public async Task SYN_data_that_passes_the_filter_but_not_the_classifier_is_deferred_in_the_transport(string family)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>(
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer" },
+            listen: o => o.Listen(SynPayloads.LoopbackOf(family), 0));
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
+
+        var exchange = await RawHttp.SendAsync(app.EndPoint, SynPayloads.NearClientHello, Timeout);
+
+        Assert.True(exchange.SynDataAcknowledged);
+        Assert.StartsWith("HTTP/1.1 400", exchange.Response, StringComparison.Ordinal);
+        Assert.Equal(1, metrics.Sum("kestreltfo.early_data.connections", ("kestreltfo.early_data.kind", "unknown")));
+        Assert.Equal(1, metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "deferred")));
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Where_the_filter_cannot_be_attached_Defer_holds_the_data_in_the_transport_and_says_so_once()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>(
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer" },
+            configure: web => web.ConfigureServices(services => services.Configure<FastOpenTransportOptions>(options =>
+                options.CreateBoundListenSocket = endPoint =>
+                {
+                    var socket = FastOpenTransportOptions.CreateDefaultBoundListenSocket(endPoint);
+                    SocketFilters.AttachLockedAcceptAll(socket);
+                    return socket;
+                })));
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
+
+        var exchange = await RawHttp.SendAsync(app.EndPoint, RawHttp.Post("/transfer"), Timeout);
+
+        Assert.True(exchange.SynDataAcknowledged);
+        Assert.Equal(new FastOpenReport(true, true, RawHttp.Post("/transfer").Length, EarlyDataKind.HttpRequest, "POST", EarlyDataAction.Deferred), Report(exchange));
+        var warning = Assert.Single(app.Logs.Transport, e => e.EventId.Name == "KernelFilterUnavailable");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains(app.Logs.Transport, e => e.EventId.Name == "ListenerStarted" && e.Message.Contains("deferred in the transport", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task Per_port_policy_overrides_the_overall_one()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var address = Loopback.NextAddress();
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new System.Net.IPEndPoint(address, 0));
-        var port = ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
-        probe.Dispose();
+        var port = FreePort(address);
         await using var app = new KestrelAppFactory<Program>(
-            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Reject", [$"Kestrel:FastOpen:EarlyDataPolicyByPort:{port}"] = "Defer" },
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer", [$"Kestrel:FastOpen:EarlyDataPolicyByPort:{port}"] = "Flag" },
             listen: o => o.Listen(address, port));
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
 
-        await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Request("/tfo"), fastOpen: true, Timeout);
-        var report = Report(await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Request("/tfo"), fastOpen: true, Timeout));
+        var report = Report(await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout));
 
-        Assert.Equal(EarlyDataAction.Deferred, report.EarlyDataAction);
+        Assert.Equal(EarlyDataAction.Flagged, report.EarlyDataAction);
     }
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData(2)]
     [InlineData(700)]
     [InlineData(60_000)]
@@ -93,16 +189,60 @@ public sealed class EarlyDataGuardTests
         // A line end lets Kestrel judge the request line at once instead of waiting for the rest of it.
         garbage[^1] = (byte)'\n';
 
-        await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Request("/tfo"), fastOpen: true, Timeout);
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
         var answer = await RawHttp.ExchangeAsync(app.EndPoint, garbage, fastOpen: true, Timeout);
 
         // Kestrel refuses what is not HTTP; the guard saw a TFO connection with unknown early data, and the server
         // goes on serving.
         Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
         Assert.Contains(app.Logs.Transport, e => e.EventId.Id == 20 && e.Message.Contains("are Unknown", StringComparison.Ordinal));
-        var report = Report(await RawHttp.ExchangeAsync(app.EndPoint, RawHttp.Request("/tfo"), fastOpen: true, Timeout));
+        var report = Report(await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout));
         Assert.Equal(EarlyDataKind.HttpRequest, report.EarlyDataKind);
     }
 
-    private static FastOpenReport Report(string response) => RawResponse.Parse(response).Report();
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_connection_that_fails_before_Kestrel_gets_it_costs_that_connection_only()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>();
+        var scope = app.Services.GetRequiredService<IMeterFactory>();
+        var failing = true;
+        using (var throwing = new MeterListener())
+        {
+            throwing.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == scope && instrument.Name == "kestreltfo.connections")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            throwing.SetMeasurementEventCallback<long>((_, _, _, _) =>
+            {
+                if (Volatile.Read(ref failing))
+                {
+                    throw new InvalidOperationException("a metrics listener that throws");
+                }
+            });
+            throwing.Start();
+
+            var refused = await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout, tolerateReset: true);
+            Assert.Equal(string.Empty, refused.Response);
+            Volatile.Write(ref failing, false);
+        }
+
+        // The listener went on accepting: the next connection is served.
+        Assert.Equal(200, (await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout)).StatusCode);
+        var failed = Assert.Single(app.Logs.Transport, e => e.EventId.Name == "ConnectionFailed");
+        Assert.Equal(LogLevel.Error, failed.Level);
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Level == LogLevel.Critical);
+    }
+
+    private static int FreePort(System.Net.IPAddress address)
+    {
+        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        probe.Bind(new System.Net.IPEndPoint(address, 0));
+        return ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+
+    private static FastOpenReport Report(RawExchange exchange) => RawResponse.Parse(exchange.Response).Report();
 }

@@ -1,5 +1,7 @@
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
 namespace KestrelTfo.FunctionalTests;
@@ -94,5 +96,21 @@ public sealed class KernelSupportTests
             Assert.True((previous & 0x2) != 0, "the scope should have restored the server bit");
             Assert.Contains("\"isFastOpen\":true", second.Body, StringComparison.Ordinal);
         }
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_kernel_that_takes_SYN_data_without_a_cookie_is_warned_about_and_degrades_the_health_check()
+    {
+        using var sysctl = FastOpenEnvironment.SetSysctl(0x203);
+        await using var app = new KestrelAppFactory<Program>();
+        app.StartServer();
+
+        var health = (await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Timeout)).Entries["tcp_fast_open"];
+
+        var warning = Assert.Single(app.Logs.Transport, e => e.EventId.Name == "KernelAcceptsDataWithoutCookie");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("net.ipv4.tcp_fastopen = 515 has bit 0x200", warning.Message, StringComparison.Ordinal);
+        Assert.Equal(HealthStatus.Degraded, health.Status);
+        Assert.Contains("data in SYNs without a cookie is accepted", health.Description, StringComparison.Ordinal);
     }
 }

@@ -3,9 +3,12 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.Internal;
+using KestrelTfo.Platform;
 using KestrelTfo.TestApp;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -34,12 +37,17 @@ public sealed class ListenerTests
     public async Task Queue_length_is_the_one_configured()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
-        await using var listener = await BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), o => o.QueueLength = 17);
+        var sockets = new ListenSockets();
+        await using var listener = await BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), o =>
+        {
+            o.QueueLength = 17;
+            o.CreateBoundListenSocket = sockets.Create;
+        });
 
         Assert.True(listener.FastOpenEnabled);
 
         // On Linux, getsockopt(TCP_FASTOPEN) on a listener reads back the queue length the kernel uses.
-        var queueLength = (int)listener.ListenSocket!.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen)!;
+        var queueLength = (int)sockets.Single.GetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen)!;
         Assert.Equal(17, queueLength);
     }
 
@@ -156,11 +164,157 @@ public sealed class ListenerTests
         return false;
     }
 
-    private static async ValueTask<FastOpenConnectionListener> BindAsync(IPEndPoint endPoint, Action<FastOpenTransportOptions>? configure = null)
+    [Fact(Timeout = Limits.Test)]
+    public async Task Each_listener_says_at_start_up_that_TFO_is_on_with_its_queue_keys_and_guard()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var logs = new LogCollector();
+        await using var plain = await BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), logs: logs);
+        await using var keyed = await BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), o =>
+        {
+            o.CookieKey = "000102030405060708090a0b0c0d0e0f";
+            o.BackupCookieKey = "f0e0d0c0b0a090807060504030201000";
+            o.EarlyDataPolicy = EarlyDataPolicy.Defer;
+            o.QueueLength = 64;
+        }, logs: logs);
+
+        var lines = logs.Transport.Where(e => e.EventId.Name == "ListenerStarted").ToList();
+        Assert.All(lines, line => Assert.Equal(LogLevel.Information, line.Level));
+        Assert.Equal(
+            $"Listening on {plain.EndPoint} with TCP Fast Open on (queue length 256); cookie keys: the kernel's; early data that is not a TLS ClientHello: flagged.",
+            lines[0].Message);
+        Assert.Equal(
+            $"Listening on {keyed.EndPoint} with TCP Fast Open on (queue length 64); cookie keys: configured, with a backup; early data that is not a TLS ClientHello: deferred by the kernel's filter.",
+            lines[1].Message);
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("0d0e0f", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Theory(Timeout = Limits.Test)]
+    [InlineData("::1", "::1")]
+    [InlineData("::", "::1")]
+    [InlineData("::", "127.0.0.1")]
+    public async Task IPv6_and_dual_mode_listeners_serve_TFO_and_tag_their_metrics_ipv6(string listen, string connect)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>(listen: o => o.Listen(IPAddress.Parse(listen), 0));
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        var server = new IPEndPoint(IPAddress.Parse(connect), app.EndPoint.Port);
+
+        await RawHttp.GetAsync(server, "/tfo", fastOpen: true, Timeout);
+        var report = (await RawHttp.GetAsync(server, "/tfo", fastOpen: true, Timeout)).Report();
+
+        Assert.True(report.IsFastOpen);
+        Assert.Equal(2, metrics.Sum("kestreltfo.connections", ("network.type", "ipv6"), ("server.address", listen)));
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task RequireFastOpen_fails_the_bind_with_the_OSs_reason_when_the_OS_refuses_TFO_on_the_socket()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        using var elsewhere = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        elsewhere.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
+        elsewhere.Listen();
+
+        // Linux refuses TCP_FASTOPEN on a socket that is neither closed nor listening: here one the app's own socket
+        // factory connected by mistake.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), o =>
+        {
+            o.RequireFastOpen = true;
+            o.CreateBoundListenSocket = endPoint =>
+            {
+                var socket = FastOpenTransportOptions.CreateDefaultBoundListenSocket(endPoint);
+                socket.Connect(elsewhere.LocalEndPoint!);
+                return socket;
+            };
+        }).AsTask());
+
+        Assert.StartsWith("TCP Fast Open is required (RequireFastOpen) but is off for servers: TCP Fast Open is off on ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("InvalidArgument", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_listen_socket_factory_that_returns_no_IP_socket_fails_the_bind_saying_so()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"kestreltfo-{Guid.NewGuid():N}.sock");
+        try
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), o =>
+                o.CreateBoundListenSocket = _ =>
+                {
+                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    socket.Bind(new UnixDomainSocketEndPoint(path));
+                    return socket;
+                }).AsTask());
+
+            Assert.Contains("CreateBoundListenSocket", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Unix", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory(Timeout = Limits.Test)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Where_connections_cannot_be_inspected_TFO_stays_off_unless_the_app_accepts_unguarded_early_data(bool allow)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var logs = new LogCollector();
+        await using var listener = await BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), o => o.AllowUnguardedEarlyData = allow, logs, canInspectConnections: false);
+
+        Assert.Equal(allow, listener.FastOpenEnabled);
+        var warning = Assert.Single(logs.Transport, e => e.EventId.Name == (allow ? "EarlyDataUninspected" : "FastOpenOffUninspectable"));
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        if (!allow)
+        {
+            Assert.Contains("AllowUnguardedEarlyData", listener.FastOpenError, StringComparison.Ordinal);
+            return;
+        }
+
+        // On such a platform nothing says whether a SYN carried data: the feature says no TFO and flags nothing, also for
+        // the second connection, whose POST rode in its SYN.
+        for (var i = 0; i < 2; i++)
+        {
+            using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            FastOpenConnect.Set(client, enabled: true);
+            await client.ConnectAsync(listener.EndPoint, Timeout);
+            await client.SendAsync(RawHttp.Post("/transfer"), SocketFlags.None, Timeout);
+            await using var connection = await listener.AcceptAsync(Timeout);
+            var feature = connection!.Features.Get<IFastOpenFeature>()!;
+            Assert.False(feature.IsFastOpen);
+            Assert.Equal(EarlyDataAction.None, feature.EarlyDataAction);
+        }
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_listener_that_accepts_SYN_data_without_a_cookie_is_warned_about_and_degrades_the_health_check()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>(configure: web => web.ConfigureServices(services =>
+            services.Configure<FastOpenTransportOptions>(options => options.CreateBoundListenSocket = endPoint =>
+            {
+                var socket = FastOpenTransportOptions.CreateDefaultBoundListenSocket(endPoint);
+                socket.SetRawSocketOption(LinuxTcp.SolTcp, LinuxTcp.TcpFastOpenNoCookie, BitConverter.GetBytes(1));
+                return socket;
+            })));
+        app.StartServer();
+
+        var health = (await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Timeout)).Entries["tcp_fast_open"];
+
+        Assert.Equal(LogLevel.Warning, Assert.Single(app.Logs.Transport, e => e.EventId.Name == "ListenerAcceptsDataWithoutCookie").Level);
+        Assert.Equal(HealthStatus.Degraded, health.Status);
+        Assert.Contains($"{app.EndPoint} set TCP_FASTOPEN_NO_COOKIE", health.Description, StringComparison.Ordinal);
+    }
+
+    private static async ValueTask<FastOpenConnectionListener> BindAsync(
+        IPEndPoint endPoint, Action<FastOpenTransportOptions>? configure = null, LogCollector? logs = null, bool? canInspectConnections = null)
     {
         var options = new FastOpenTransportOptions();
         configure?.Invoke(options);
-        var factory = new FastOpenTransportFactory(Options.Create(options), NullLoggerFactory.Instance);
+        var loggerFactory = logs is null ? NullLoggerFactory.Instance : LoggerFactory.Create(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
+        var factory = new FastOpenTransportFactory(Options.Create(options), loggerFactory, reload: null, meterFactory: null, TimeProvider.System, canInspectConnections);
         return (FastOpenConnectionListener)await factory.BindAsync(endPoint, Timeout);
     }
 }

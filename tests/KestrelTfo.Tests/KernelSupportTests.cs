@@ -1,4 +1,6 @@
 using KestrelTfo.Platform;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace KestrelTfo.Tests;
 
@@ -60,5 +62,24 @@ public sealed class KernelSupportTests
 
         Assert.Equal((value & 0x2) != 0, support.ServerEnabled);
         Assert.Equal(value, support.LinuxValue);
+    }
+
+    [Fact]
+    public void TryEnableKernelSupport_that_cannot_write_the_sysctl_says_why_and_serves_on()
+    {
+        // A sysctl that reads as a number without the server bit and that nobody, root included, may write.
+        const string ReadOnly = "/proc/sys/kernel/ngroups_max";
+        var readable = LinuxFastOpenSysctl.TryRead(ReadOnly, out var value, out _);
+        Assert.SkipUnless(OperatingSystem.IsLinux() && readable && (value & 0x2) == 0, $"needs {ReadOnly}");
+        var logger = new FakeLogger();
+
+        var support = KernelSupportCheck.Run(new FastOpenTransportOptions { TryEnableKernelSupport = true }, logger, ReadOnly);
+
+        Assert.False(support.ServerEnabled);
+        var logs = logger.Collector.GetSnapshot();
+        var failed = Assert.Single(logs, e => e.Id.Name == "KernelSupportEnableFailed");
+        Assert.Equal(LogLevel.Warning, failed.Level);
+        Assert.Contains($"could not set net.ipv4.tcp_fastopen to {value | 0x2}", failed.Message, StringComparison.Ordinal);
+        Assert.Contains(logs, e => e.Id.Name == "KernelSupportMissing");
     }
 }

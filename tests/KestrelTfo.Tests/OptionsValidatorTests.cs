@@ -60,4 +60,60 @@ public sealed class OptionsValidatorTests
 
         Assert.True(_validator.Validate(null, options).Succeeded);
     }
+
+    [Theory]
+    [InlineData(nameof(FastOpenTransportOptions.EarlyDataDeferTimeout), "00:00:00")]
+    [InlineData(nameof(FastOpenTransportOptions.EarlyDataDeferTimeout), "-00:00:01")]
+    [InlineData(nameof(FastOpenTransportOptions.ClientHelloDebounceWindow), "00:00:00")]
+    [InlineData(nameof(FastOpenTransportOptions.ClientHelloDebounceWindow), "-00:00:01")]
+    public void Non_positive_time_spans_fail_naming_the_key_and_the_value(string setting, string value)
+    {
+        var options = new FastOpenTransportOptions();
+        typeof(FastOpenTransportOptions).GetProperty(setting)!.SetValue(options, TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture));
+
+        var failure = Assert.Single(_validator.Validate(null, options).Failures!);
+
+        Assert.StartsWith($"Kestrel:FastOpen:{setting} must be positive", failure, StringComparison.Ordinal);
+        Assert.Contains($"but is {value}", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_policy_that_is_not_one_fails_naming_the_choices()
+    {
+        var failure = Assert.Single(_validator.Validate(null, new FastOpenTransportOptions { EarlyDataPolicy = (EarlyDataPolicy)7 }).Failures!);
+
+        Assert.Equal("Kestrel:FastOpen:EarlyDataPolicy must be Flag or Defer, but is 7 (FastOpenTransportOptions.EarlyDataPolicy).", failure);
+    }
+
+    [Theory]
+    [InlineData(-1, EarlyDataPolicy.Defer)]
+    [InlineData(65536, EarlyDataPolicy.Defer)]
+    [InlineData(8080, (EarlyDataPolicy)9)]
+    public void A_bad_port_or_policy_in_EarlyDataPolicyByPort_fails_naming_the_port(int port, EarlyDataPolicy policy)
+    {
+        var options = new FastOpenTransportOptions();
+        options.EarlyDataPolicyByPort[port] = policy;
+
+        var failure = Assert.Single(_validator.Validate(null, options).Failures!);
+
+        Assert.StartsWith($"Kestrel:FastOpen:EarlyDataPolicyByPort:{port} must name a port from 0 to 65535 and be Flag or Defer", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_obsolete_Reject_policy_is_still_valid_so_existing_configuration_starts()
+    {
+#pragma warning disable CS0618 // Obsolete on purpose: configuration written for earlier versions names it.
+        var options = new FastOpenTransportOptions { EarlyDataPolicy = EarlyDataPolicy.Reject };
+#pragma warning restore CS0618
+
+        Assert.True(_validator.Validate(null, options).Succeeded);
+    }
+
+    [Fact]
+    public void A_null_listen_socket_factory_fails()
+    {
+        var failure = Assert.Single(_validator.Validate(null, new FastOpenTransportOptions { CreateBoundListenSocket = null! }).Failures!);
+
+        Assert.StartsWith("Kestrel:FastOpen:CreateBoundListenSocket must not be null", failure, StringComparison.Ordinal);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -18,6 +19,7 @@ namespace KestrelTfo.NetEmu.Internal;
 internal sealed unsafe class PacketForwarder : IDisposable
 {
     private const int MaxPacketSize = 65536;
+    private const ushort TcpChecksumOffset = 16;
 
     // Closer than this, the release thread sleeps precisely instead of waiting on the monitor.
     private static readonly long s_preciseWindow = Stopwatch.Frequency * 2 / 1000;
@@ -29,6 +31,7 @@ internal sealed unsafe class PacketForwarder : IDisposable
     private readonly LinkDirectionStatistics _statistics;
     private readonly SegmentTrace? _trace;
     private readonly bool _toServer;
+    private readonly int _headerLength;
     private readonly ILogger _logger;
     private readonly Random _random;
     private readonly long _delay;
@@ -45,10 +48,12 @@ internal sealed unsafe class PacketForwarder : IDisposable
     private bool _stopping;
     private bool _writeFailureLogged;
 
+    // checksumOffload: both devices carry a virtio header, which the forwarder marks as checksum-verified.
     public PacketForwarder(
-        bool toServer, int source, int destination, LinkDirectionOptions options, LinkDirectionStatistics statistics, SegmentTrace? trace, int seed, ILogger logger)
+        bool toServer, int source, int destination, bool checksumOffload, LinkDirectionOptions options, LinkDirectionStatistics statistics, SegmentTrace? trace, int seed, ILogger logger)
     {
         _toServer = toServer;
+        _headerLength = checksumOffload ? TunDevice.VirtioHeaderLength : 0;
         _direction = toServer ? "to-server" : "to-client";
         _trace = trace;
         _source = source;
@@ -126,9 +131,9 @@ internal sealed unsafe class PacketForwarder : IDisposable
                 read = NativeMethods.Read(_source, start, buffer.Length);
             }
 
-            if (read > 0)
+            if (read > _headerLength)
             {
-                Accept(buffer.AsSpan(0, (int)read));
+                Accept(buffer.AsSpan(_headerLength, (int)read - _headerLength));
                 continue;
             }
 
@@ -168,8 +173,19 @@ internal sealed unsafe class PacketForwarder : IDisposable
     {
         var arrived = Stopwatch.GetTimestamp();
         _statistics.OnReceived();
-        var bytes = packet.ToArray();
-        var replay = _replayAfter is not null && TcpSegmentHeader.TryRead(bytes, out var header) && header.IsSynWithData;
+        // The header written with each packet: no segmentation, and for an IPv4 TCP segment the TCP checksum's place, so
+        // that the receiving kernel trusts the checksum (which the sender's kernel computed: the device offers no
+        // offloads) as it would a network card's verdict.
+        var bytes = new byte[_headerLength + packet.Length];
+        if (_headerLength > 0 && packet.Length >= 20 && packet[0] >> 4 == 4 && packet[9] == 6)
+        {
+            bytes[0] = TunDevice.VirtioNeedsChecksum;
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(6), (ushort)((packet[0] & 0x0f) * 4));
+            BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), TcpChecksumOffset);
+        }
+
+        packet.CopyTo(bytes.AsSpan(_headerLength));
+        var replay = _replayAfter is not null && TcpSegmentHeader.TryRead(packet, out var header) && header.IsSynWithData;
 
         var delay = _delay;
         if (_jitter > 0)
@@ -194,19 +210,19 @@ internal sealed unsafe class PacketForwarder : IDisposable
             }
             else
             {
-                Enqueue(new ScheduledPacket(bytes, arrived, IsReplay: false), due);
+                Enqueue(new ScheduledPacket(bytes, _headerLength, arrived, IsReplay: false), due);
             }
 
             if (duplicated)
             {
                 _statistics.OnDuplicated();
-                Enqueue(new ScheduledPacket(bytes, arrived, IsReplay: false), due);
+                Enqueue(new ScheduledPacket(bytes, _headerLength, arrived, IsReplay: false), due);
             }
 
             if (replay)
             {
                 // Counted from when the original was (or, if lost, would have been) delivered.
-                Enqueue(new ScheduledPacket(bytes, arrived, IsReplay: true), due + _replayAfter!.Value);
+                Enqueue(new ScheduledPacket(bytes, _headerLength, arrived, IsReplay: true), due + _replayAfter!.Value);
             }
         }
     }
@@ -300,10 +316,10 @@ internal sealed unsafe class PacketForwarder : IDisposable
         // Stamped and recorded before the write: the receiver's kernel may handle the packet, and its application
         // act on it, before the write returns, and no answer must seem to come before what it answers, nor anyone
         // miss in the trace a packet they already acted on. A write that fails is logged.
-        if (_trace is not null && TcpSegmentHeader.TryRead(packet.Bytes, out var header))
+        if (_trace is not null && TcpSegmentHeader.TryRead(packet.Packet, out var header))
         {
             _trace.Record(new TracedSegment(
-                _toServer, header.SourcePort, header.DestinationPort, header.Sequence, (header.Flags & TcpSegmentHeader.Syn) != 0, header.PayloadLength, packet.Taken, Stopwatch.GetTimestamp()));
+                _toServer, header.SourcePort, header.DestinationPort, header.Sequence, (header.Flags & KestrelTfo.Platform.TcpHeader.Syn) != 0, header.PayloadLength, packet.Taken, Stopwatch.GetTimestamp()));
         }
 
         nint written;

@@ -11,8 +11,18 @@ namespace KestrelTfo.NetEmu.Internal;
 /// </summary>
 internal sealed unsafe class TunDevice : IDisposable
 {
+    /// <summary>The <c>struct virtio_net_hdr</c> each read and write carries with <c>IFF_VNET_HDR</c> (linux/virtio_net.h).</summary>
+    public const int VirtioHeaderLength = 10;
+
+    /// <summary>
+    /// <c>VIRTIO_NET_HDR_F_NEEDS_CSUM</c>, the one checksum flag <c>tun</c> takes from a writer: the packet becomes
+    /// <c>CHECKSUM_PARTIAL</c>, which the kernel trusts on local delivery, as it trusts a card with receive offload.
+    /// </summary>
+    public const byte VirtioNeedsChecksum = 1;
+
     private const short IffTun = 0x1;
     private const short IffNoPi = 0x1000;
+    private const short IffVnetHdr = 0x4000;
     private const int IfReqSize = 40;
     private const int IfNameSize = 16;
 
@@ -27,7 +37,9 @@ internal sealed unsafe class TunDevice : IDisposable
     public string Name { get; }
 
     /// <summary>Opens a TUN device, named by the kernel from the pattern, in the calling thread's namespace.</summary>
-    public static TunDevice Open(string namePattern)
+    /// <param name="namePattern">The name, with <c>%d</c> for a number the kernel picks.</param>
+    /// <param name="virtioHeader">Whether every packet read or written starts with a <see cref="VirtioHeaderLength"/>-byte header.</param>
+    public static TunDevice Open(string namePattern, bool virtioHeader)
     {
         var fd = NativeMethods.Open("/dev/net/tun", NativeMethods.ORdWr | NativeMethods.ONonBlock | NativeMethods.OCloExec);
         if (fd < 0)
@@ -38,8 +50,9 @@ internal sealed unsafe class TunDevice : IDisposable
         var request = stackalloc byte[IfReqSize];
         new Span<byte>(request, IfReqSize).Clear();
         Encoding.ASCII.GetBytes(namePattern, new Span<byte>(request, IfNameSize - 1));
-        // Raw IP packets, without the 4-byte packet-information header.
-        *(short*)(request + IfNameSize) = IffTun | IffNoPi;
+        // Raw IP packets, without the 4-byte packet-information header. The device offers no offloads, so what the
+        // kernel hands it is complete, checksums included.
+        *(short*)(request + IfNameSize) = (short)(IffTun | IffNoPi | (virtioHeader ? IffVnetHdr : 0));
         if (NativeMethods.Ioctl(fd, NativeMethods.TunSetIff, request) != 0)
         {
             var error = Marshal.GetLastPInvokeError();

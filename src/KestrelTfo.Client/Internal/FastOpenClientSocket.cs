@@ -1,19 +1,11 @@
-using System.Globalization;
 using System.Net.Sockets;
+using KestrelTfo.Platform;
 
 namespace KestrelTfo.Client.Internal;
 
-/// <summary>The per-socket side of client TCP Fast Open: switching it on, and asking the kernel how it went.</summary>
+/// <summary>The per-socket side of client TCP Fast Open: switching it on or off, and asking the kernel how it went.</summary>
 internal static class FastOpenClientSocket
 {
-    private const int SolTcp = 6;
-    private const int TcpInfo = 11;
-    private const int TcpFastOpenConnect = 30;
-    private const int TcpInfoOptionsOffset = 5;
-    private const int TcpInfoFastOpenFailOffset = 7;
-    private const byte TcpiOptSynData = 0x20;
-    private const string SysctlPath = "/proc/sys/net/ipv4/tcp_fastopen";
-
     /// <summary>
     /// The way this platform sends data in a SYN. Linux sets <c>TCP_FASTOPEN_CONNECT</c> itself rather than take .NET's
     /// buffer-with-connect route, which on Linux sets that same option only when the socket also carries the listener
@@ -34,7 +26,7 @@ internal static class FastOpenClientSocket
             switch (method)
             {
                 case FastOpenConnectMethod.FastOpenConnectOption:
-                    socket.SetRawSocketOption(SolTcp, TcpFastOpenConnect, BitConverter.GetBytes(1));
+                    FastOpenConnect.Set(socket, enabled: true);
                     break;
                 case FastOpenConnectMethod.ConnectWithData:
                     socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, 1);
@@ -56,6 +48,28 @@ internal static class FastOpenClientSocket
         return true;
     }
 
+    /// <summary>
+    /// Makes sure a socket sends nothing in its SYN, whatever the socket factory that made it set: on Linux it clears
+    /// <c>TCP_FASTOPEN_CONNECT</c> (a kernel without the option has nothing to clear). Elsewhere data goes in a SYN only
+    /// through a connect with a buffer, which the normal path never uses.
+    /// </summary>
+    public static void EnsureNoDataInSyn(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        try
+        {
+            FastOpenConnect.Set(socket, enabled: false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.ProtocolOption or SocketError.OperationNotSupported or SocketError.ProtocolNotSupported)
+        {
+            // Before Linux 4.11 there is no TCP_FASTOPEN_CONNECT to clear.
+        }
+    }
+
     /// <summary>What became of the data meant for the SYN (Linux: <c>TCP_INFO</c>), once the connection is established.</summary>
     public static FastOpenOutcome ReadOutcome(Socket socket)
     {
@@ -64,30 +78,23 @@ internal static class FastOpenClientSocket
             return FastOpenOutcome.Unknown;
         }
 
-        Span<byte> info = stackalloc byte[8];
-        int length;
+        TcpConnectionInfo info;
         try
         {
-            length = socket.GetRawSocketOption(SolTcp, TcpInfo, info);
+            info = TcpConnectionInfo.Read(socket);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
             return FastOpenOutcome.Unknown;
         }
 
-        if (length > TcpInfoOptionsOffset && (info[TcpInfoOptionsOffset] & TcpiOptSynData) != 0)
+        if (info.ReceivedSynData)
         {
             return FastOpenOutcome.DataAccepted;
         }
 
-        // tcpi_fastopen_client_fail (Linux 5.5+) is a two-bit field after tcpi_delivery_rate_app_limited, which
-        // little-endian compilers put in the low bits of the byte.
-        if (length <= TcpInfoFastOpenFailOffset || !BitConverter.IsLittleEndian)
-        {
-            return FastOpenOutcome.Unknown;
-        }
-
-        return ((info[TcpInfoFastOpenFailOffset] >> 1) & 0x3) switch
+        // tcpi_fastopen_client_fail (include/uapi/linux/tcp.h, enum tcp_fastopen_client_fail).
+        return info.FastOpenClientFail switch
         {
             1 => FastOpenOutcome.CookieRequested,
             2 => FastOpenOutcome.DataNotAccepted,
@@ -105,19 +112,12 @@ internal static class FastOpenClientSocket
                 : "TCP Fast Open needs Windows 10 1607 or later";
         }
 
-        try
+        if (LinuxFastOpenSysctl.TryRead(out var value, out _) && (value & LinuxFastOpenSysctl.ClientBit) == 0)
         {
-            var value = int.Parse(File.ReadAllText(SysctlPath).Trim(), NumberStyles.None, CultureInfo.InvariantCulture);
-            if ((value & 0x1) == 0)
-            {
-                return $"net.ipv4.tcp_fastopen is {value} and lacks the client bit (1): sudo sysctl -w net.ipv4.tcp_fastopen={value | 0x1}";
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
-        {
-            // No sysctl to read: the kernel predates TFO or hides it; the kernel version is the fix.
+            return $"{LinuxFastOpenSysctl.Name} is {value} and lacks the client bit (1): sudo sysctl -w {LinuxFastOpenSysctl.Name}={value | LinuxFastOpenSysctl.ClientBit}";
         }
 
+        // No sysctl to read: the kernel predates TFO or hides it; the kernel version is the fix.
         return "TCP_FASTOPEN_CONNECT needs Linux 4.11 or later";
     }
 }

@@ -8,14 +8,28 @@ namespace KestrelTfo.EarlyData;
 /// completes, the reader ends as an empty, completed stream, so none of the buffered early data reaches the
 /// application.
 /// </summary>
+/// <remarks>
+/// A result this reader makes up (a held read that was cancelled, or the empty end after a failed handshake) holds a
+/// buffer the inner pipe never gave out. Its reader advances past it like any other, so <see cref="AdvanceTo(SequencePosition, SequencePosition)"/>
+/// after a made-up result stays here: the inner pipe would throw on the foreign positions.
+/// </remarks>
 internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeCompleted) : PipeReader
 {
     private readonly Lock _sync = new();
     private TaskCompletionSource? _cancelPendingRead;
     private volatile bool _released;
+    private bool _lastResultMadeUp;
 
-    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default) =>
-        _released ? inner.ReadAsync(cancellationToken) : ReadAfterHandshakeAsync(cancellationToken);
+    public override ValueTask<ReadResult> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        if (_released)
+        {
+            _lastResultMadeUp = false;
+            return inner.ReadAsync(cancellationToken);
+        }
+
+        return ReadAfterHandshakeAsync(cancellationToken);
+    }
 
     private async ValueTask<ReadResult> ReadAfterHandshakeAsync(CancellationToken cancellationToken)
     {
@@ -34,17 +48,20 @@ internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeC
             if (first == canceled || canceled.IsCompleted)
             {
                 _cancelPendingRead = null;
+                _lastResultMadeUp = true;
                 return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: true, isCompleted: false);
             }
 
             if (!handshakeCompleted.Result)
             {
+                _lastResultMadeUp = true;
                 return new ReadResult(ReadOnlySequence<byte>.Empty, isCanceled: false, isCompleted: true);
             }
 
             _released = true;
         }
 
+        _lastResultMadeUp = false;
         return await inner.ReadAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -64,12 +81,25 @@ internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeC
             }
         }
 
+        _lastResultMadeUp = false;
         return inner.TryRead(out result);
     }
 
-    public override void AdvanceTo(SequencePosition consumed) => inner.AdvanceTo(consumed);
+    public override void AdvanceTo(SequencePosition consumed)
+    {
+        if (!ConsumeMadeUpResult())
+        {
+            inner.AdvanceTo(consumed);
+        }
+    }
 
-    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined) => inner.AdvanceTo(consumed, examined);
+    public override void AdvanceTo(SequencePosition consumed, SequencePosition examined)
+    {
+        if (!ConsumeMadeUpResult())
+        {
+            inner.AdvanceTo(consumed, examined);
+        }
+    }
 
     public override void CancelPendingRead()
     {
@@ -89,4 +119,12 @@ internal sealed class DeferredPipeReader(PipeReader inner, Task<bool> handshakeC
     public override void Complete(Exception? exception = null) => inner.Complete(exception);
 
     public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+    // A reader reads and advances in turn, never both at once, so the flag needs no lock.
+    private bool ConsumeMadeUpResult()
+    {
+        var madeUp = _lastResultMadeUp;
+        _lastResultMadeUp = false;
+        return madeUp;
+    }
 }

@@ -40,14 +40,14 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
 
         if (!Enum.IsDefined(options.EarlyDataPolicy))
         {
-            Fail(ref failures, nameof(options.EarlyDataPolicy), options.EarlyDataPolicy, "must be Flag, Defer or Reject");
+            Fail(ref failures, nameof(options.EarlyDataPolicy), options.EarlyDataPolicy, "must be Flag or Defer");
         }
 
         foreach (var (port, policy) in options.EarlyDataPolicyByPort)
         {
             if (port is < 0 or > 65535 || !Enum.IsDefined(policy))
             {
-                Fail(ref failures, $"{nameof(options.EarlyDataPolicyByPort)}:{port}", policy, "must name a port from 0 to 65535 and be Flag, Defer or Reject");
+                Fail(ref failures, $"{nameof(options.EarlyDataPolicyByPort)}:{port}", policy, "must name a port from 0 to 65535 and be Flag or Defer");
             }
         }
 
@@ -59,6 +59,11 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
         if (options.ClientHelloDebounceWindow <= TimeSpan.Zero)
         {
             Fail(ref failures, nameof(options.ClientHelloDebounceWindow), options.ClientHelloDebounceWindow, "must be positive (null turns it off)");
+        }
+
+        if (options.CreateBoundListenSocket is null)
+        {
+            Fail(ref failures, nameof(options.CreateBoundListenSocket), "must not be null (CreateDefaultBoundListenSocket is the default)");
         }
 
         ValidateKey(ref failures, nameof(options.CookieKey), options.CookieKey);
@@ -74,10 +79,10 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
     private static void ValidateKey(ref List<string>? failures, string setting, string? key)
     {
         Span<byte> parsed = stackalloc byte[FastOpenCookieKey.Length];
-        if (!string.IsNullOrWhiteSpace(key) && !FastOpenCookieKey.TryParse(key, parsed))
+        if (!string.IsNullOrWhiteSpace(key) && !FastOpenCookieKey.TryParse(key, parsed, out var problem))
         {
             // The value is a secret, so the message describes it without showing it.
-            Fail(ref failures, setting, $"must be {FastOpenCookieKey.Length} bytes written as {2 * FastOpenCookieKey.Length} hex digits or in base64, but the value given ({key.Length} characters) is not");
+            Fail(ref failures, setting, problem!);
         }
     }
 

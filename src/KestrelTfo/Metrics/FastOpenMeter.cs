@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using KestrelTfo.EarlyData;
 using KestrelTfo.Internal;
 using KestrelTfo.Platform;
 
@@ -16,6 +17,7 @@ internal sealed class FastOpenMeter : IDisposable
     private readonly Counter<long> _earlyDataConnections;
     private readonly Counter<long> _earlyDataBytes;
     private readonly Counter<long> _guard;
+    private readonly UpDownCounter<long> _pending;
 
     /// <param name="meterFactory">The host's meter factory; without one the meter is this object's own.</param>
     /// <param name="listeners">The live listeners, for the per-listener gauge.</param>
@@ -29,6 +31,7 @@ internal sealed class FastOpenMeter : IDisposable
         _earlyDataConnections = _meter.CreateCounter<long>("kestreltfo.early_data.connections", "{connection}", "TCP Fast Open connections, by what their early data is.");
         _earlyDataBytes = _meter.CreateCounter<long>("kestreltfo.early_data.bytes", "By", "Early-data bytes of TCP Fast Open connections, by what the early data is.");
         _guard = _meter.CreateCounter<long>("kestreltfo.early_data.guard", "{connection}", "What the early-data guard did with connections whose early data is not replay-safe, and with duplicate ClientHellos.");
+        _pending = _meter.CreateUpDownCounter<long>("kestreltfo.early_data.pending", "{connection}", "Connections whose early data the transport holds until their handshake completes.");
 
         _meter.CreateObservableGauge(
             "kestreltfo.listener.fast_open",
@@ -60,12 +63,19 @@ internal sealed class FastOpenMeter : IDisposable
         }
     }
 
-    // action: one of the action names FastOpenMetrics lists.
-    public void Guarded(ListenerTags listener, string action)
+    public void Guarded(ListenerTags listener, EarlyDataGuardAction action)
     {
         if (_guard.Enabled)
         {
-            _guard.Add(1, listener.Address, listener.Port, listener.NetworkType, new("kestreltfo.early_data.action", action));
+            _guard.Add(1, listener.Address, listener.Port, listener.NetworkType, new("kestreltfo.early_data.action", GuardActionNames.Of(action)));
+        }
+    }
+
+    public void DeferralPending(ListenerTags listener, int change)
+    {
+        if (_pending.Enabled)
+        {
+            _pending.Add(change, listener.Address, listener.Port, listener.NetworkType);
         }
     }
 
@@ -101,28 +111,20 @@ internal sealed class FastOpenMeter : IDisposable
 
     private static List<Measurement<long>> ObserveKernel(LinuxNetstat netstat)
     {
+        var measurements = new List<Measurement<long>>(TcpFastOpenCounters.All.Length);
         if (!OperatingSystem.IsLinux() || !netstat.TryRead(out var counters))
         {
-            return [];
+            return measurements;
         }
 
-        var measurements = new List<Measurement<long>>(8);
-        Add(TcpFastOpenCounterKinds.Active, "TCPFastOpenActive", counters.Active);
-        Add(TcpFastOpenCounterKinds.ActiveFail, "TCPFastOpenActiveFail", counters.ActiveFail);
-        Add(TcpFastOpenCounterKinds.Passive, "TCPFastOpenPassive", counters.Passive);
-        Add(TcpFastOpenCounterKinds.PassiveFail, "TCPFastOpenPassiveFail", counters.PassiveFail);
-        Add(TcpFastOpenCounterKinds.ListenOverflow, "TCPFastOpenListenOverflow", counters.ListenOverflow);
-        Add(TcpFastOpenCounterKinds.CookieReqd, "TCPFastOpenCookieReqd", counters.CookieReqd);
-        Add(TcpFastOpenCounterKinds.Blackhole, "TCPFastOpenBlackhole", counters.Blackhole);
-        Add(TcpFastOpenCounterKinds.PassiveAltKey, "TCPFastOpenPassiveAltKey", counters.PassiveAltKey);
-        return measurements;
-
-        void Add(TcpFastOpenCounterKinds kind, string name, long value)
+        foreach (var counter in TcpFastOpenCounters.All)
         {
-            if ((counters.Present & kind) != 0)
+            if (counters.IsPresent(counter))
             {
-                measurements.Add(new Measurement<long>(value, new KeyValuePair<string, object?>("kestreltfo.kernel.counter", name)));
+                measurements.Add(new Measurement<long>(counters[counter], new KeyValuePair<string, object?>("kestreltfo.kernel.counter", TcpFastOpenCounters.KernelName(counter))));
             }
         }
+
+        return measurements;
     }
 }

@@ -1,49 +1,69 @@
 using System.Buffers;
 using System.Buffers.Text;
+using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace KestrelTfo.Platform;
 
 /// <summary>
-/// Parses TCP Fast Open cookie keys as configuration carries them: 16 bytes written as 32 hex digits
-/// (optionally in the kernel's own <c>xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx</c> form) or in base64.
+/// Parses TCP Fast Open cookie keys as configuration carries them. A key is 16 bytes, written as 32 hex digits or in
+/// base64 (the bytes in order), or in the kernel's own form, which <c>net.ipv4.tcp_fastopen_key</c> reads and prints.
 /// </summary>
+/// <remarks>
+/// The kernel's form is four 32-bit words, <c>%x-%x-%x-%x</c>, each stored in the machine's byte order
+/// (<c>proc_tcp_fastopen_key</c> in net/ipv4/sysctl_net_ipv4.c): on x86-64 and arm64 the text
+/// <c>00010203-...</c> is the bytes <c>03 02 01 00 ...</c>. Read that way, a key copied from the sysctl of one host
+/// makes the same cookies on a listener here, so a fleet can mix hosts keyed through the sysctl with KestrelTfo apps.
+/// </remarks>
 internal static class FastOpenCookieKey
 {
     public const int Length = 16;
 
-    public static bool TryParse(ReadOnlySpan<char> text, Span<byte> key)
+    private const int Words = Length / sizeof(uint);
+
+    /// <summary>Parses one key; on failure says why, without showing the key.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, Span<byte> key, out string? problem)
     {
         text = text.Trim();
-
-        // The kernel prints net.ipv4.tcp_fastopen_key as four dash-separated groups; accept a copy of that.
-        if (text.Length == 2 * Length + 3 && text[8] == '-' && text[17] == '-' && text[26] == '-')
+        problem = null;
+        if (text.Contains(','))
         {
-            Span<char> hex = stackalloc char[2 * Length];
-            text[..8].CopyTo(hex);
-            text[9..17].CopyTo(hex[8..]);
-            text[18..26].CopyTo(hex[16..]);
-            text[27..].CopyTo(hex[24..]);
-            return TryParseHex(hex, key);
+            problem = "holds two keys, as the sysctl prints a primary and a backup key; put the second one in BackupCookieKey";
+            return false;
         }
 
-        if (text.Length == 2 * Length)
+        if (text.Contains('-'))
         {
-            return TryParseHex(text, key);
+            if (TryParseKernelForm(text, key))
+            {
+                return true;
+            }
+
+            problem = "is not the kernel's form of four 32-bit hex words, xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx";
+            return false;
         }
 
-        return Base64.IsValid(text, out var decodedLength)
-            && decodedLength == Length
-            && Convert.TryFromBase64Chars(text, key, out var written)
-            && written == Length;
+        if (text.Length == 2 * Length && Convert.FromHexString(text, key, out _, out var written) == OperationStatus.Done && written == Length)
+        {
+            return true;
+        }
+
+        if (Base64.IsValid(text, out var decodedLength) && decodedLength == Length
+            && Convert.TryFromBase64Chars(text, key, out written) && written == Length)
+        {
+            return true;
+        }
+
+        problem = $"must be {Length} bytes written as {2 * Length} hex digits, in base64, or in the kernel's form " +
+                  $"xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx, but the value given ({text.Length} characters) is none of these";
+        return false;
     }
 
-    private static bool TryParseHex(ReadOnlySpan<char> hex, Span<byte> key) =>
-        Convert.FromHexString(hex, key, out _, out var written) == OperationStatus.Done && written == Length;
-
     /// <summary>
-    /// The value for <c>TCP_FASTOPEN_KEY</c>: the primary key, followed by the backup key when there is one.
-    /// Null when no key is configured.
+    /// The value for <c>TCP_FASTOPEN_KEY</c>: the primary key, followed by the backup key when there is one. Null when
+    /// no key is configured.
     /// </summary>
+    /// <exception cref="FormatException">A key does not parse (the options validator reports which, and why).</exception>
     public static byte[]? ToSocketOption(string? primary, string? backup)
     {
         if (string.IsNullOrWhiteSpace(primary))
@@ -53,11 +73,35 @@ internal static class FastOpenCookieKey
 
         var hasBackup = !string.IsNullOrWhiteSpace(backup);
         var keys = new byte[hasBackup ? 2 * Length : Length];
-        if (!TryParse(primary, keys.AsSpan(0, Length)) || (hasBackup && !TryParse(backup, keys.AsSpan(Length))))
+        if (!TryParse(primary, keys.AsSpan(0, Length), out _) || (hasBackup && !TryParse(backup, keys.AsSpan(Length), out _)))
         {
-            throw new FormatException("A TCP Fast Open cookie key is not 16 bytes in hex or base64.");
+            throw new FormatException("A TCP Fast Open cookie key does not parse.");
         }
 
         return keys;
+    }
+
+    // As the kernel's sscanf("%x-%x-%x-%x") reads it: four groups of 1 to 8 hex digits.
+    private static bool TryParseKernelForm(ReadOnlySpan<char> text, Span<byte> key)
+    {
+        Span<Range> groups = stackalloc Range[Words + 1];
+        if (text.Split(groups, '-') != Words)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < Words; i++)
+        {
+            var group = text[groups[i]];
+            if (group.Length is 0 or > 8 || !uint.TryParse(group, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var word))
+            {
+                return false;
+            }
+
+            // In the machine's byte order, as the kernel keeps the words it parsed.
+            MemoryMarshal.Write(key[(i * sizeof(uint))..], word);
+        }
+
+        return true;
     }
 }

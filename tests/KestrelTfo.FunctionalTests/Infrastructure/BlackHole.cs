@@ -11,7 +11,6 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// </summary>
 internal sealed class BlackHole : IDisposable
 {
-
     private readonly Socket _listener;
     private readonly Socket _queued;
 
@@ -31,7 +30,7 @@ internal sealed class BlackHole : IDisposable
         listener.Listen(0);
 
         var queued = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        FastOpenSocket.UseFastOpenConnect(queued);
+        FastOpenConnect.Set(queued, enabled: true);
         await queued.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
         await queued.SendAsync("x"u8.ToArray(), SocketFlags.None, cancellationToken);
         return new BlackHole(listener, queued);

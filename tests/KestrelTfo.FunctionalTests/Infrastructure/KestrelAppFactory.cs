@@ -1,8 +1,5 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,17 +43,25 @@ internal sealed class KestrelAppFactory<TEntryPoint> : WebApplicationFactory<TEn
     public LogCollector Logs { get; } = new();
 
     /// <summary>The server's first TCP endpoint, with the port Kestrel picked; starts the server.</summary>
-    public IPEndPoint EndPoint
+    public IPEndPoint EndPoint => EndPoints[0];
+
+    /// <summary>The server's TCP endpoints, with the ports Kestrel picked; starts the server.</summary>
+    public IReadOnlyList<IPEndPoint> EndPoints
     {
         get
         {
             StartServer();
-            var addresses = Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
-            return addresses
-                .Select(address => new Uri(address))
-                .Where(uri => IPAddress.TryParse(uri.Host, out _))
-                .Select(uri => new IPEndPoint(IPAddress.Parse(uri.Host), uri.Port))
-                .First();
+            return ServerEndPoints.Of(Services);
+        }
+    }
+
+    /// <summary>The app's TCP Fast Open transport; starts the server.</summary>
+    public FastOpenTransportFactory Transport
+    {
+        get
+        {
+            StartServer();
+            return Services.GetServices<Microsoft.AspNetCore.Connections.IConnectionListenerFactory>().OfType<FastOpenTransportFactory>().Single();
         }
     }
 

@@ -40,7 +40,7 @@ internal sealed class OtlpReceiver(string wanted) : IAsyncDisposable
             return Results.Ok();
         });
         await _app.StartAsync(cancellationToken);
-        return new Uri(_app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single());
+        return ServerEndPoints.BaseAddress(_app.Services);
     }
 
     public async ValueTask DisposeAsync()

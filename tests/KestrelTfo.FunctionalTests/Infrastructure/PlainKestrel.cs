@@ -43,8 +43,7 @@ internal sealed class PlainKestrel : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
         await app.StartAsync(cancellationToken);
-        var bound = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        return new PlainKestrel(app, new Uri(bound));
+        return new PlainKestrel(app, ServerEndPoints.BaseAddress(app.Services, https ? "https" : "http"));
     }
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

@@ -8,17 +8,15 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 internal static class TcpTable
 {
     private const string SynSent = "02";
+    private const string TimeWait = "06";
 
     /// <summary>How many sockets are still trying to connect to <paramref name="remote"/>.</summary>
-    public static int CountSynSent(IPEndPoint remote)
-    {
-        var file = remote.AddressFamily == AddressFamily.InterNetwork ? "/proc/net/tcp" : "/proc/net/tcp6";
-        var wanted = $"{Hex(remote.Address)}:{remote.Port:X4}";
-        return File.ReadLines(file)
-            .Skip(1)
-            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Count(fields => fields[2] == wanted && fields[3] == SynSent);
-    }
+    public static int CountSynSent(IPEndPoint remote) =>
+        Sockets(remote.AddressFamily).Count(fields => fields[2] == Key(remote) && fields[3] == SynSent);
+
+    /// <summary>How many sockets have <paramref name="local"/> as their own address, in any state but TIME_WAIT.</summary>
+    public static int CountLocal(IPEndPoint local) =>
+        Sockets(local.AddressFamily).Count(fields => fields[1] == Key(local) && fields[3] != TimeWait);
 
     /// <summary>
     /// Waits, at most <paramref name="limit"/>, until no socket is trying to connect to <paramref name="remote"/>,
@@ -35,6 +33,14 @@ internal static class TcpTable
 
         return count;
     }
+
+    // Each line's fields: slot, local address, remote address, state, ...
+    private static IEnumerable<string[]> Sockets(AddressFamily family) =>
+        File.ReadLines(family == AddressFamily.InterNetwork ? "/proc/net/tcp" : "/proc/net/tcp6")
+            .Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+    private static string Key(IPEndPoint endPoint) => $"{Hex(endPoint.Address)}:{endPoint.Port:X4}";
 
     // The kernel prints each 32-bit word of the address in host byte order.
     private static string Hex(IPAddress address)

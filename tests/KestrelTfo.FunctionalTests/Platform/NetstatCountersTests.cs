@@ -16,7 +16,7 @@ public sealed class NetstatCountersTests
         using var netstat = new LinuxNetstat();
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
-        FastOpenSocket.EnableOnListener(listener, 16);
+        FastOpenListenSocket.Enable(listener, 16);
         listener.Listen();
         var server = (IPEndPoint)listener.LocalEndPoint!;
 
@@ -29,20 +29,20 @@ public sealed class NetstatCountersTests
         // Other tests share the namespace and may move the counters too, so each delta is a lower bound.
         Assert.False(cookie);
         Assert.True(synData);
-        Assert.True(afterCookie.CookieReqd - before.CookieReqd >= 1, $"CookieReqd {before.CookieReqd} -> {afterCookie.CookieReqd}");
-        Assert.True(after.Passive - afterCookie.Passive >= 1, $"Passive {afterCookie.Passive} -> {after.Passive}");
-        Assert.True(after.Active - afterCookie.Active >= 1, $"Active {afterCookie.Active} -> {after.Active}");
+        Assert.True(afterCookie[TcpFastOpenCounter.CookieReqd] - before[TcpFastOpenCounter.CookieReqd] >= 1);
+        Assert.True(after[TcpFastOpenCounter.Passive] - afterCookie[TcpFastOpenCounter.Passive] >= 1);
+        Assert.True(after[TcpFastOpenCounter.Active] - afterCookie[TcpFastOpenCounter.Active] >= 1);
     }
 
     /// <summary>One TFO connection carrying one byte; whether the server saw that byte in the SYN.</summary>
     private static async Task<bool> ConnectAsync(Socket listener, IPEndPoint server)
     {
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        RawHttp.UseFastOpenConnect(client);
+        FastOpenConnect.Set(client, enabled: true);
         await client.ConnectAsync(server, Timeout);
         await client.SendAsync(new byte[] { 42 }, SocketFlags.None, Timeout);
         using var accepted = await listener.AcceptAsync(Timeout);
-        var synData = FastOpenSocket.ReadInfo(accepted).ReceivedSynData;
+        var synData = TcpConnectionInfo.Read(accepted).ReceivedSynData;
 
         // The reply completes the client's handshake, which is when the kernel counts an acknowledged SYN's data.
         var buffer = new byte[1];

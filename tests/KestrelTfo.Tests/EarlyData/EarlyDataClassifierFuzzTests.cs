@@ -75,7 +75,7 @@ public sealed class EarlyDataClassifierFuzzTests
             && (kind == EarlyDataKind.None) == data.IsEmpty
             && result.IsReplaySafe == (kind is EarlyDataKind.None or EarlyDataKind.TlsClientHello)
             && (result.HttpMethod is null || kind == EarlyDataKind.HttpRequest)
-            && (kind != EarlyDataKind.TlsClientHello || (data.Length >= EarlyDataClassifier.MinimumTlsBytes && data[0] == 22));
+            && (kind != EarlyDataKind.TlsClientHello || (data.Length >= TlsClientHello.MinimumBytes && data[0] == 22));
 
         // Judging only what is visible means a shorter start of the same bytes never changes the answer,
         // down to the fewest bytes the answer needs.
@@ -83,7 +83,7 @@ public sealed class EarlyDataClassifierFuzzTests
         {
             var minimum = kind switch
             {
-                EarlyDataKind.TlsClientHello => EarlyDataClassifier.MinimumTlsBytes,
+                EarlyDataKind.TlsClientHello => TlsClientHello.MinimumBytes,
                 EarlyDataKind.Http2Preface => 4,
                 _ => result.HttpMethod is { } method ? method.Length + 1 : data.Length,
             };
@@ -138,7 +138,7 @@ public sealed class EarlyDataClassifierFuzzTests
                     {
                         0 => random.Next(0, 0x10000),
                         1 => BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(3)) + random.Next(-8, 9),
-                        _ => random.Next(EarlyDataClassifier.MaxRecordLength - 2, EarlyDataClassifier.MaxRecordLength + 3),
+                        _ => random.Next(TlsClientHello.MaxRecordLength - 2, TlsClientHello.MaxRecordLength + 3),
                     };
                     BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(3), (ushort)recordLength);
                     break;
@@ -198,13 +198,13 @@ public sealed class EarlyDataClassifierFuzzTests
             buffer[random.Next(ClientHelloHeaderBytes, hello.Length)] = (byte)random.Next(256);
         }
 
-        return random.Next(EarlyDataClassifier.MinimumTlsBytes, hello.Length + 1);
+        return random.Next(TlsClientHello.MinimumBytes, hello.Length + 1);
     }
 
     // The TLS rules written the other way round: reassemble the handshake bytes the records carry, then judge.
     private static bool ReferenceIsClientHello(ReadOnlySpan<byte> data)
     {
-        if (data.Length < EarlyDataClassifier.MinimumTlsBytes)
+        if (data.Length < TlsClientHello.MinimumBytes)
         {
             return false;
         }
@@ -225,7 +225,7 @@ public sealed class EarlyDataClassifierFuzzTests
             }
 
             var recordLength = (header[3] << 8) | header[4];
-            if (recordLength < 1 || recordLength > EarlyDataClassifier.MaxRecordLength)
+            if (recordLength < 1 || recordLength > TlsClientHello.MaxRecordLength)
             {
                 return false;
             }
@@ -242,7 +242,7 @@ public sealed class EarlyDataClassifierFuzzTests
         }
 
         return (message.Count < 1 || message[0] == 1)
-            && (message.Count < 4 || ((message[1] << 16) | (message[2] << 8) | message[3]) >= EarlyDataClassifier.MinimumClientHelloLength)
+            && (message.Count < 4 || ((message[1] << 16) | (message[2] << 8) | message[3]) >= TlsClientHello.MinimumClientHelloLength)
             && (message.Count < 5 || message[4] == 3)
             && (message.Count < 6 || message[5] <= 4);
     }

@@ -45,7 +45,7 @@ public sealed class TlsClientHelloClassificationTests
         {
             var records = TlsRecords.Frame(message, split);
             Assert.Equal(message.Length + 10, records.Length);
-            for (var length = EarlyDataClassifier.MinimumTlsBytes; length <= records.Length; length++)
+            for (var length = TlsClientHello.MinimumBytes; length <= records.Length; length++)
             {
                 Assert.True(
                     EarlyDataClassifier.Classify(records.AsSpan(0, length)).Kind == EarlyDataKind.TlsClientHello,
@@ -114,8 +114,8 @@ public sealed class TlsClientHelloClassificationTests
     [Theory]
     [InlineData(0, EarlyDataKind.Unknown)]
     [InlineData(1, EarlyDataKind.TlsClientHello)]
-    [InlineData(EarlyDataClassifier.MaxRecordLength, EarlyDataKind.TlsClientHello)]
-    [InlineData(EarlyDataClassifier.MaxRecordLength + 1, EarlyDataKind.Unknown)]
+    [InlineData(TlsClientHello.MaxRecordLength, EarlyDataKind.TlsClientHello)]
+    [InlineData(TlsClientHello.MaxRecordLength + 1, EarlyDataKind.Unknown)]
     [InlineData(0xFFFF, EarlyDataKind.Unknown)]
     public void Record_length_must_be_1_to_the_maximum(int recordLength, EarlyDataKind expected)
     {
@@ -135,8 +135,8 @@ public sealed class TlsClientHelloClassificationTests
     }
 
     [Theory]
-    [InlineData(EarlyDataClassifier.MinimumClientHelloLength - 1, EarlyDataKind.Unknown)]
-    [InlineData(EarlyDataClassifier.MinimumClientHelloLength, EarlyDataKind.TlsClientHello)]
+    [InlineData(TlsClientHello.MinimumClientHelloLength - 1, EarlyDataKind.Unknown)]
+    [InlineData(TlsClientHello.MinimumClientHelloLength, EarlyDataKind.TlsClientHello)]
     [InlineData(0, EarlyDataKind.Unknown)]
     public void Handshake_length_must_hold_a_minimal_client_hello(int handshakeLength, EarlyDataKind expected)
     {
@@ -220,7 +220,7 @@ public sealed class TlsClientHelloClassificationTests
             timeout.Token);
 
         // Reads the first record whole; it holds the ClientHello.
-        var received = new byte[5 + EarlyDataClassifier.MaxRecordLength];
+        var received = new byte[5 + TlsClientHello.MaxRecordLength];
         var total = 0;
         using (var server = await listener.AcceptAsync(timeout.Token))
         {

@@ -9,8 +9,6 @@ public sealed class LinuxNetstatTests
     // /proc/net/netstat of Linux 6.18 (this repository's CI machine), as read on it.
     private static readonly string s_linux618 = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Platform", "netstat-linux-6.18.txt"));
 
-    private static readonly string[] s_names =
-        ["Active", "ActiveFail", "Passive", "PassiveFail", "ListenOverflow", "CookieReqd", "Blackhole", "PassiveAltKey"];
 
     [Fact]
     public void Real_file_parses_to_the_values_under_the_TCPFastOpen_names()
@@ -19,8 +17,7 @@ public sealed class LinuxNetstatTests
 
         Assert.True(new LinuxNetstat().TryParse(Encoding.ASCII.GetBytes(s_linux618), out var counters));
 
-        Assert.Equal(TcpFastOpenCounterKinds.All, counters.Present);
-        Assert.Equal(Expected(expected), counters);
+        AssertCounters(Expected(expected), counters);
     }
 
     [Fact]
@@ -32,8 +29,8 @@ public sealed class LinuxNetstatTests
 
         Assert.True(new LinuxNetstat().TryParse(Encoding.ASCII.GetBytes(content), out var counters));
 
-        Assert.Equal(Expected(expected), counters);
-        Assert.All(s_names, name => Assert.NotEqual(0, expected["TCPFastOpen" + name]));
+        AssertCounters(Expected(expected), counters);
+        Assert.All(TcpFastOpenCounters.All, counter => Assert.NotEqual(0, expected[TcpFastOpenCounters.KernelName(counter)]));
     }
 
     [Fact]
@@ -46,8 +43,13 @@ public sealed class LinuxNetstatTests
 
         Assert.True(new LinuxNetstat().TryParse(content, out var counters));
 
-        Assert.Equal(new TcpFastOpenCounters(11, 12, 13, 14, 15, 16, 0, 0,
-            TcpFastOpenCounterKinds.All & ~(TcpFastOpenCounterKinds.Blackhole | TcpFastOpenCounterKinds.PassiveAltKey)), counters);
+        AssertCounters(
+            new()
+            {
+                [TcpFastOpenCounter.Active] = 11, [TcpFastOpenCounter.ActiveFail] = 12, [TcpFastOpenCounter.Passive] = 13,
+                [TcpFastOpenCounter.PassiveFail] = 14, [TcpFastOpenCounter.ListenOverflow] = 15, [TcpFastOpenCounter.CookieReqd] = 16,
+            },
+            counters);
     }
 
     [Fact]
@@ -55,7 +57,7 @@ public sealed class LinuxNetstatTests
     {
         Assert.True(new LinuxNetstat().TryParse(Section(("SyncookiesSent", 1), ("TW", 2)), out var counters));
 
-        Assert.Equal(new TcpFastOpenCounters(0, 0, 0, 0, 0, 0, 0, 0, TcpFastOpenCounterKinds.None), counters);
+        AssertCounters([], counters);
     }
 
     [Fact]
@@ -67,9 +69,9 @@ public sealed class LinuxNetstatTests
         Assert.True(reader.TryParse(Section(("Other", 3), ("TCPFastOpenActive", 20), ("TCPFastOpenPassive", 10)), out var second));
         Assert.True(reader.TryParse(Section(("TCPFastOpenActive", 200), ("TCPFastOpenPassive", 100)), out var third));
 
-        Assert.Equal((1L, 2L), (first.Passive, first.Active));
-        Assert.Equal((10L, 20L), (second.Passive, second.Active));
-        Assert.Equal((100L, 200L), (third.Passive, third.Active));
+        Assert.Equal((1L, 2L), (first[TcpFastOpenCounter.Passive], first[TcpFastOpenCounter.Active]));
+        Assert.Equal((10L, 20L), (second[TcpFastOpenCounter.Passive], second[TcpFastOpenCounter.Active]));
+        Assert.Equal((100L, 200L), (third[TcpFastOpenCounter.Passive], third[TcpFastOpenCounter.Active]));
     }
 
     [Fact]
@@ -83,7 +85,7 @@ public sealed class LinuxNetstatTests
         for (var length = 0; length < sectionEnd; length++)
         {
             Assert.False(reader.TryParse(content.AsSpan(0, length), out var counters), $"a file cut after {length} bytes parsed");
-            Assert.Equal(default, counters);
+            AssertCounters([], counters);
         }
     }
 
@@ -121,8 +123,8 @@ public sealed class LinuxNetstatTests
             File.WriteAllBytes(path, Section(("TCPFastOpenPassive", 7), ("TCPFastOpenActive", 8)));
             Assert.True(reader.TryRead(out var second));
 
-            Assert.Equal(1, first.Passive);
-            Assert.Equal((7L, 8L), (second.Passive, second.Active));
+            Assert.Equal(1, first[TcpFastOpenCounter.Passive]);
+            Assert.Equal((7L, 8L), (second[TcpFastOpenCounter.Passive], second[TcpFastOpenCounter.Active]));
         });
     }
 
@@ -138,7 +140,7 @@ public sealed class LinuxNetstatTests
 
             Assert.True(reader.TryRead(out var counters), reader.Error);
 
-            Assert.Equal(42, counters.Passive);
+            Assert.Equal(42, counters[TcpFastOpenCounter.Passive]);
         });
     }
 
@@ -161,27 +163,30 @@ public sealed class LinuxNetstatTests
         Assert.SkipUnless(File.Exists(LinuxNetstat.DefaultPath), $"needs {LinuxNetstat.DefaultPath}");
         using var reader = new LinuxNetstat();
         Assert.True(reader.TryRead(out var counters), reader.Error);
-        Assert.NotEqual(TcpFastOpenCounterKinds.None, counters.Present);
+        Assert.True(counters.IsPresent(TcpFastOpenCounter.Passive));
 
         AssertReadsAllocateNothing(reader);
     }
 
     private static void AssertReadsAllocateNothing(LinuxNetstat reader)
     {
+        // The fewest bytes of several rounds: a round that the runtime's own first-use work lands in (tiering, a
+        // static initialiser) says nothing about the reader.
         var ok = true;
-        long sum = 0;
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++)
+        var fewest = long.MaxValue;
+        for (var round = 0; round < 5; round++)
         {
-            ok &= reader.TryRead(out var counters);
-            sum += counters.Passive;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++)
+            {
+                ok &= reader.TryRead(out _);
+            }
+
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
         Assert.True(ok, reader.Error);
-        Assert.True(sum >= 0);
-        Assert.Equal(0, allocated);
+        Assert.Equal(0, fewest);
     }
 
     private static void WithTempFile(Action<string> test)
@@ -219,9 +224,16 @@ public sealed class LinuxNetstatTests
         return names.Zip(values).ToDictionary(p => p.First, p => p.Second);
     }
 
-    private static TcpFastOpenCounters Expected(Dictionary<string, long> byName)
+    private static Dictionary<TcpFastOpenCounter, long> Expected(Dictionary<string, long> byName) =>
+        TcpFastOpenCounters.All.ToDictionary(counter => counter, counter => byName[TcpFastOpenCounters.KernelName(counter)]);
+
+    /// <summary>Every counter in <paramref name="expected"/> is present with its value; every other one is absent and 0.</summary>
+    private static void AssertCounters(Dictionary<TcpFastOpenCounter, long> expected, TcpFastOpenCounters counters)
     {
-        var v = s_names.Select(n => byName["TCPFastOpen" + n]).ToArray();
-        return new TcpFastOpenCounters(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], TcpFastOpenCounterKinds.All);
+        foreach (var counter in TcpFastOpenCounters.All)
+        {
+            Assert.Equal(expected.ContainsKey(counter), counters.IsPresent(counter));
+            Assert.Equal(expected.GetValueOrDefault(counter), counters[counter]);
+        }
     }
 }

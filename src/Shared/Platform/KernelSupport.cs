@@ -41,6 +41,13 @@ internal sealed class KernelSupport
     /// <summary>The value of <c>net.ipv4.tcp_fastopen</c>, when it could be read.</summary>
     public int? LinuxValue { get; }
 
+    /// <summary>
+    /// The kernel accepts data in a SYN without a cookie (bit 0x200 of <c>net.ipv4.tcp_fastopen</c>): anyone can then
+    /// put a request in a SYN from a forged address, and the guard cannot tell it from the client it names.
+    /// </summary>
+    public bool ServerAcceptsDataWithoutCookie =>
+        ServerEnabled && LinuxValue is int value && (value & LinuxFastOpenSysctl.ServerWithoutCookieBit) != 0;
+
     public static KernelSupport LinuxEnabled(int value) =>
         new(true, true, $"{LinuxFastOpenSysctl.Name} = {value}", null, null, value);
 
@@ -77,11 +84,14 @@ internal sealed class KernelSupport
         fix: null);
 
     /// <summary>Detects support on this OS. It only reads; changing the setting is the caller's decision.</summary>
-    public static KernelSupport Detect()
+    public static KernelSupport Detect() => Detect(LinuxFastOpenSysctl.Path);
+
+    /// <param name="sysctlPath">The sysctl's file; another only in tests.</param>
+    internal static KernelSupport Detect(string sysctlPath)
     {
         if (OperatingSystem.IsLinux())
         {
-            if (!LinuxFastOpenSysctl.TryRead(out var value, out var error))
+            if (!LinuxFastOpenSysctl.TryRead(sysctlPath, out var value, out var error))
             {
                 return LinuxUnreadable(error!);
             }

@@ -11,8 +11,8 @@ namespace KestrelTfo.Platform;
 /// Meant to be read on demand (an observable instrument's callback) and as often as anyone likes: the file is
 /// opened once and read in place into a buffer kept for it, and the counters' columns are looked up once and
 /// looked up again only when the header line differs from the one they came from, so a reading allocates nothing.
-/// A counter the kernel lacks (older kernels have fewer) reads as 0 and is missing from
-/// <see cref="TcpFastOpenCounters.Present"/>. The file belongs to the network namespace the process was in when
+/// A counter the kernel lacks (older kernels have fewer) reads as 0 and is not
+/// <see cref="TcpFastOpenCounters.IsPresent"/>. The file belongs to the network namespace the process was in when
 /// it was opened. Thread safe.
 /// </remarks>
 internal sealed class LinuxNetstat : IDisposable
@@ -22,11 +22,11 @@ internal sealed class LinuxNetstat : IDisposable
     // Linux 6.x writes about 6 KB; the buffer grows when a file does not fit, up to a bound that no netstat reaches.
     private const int InitialBufferSize = 16 * 1024;
     private const int MaxBufferSize = 1024 * 1024;
-    private const int CounterCount = 8;
+    private static readonly int CounterCount = TcpFastOpenCounters.All.Length;
 
     private readonly string _path;
     private readonly Lock _lock = new();
-    private readonly int[] _columns = new int[CounterCount];
+    private readonly int[] _columns = new int[TcpFastOpenCounters.All.Length];
     private byte[] _buffer = new byte[InitialBufferSize];
     private byte[]? _header;
     private int _headerColumnCount;
@@ -162,8 +162,6 @@ internal sealed class LinuxNetstat : IDisposable
             _header = header.ToArray();
         }
 
-        Span<long> parsed = stackalloc long[CounterCount];
-        parsed.Clear();
         var column = 0;
         while (NextToken(ref values, out var token))
         {
@@ -173,10 +171,11 @@ internal sealed class LinuxNetstat : IDisposable
                 // The kernel prints unsigned longs; one past long.MaxValue is not a count anyone will see.
                 if (!Utf8Parser.TryParse(token, out ulong value, out var consumed) || consumed != token.Length || value > long.MaxValue)
                 {
+                    counters = default;
                     return false;
                 }
 
-                parsed[counter] = (long)value;
+                counters.Set(counter, (long)value, present: true);
             }
 
             column++;
@@ -185,28 +184,10 @@ internal sealed class LinuxNetstat : IDisposable
         // A value line cut short, or one column too many, would shift every value onto the wrong name.
         if (column != _headerColumnCount)
         {
+            counters = default;
             return false;
         }
 
-        var present = TcpFastOpenCounterKinds.None;
-        for (var i = 0; i < CounterCount; i++)
-        {
-            if (_columns[i] >= 0)
-            {
-                present |= (TcpFastOpenCounterKinds)(1 << i);
-            }
-        }
-
-        counters = new TcpFastOpenCounters(
-            Active: parsed[0],
-            ActiveFail: parsed[1],
-            Passive: parsed[2],
-            PassiveFail: parsed[3],
-            ListenOverflow: parsed[4],
-            CookieReqd: parsed[5],
-            Blackhole: parsed[6],
-            PassiveAltKey: parsed[7],
-            Present: present);
         return true;
     }
 
@@ -283,23 +264,28 @@ internal sealed class LinuxNetstat : IDisposable
         return true;
     }
 
-    /// <summary>The position of a counter in <see cref="TcpFastOpenCounters"/> and <see cref="TcpFastOpenCounterKinds"/>, or -1.</summary>
+    /// <summary>The position of a counter in <see cref="TcpFastOpenCounters.All"/>, or -1.</summary>
     private static int CounterIndex(ReadOnlySpan<byte> name)
     {
-        if (!name.StartsWith("TCPFastOpen"u8))
+        Span<char> chars = stackalloc char[64];
+        if (name.Length > chars.Length)
         {
             return -1;
         }
 
-        name = name["TCPFastOpen"u8.Length..];
-        return name.SequenceEqual("Active"u8) ? 0
-            : name.SequenceEqual("ActiveFail"u8) ? 1
-            : name.SequenceEqual("Passive"u8) ? 2
-            : name.SequenceEqual("PassiveFail"u8) ? 3
-            : name.SequenceEqual("ListenOverflow"u8) ? 4
-            : name.SequenceEqual("CookieReqd"u8) ? 5
-            : name.SequenceEqual("Blackhole"u8) ? 6
-            : name.SequenceEqual("PassiveAltKey"u8) ? 7
-            : -1;
+        for (var i = 0; i < name.Length; i++)
+        {
+            chars[i] = (char)name[i];
+        }
+
+        foreach (var counter in TcpFastOpenCounters.All)
+        {
+            if (chars[..name.Length].SequenceEqual(TcpFastOpenCounters.KernelName(counter)))
+            {
+                return (int)counter;
+            }
+        }
+
+        return -1;
     }
 }

@@ -3,7 +3,8 @@ using System.Globalization;
 namespace KestrelTfo.Platform;
 
 /// <summary>
-/// The Linux <c>net.ipv4.tcp_fastopen</c> sysctl, which is per network namespace.
+/// The Linux <c>net.ipv4.tcp_fastopen</c> sysctl, which is per network namespace, and its bits
+/// (Documentation/networking/ip-sysctl.rst).
 /// </summary>
 internal static class LinuxFastOpenSysctl
 {
@@ -12,9 +13,14 @@ internal static class LinuxFastOpenSysctl
 
     public const int ClientBit = 0x1;
 
-    // TFO_SERVER_WO_SOCKOPT1 (0x400) only applies to listeners when this bit is also set, so this bit
-    // alone decides whether the kernel accepts data in a SYN.
+    /// <summary>
+    /// The server bit. TFO_SERVER_WO_SOCKOPT1 (0x400) only applies to listeners when this bit is also set, so this bit
+    /// alone decides whether the kernel accepts data in a SYN.
+    /// </summary>
     public const int ServerBit = 0x2;
+
+    /// <summary>The server accepts data in a SYN without a cookie (TFO_SERVER_COOKIE_NOT_REQD).</summary>
+    public const int ServerWithoutCookieBit = 0x200;
 
     public static bool TryRead(out int value, out string? error) => TryRead(Path, out value, out error);
 
@@ -45,11 +51,13 @@ internal static class LinuxFastOpenSysctl
     public static bool TryParse(ReadOnlySpan<char> text, out int value) =>
         int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out value);
 
-    public static bool TryWrite(int value, out string? error)
+    public static bool TryWrite(int value, out string? error) => TryWrite(Path, value, out error);
+
+    internal static bool TryWrite(string path, int value, out string? error)
     {
         try
         {
-            File.WriteAllText(Path, value.ToString(CultureInfo.InvariantCulture));
+            File.WriteAllText(path, value.ToString(CultureInfo.InvariantCulture));
             error = null;
             return true;
         }

@@ -1,0 +1,67 @@
+using KestrelTfo.Platform;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace KestrelTfo.Internal;
+
+/// <summary>
+/// Follows configuration reloads of the transport's options and hands changed cookie keys to the listeners, so keys
+/// rotate without a restart. It builds fresh options itself instead of using <c>IOptionsMonitor</c>, which throws on the
+/// reload thread when a reloaded value is invalid: here an invalid reload is logged and changes nothing, and nothing that
+/// goes wrong escapes into the configuration system.
+/// </summary>
+internal sealed class CookieKeyReloader : IDisposable
+{
+    private readonly IOptionsFactory<FastOpenTransportOptions> _optionsFactory;
+    private readonly FastOpenListeners _listeners;
+    private readonly ILogger _logger;
+    private readonly List<IDisposable> _registrations = [];
+
+    public CookieKeyReloader(
+        IOptionsFactory<FastOpenTransportOptions> optionsFactory,
+        IEnumerable<IOptionsChangeTokenSource<FastOpenTransportOptions>> sources,
+        FastOpenListeners listeners,
+        ILogger logger)
+    {
+        _optionsFactory = optionsFactory;
+        _listeners = listeners;
+        _logger = logger;
+        foreach (var source in sources)
+        {
+            _registrations.Add(ChangeToken.OnChange(source.GetChangeToken, Reload));
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+    }
+
+    internal void Reload()
+    {
+        try
+        {
+            FastOpenTransportOptions reloaded;
+            try
+            {
+                reloaded = _optionsFactory.Create(Options.DefaultName);
+            }
+            catch (OptionsValidationException e)
+            {
+                FastOpenLog.CookieKeysReloadRejected(_logger, e.Message);
+                return;
+            }
+
+            _listeners.UpdateCookieKeys(FastOpenCookieKey.ToSocketOption(reloaded.CookieKey, reloaded.BackupCookieKey));
+        }
+        catch (Exception e)
+        {
+            // A configuration provider, a binder or a listener that throws: the reload thread is not ours to break.
+            FastOpenLog.CookieKeysReloadFailed(_logger, e);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Sockets;
+using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.Platform;
+
+namespace KestrelTfo.FunctionalTests;
+
+/// <summary>
+/// A key written in the kernel's form means to KestrelTfo what it means to the kernel: proven against the kernel itself,
+/// with a listener keyed through <c>net.ipv4.tcp_fastopen_key</c> beside a KestrelTfo listener on the same address (the
+/// client keeps one cookie per server address, so a cookie one issued is tried on the other).
+/// </summary>
+[Collection(nameof(SysctlTests))]
+public sealed class KernelKeyTests
+{
+    private const string KeySysctl = "/proc/sys/net/ipv4/tcp_fastopen_key";
+
+    // Words whose bytes differ in each position, so that any reordering of bytes or words makes another key.
+    private const string KernelText = "00010203-04050607-08090a0b-0c0d0e0f";
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Theory(Timeout = Limits.Test)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_key_in_the_kernels_form_makes_the_cookies_the_sysctl_with_that_text_makes(bool sysctlFirst)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        FastOpenEnvironment.RequirePrivateNetworkNamespace();
+        var address = Loopback.NextAddress();
+        var previous = File.ReadAllText(KeySysctl).Trim();
+        File.WriteAllText(KeySysctl, KernelText);
+        try
+        {
+            // A listener without keys of its own uses the namespace's, which the sysctl just set.
+            using var sysctlKeyed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            sysctlKeyed.Bind(new IPEndPoint(address, 0));
+            FastOpenListenSocket.Enable(sysctlKeyed, 16);
+            sysctlKeyed.Listen();
+            await using var app = new KestrelAppFactory<Program>(
+                settings: new() { ["Kestrel:FastOpen:CookieKey"] = KernelText },
+                listen: o => o.Listen(address, 0));
+
+            // The first connection fetches the cookie from one listener, the second offers it to the other.
+            if (sysctlFirst)
+            {
+                Assert.False(await ExchangeAsync(sysctlKeyed));
+                Assert.True((await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout)).Report().IsFastOpen);
+            }
+            else
+            {
+                Assert.False((await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout)).Report().IsFastOpen);
+                Assert.True(await ExchangeAsync(sysctlKeyed));
+            }
+        }
+        finally
+        {
+            File.WriteAllText(KeySysctl, previous);
+        }
+    }
+
+    /// <summary>One TFO connection to a plain listener; whether the listener took the data in its SYN.</summary>
+    private static async Task<bool> ExchangeAsync(Socket listener)
+    {
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        FastOpenConnect.Set(client, enabled: true);
+        await client.ConnectAsync(listener.LocalEndPoint!, Timeout);
+        await client.SendAsync("hello"u8.ToArray(), SocketFlags.None, Timeout);
+        using var accepted = await listener.AcceptAsync(Timeout);
+        var buffer = new byte[5];
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            read += await accepted.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, Timeout);
+        }
+
+        return TcpConnectionInfo.Read(accepted).ReceivedSynData;
+    }
+}
