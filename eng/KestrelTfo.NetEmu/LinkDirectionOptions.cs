@@ -37,10 +37,18 @@ public sealed class LinkDirectionOptions
     /// <remarks>Defaults to <see langword="null"/>.</remarks>
     public TimeSpan? ReplaySynWithDataAfter { get; set; }
 
+    /// <summary>
+    /// Gets or sets a value indicating whether every IPv4 TCP SYN that carries data is dropped, as by a middlebox that
+    /// does not let TCP Fast Open through: the client's kernel sends the SYN again without data after its retransmission
+    /// timeout.
+    /// </summary>
+    /// <remarks>Defaults to <see langword="false"/>.</remarks>
+    public bool DropSynWithData { get; set; }
+
     /// <inheritdoc/>
     public override string ToString() =>
         FormattableString.Invariant(
-            $"delay {Delay.TotalMilliseconds} ms ± {Jitter.TotalMilliseconds} ms, loss {LossRate}, duplicate {DuplicateRate}, reorder {ReorderRate}, replay SYN with data {(ReplaySynWithDataAfter is { } replay ? $"after {replay.TotalMilliseconds} ms" : "off")}");
+            $"delay {Delay.TotalMilliseconds} ms ± {Jitter.TotalMilliseconds} ms, loss {LossRate}, duplicate {DuplicateRate}, reorder {ReorderRate}, replay SYN with data {(ReplaySynWithDataAfter is { } replay ? $"after {replay.TotalMilliseconds} ms" : "off")}, drop SYN with data {(DropSynWithData ? "on" : "off")}");
 
     internal void Validate(string direction)
     {

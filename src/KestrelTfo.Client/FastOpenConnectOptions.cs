@@ -8,16 +8,17 @@ namespace KestrelTfo.Client;
 /// connection may take.
 /// </summary>
 /// <remarks>
-/// A connection opens when its first bytes are written. A TLS ClientHello always goes in the SYN: it is safe
-/// to replay. A plaintext request goes in the SYN only when its method is safe (GET, HEAD, OPTIONS) and
-/// <see cref="SafePlaintextRequests"/> allows it; anything else connects normally first, then writes.
+/// A connection opens when its first bytes are written. One whole TLS ClientHello always goes in the SYN: it is safe
+/// to replay. A plaintext request goes in the SYN only when it is exactly one request head with a safe method (GET,
+/// HEAD, OPTIONS), no body, no Upgrade and no Expect, and <see cref="SafePlaintextRequests"/> allows it; anything else
+/// connects normally first, then writes.
 /// </remarks>
 public sealed class FastOpenConnectOptions
 {
     /// <summary>
-    /// Gets or sets a value indicating whether a plaintext request with a safe method (GET, HEAD, OPTIONS) may be
-    /// sent in the SYN. A network may deliver a SYN twice, so a request in a SYN can reach the server twice; safe
-    /// methods make that harmless.
+    /// Gets or sets a value indicating whether a plaintext request that is exactly one request head with a safe method
+    /// (GET, HEAD, OPTIONS) and no body may be sent in the SYN. A network may deliver a SYN twice, so a request in a SYN
+    /// can reach the server twice; safe methods make that harmless.
     /// </summary>
     /// <remarks>
     /// Defaults to <see langword="true"/>. Requests with any other method never go in a SYN, whatever this says.
@@ -26,7 +27,8 @@ public sealed class FastOpenConnectOptions
 
     /// <summary>
     /// Gets or sets how long a TCP Fast Open connection may wait for the server's SYN-ACK before a normal connection
-    /// is raced against it; whichever is established first is kept. For networks whose middleboxes drop SYNs that
+    /// is raced against it; whichever is established first is kept, and the first write goes out on it only: the plain
+    /// connection writes nothing until it has won, and the loser is reset. For networks whose middleboxes drop SYNs that
     /// carry data. <see langword="null"/> turns the race off.
     /// </summary>
     /// <remarks>
@@ -51,7 +53,9 @@ public sealed class FastOpenConnectOptions
     /// <summary>
     /// Gets or sets a function that creates the unconnected TCP socket for a connection to the given endpoint, for
     /// callers that need sockets made a particular way (bound to a source address or device, or created in another
-    /// network namespace). The connector switches Nagle off and TCP Fast Open on for it, connects and owns it.
+    /// network namespace). The connector switches Nagle off and TCP Fast Open on or off for it, as the first write
+    /// allows (a socket for a write that is not safe to repeat has <c>TCP_FASTOPEN_CONNECT</c> cleared, whatever the
+    /// function set), connects and owns it.
     /// </summary>
     /// <remarks>
     /// Defaults to <see langword="null"/>: a new TCP socket of the endpoint's address family.

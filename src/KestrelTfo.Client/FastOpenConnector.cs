@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
@@ -14,10 +15,12 @@ namespace KestrelTfo.Client;
 /// <remarks>
 /// <para>
 /// The connect callback resolves the host and returns at once; the connection opens when its first bytes are
-/// written, and those bytes decide how. A TLS ClientHello, or a plaintext GET, HEAD or OPTIONS request (see
-/// <see cref="FastOpenConnectOptions.SafePlaintextRequests"/>), goes in the SYN; anything else, such as a plaintext
-/// POST, connects normally first and is written after the handshake. The first connection to a server only fetches
-/// a cookie; later ones carry their data in the SYN and save a round trip.
+/// written, and those bytes decide how. A first write that is exactly one message safe to repeat goes in the SYN:
+/// one whole TLS ClientHello, or one plaintext GET, HEAD or OPTIONS request head without a body, an Upgrade or an
+/// Expect (see <see cref="FastOpenConnectOptions.SafePlaintextRequests"/>). Anything else, such as a plaintext POST or
+/// two pipelined requests, connects normally first and is written after the handshake. The first connection to a
+/// server only fetches a cookie; later ones carry their data in the SYN and save a round trip. The connector's
+/// metrics are <see cref="FastOpenClientMetrics"/>.
 /// </para>
 /// <para>
 /// Linux uses <c>TCP_FASTOPEN_CONNECT</c>; macOS and Windows use .NET's connect with a buffer (<c>connectx</c>,
@@ -43,12 +46,16 @@ public sealed class FastOpenConnector
     /// <summary>Creates a connector.</summary>
     /// <param name="options">The options; copied, so later changes to the object do not affect the connector.</param>
     /// <param name="loggerFactory">Where the connector logs (category <c>KestrelTfo.Client</c>); none when <see langword="null"/>.</param>
-    public FastOpenConnector(FastOpenConnectOptions options, ILoggerFactory? loggerFactory = null)
-        : this(options, loggerFactory, FastOpenClientSocket.PlatformMethod)
+    /// <param name="meterFactory">
+    /// Where the connector's meter comes from (<see cref="FastOpenClientMetrics"/>); when <see langword="null"/>, one meter
+    /// the process's connectors share.
+    /// </param>
+    public FastOpenConnector(FastOpenConnectOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+        : this(options, loggerFactory, FastOpenClientSocket.PlatformMethod, meterFactory)
     {
     }
 
-    internal FastOpenConnector(FastOpenConnectOptions options, ILoggerFactory? loggerFactory, FastOpenConnectMethod method)
+    internal FastOpenConnector(FastOpenConnectOptions options, ILoggerFactory? loggerFactory, FastOpenConnectMethod method, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.FallbackDelay is { } delay && delay <= TimeSpan.Zero)
@@ -70,7 +77,7 @@ public sealed class FastOpenConnector
         };
         _connectTimeout = snapshot.ConnectTimeout;
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(FastOpenClientLog.Category);
-        _dialer = new FastOpenDialer(snapshot, logger, method);
+        _dialer = new FastOpenDialer(snapshot, logger, method, FastOpenClientMeter.Create(meterFactory));
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ public static class HttpClientBuilderFastOpenExtensions
     /// Makes the client's primary handler a <see cref="SocketsHttpHandler"/> (keeping one already configured) whose
     /// new connections open with TCP Fast Open. Options are named after the client, so
     /// <c>services.Configure&lt;FastOpenConnectOptions&gt;(name, ...)</c> also reaches them. One connector serves
-    /// every handler the factory creates for the client, so a warning that TCP Fast Open is unavailable appears once.
+    /// every handler the factory creates for the client, so a warning that TCP Fast Open is unavailable appears once. Its
+    /// metrics (<see cref="KestrelTfo.Client.FastOpenClientMetrics"/>) are on the host's meter factory.
     /// </summary>
     /// <param name="builder">The client's builder, from <c>AddHttpClient</c>.</param>
     /// <param name="configureOptions">Configures the connector; defaults apply when <see langword="null"/>.</param>
@@ -38,7 +39,8 @@ public static class HttpClientBuilderFastOpenExtensions
 
         builder.Services.TryAddKeyedSingleton(key, static (services, key) => new FastOpenConnector(
             services.GetRequiredService<IOptionsMonitor<FastOpenConnectOptions>>().Get(((FastOpenConnectorKey)key!).Name),
-            services.GetService<ILoggerFactory>()));
+            services.GetService<ILoggerFactory>(),
+            services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         return builder.UseSocketsHttpHandler((handler, services) => handler.UseFastOpen(services.GetRequiredKeyedService<FastOpenConnector>(key)));
     }
 }

@@ -11,7 +11,8 @@ public static class SocketsHttpHandlerFastOpenExtensions
     /// <summary>
     /// Opens the handler's new connections with TCP Fast Open: a TLS ClientHello, or a safe plaintext request, rides in
     /// the SYN once the server has given this machine a cookie. The handler's <see cref="SocketsHttpHandler.ConnectTimeout"/>
-    /// applies to the connect, which happens on the first write.
+    /// applies to the connect, which happens on the first write; the connector's metrics go to the handler's
+    /// <see cref="SocketsHttpHandler.MeterFactory"/> as it is set now.
     /// </summary>
     /// <param name="handler">The handler; its <see cref="SocketsHttpHandler.ConnectCallback"/> must not be set yet.</param>
     /// <param name="configureOptions">Configures the connector; defaults apply when <see langword="null"/>.</param>
@@ -22,9 +23,10 @@ public static class SocketsHttpHandlerFastOpenExtensions
         Action<FastOpenConnectOptions>? configureOptions = null,
         ILoggerFactory? loggerFactory = null)
     {
+        ArgumentNullException.ThrowIfNull(handler);
         var options = new FastOpenConnectOptions();
         configureOptions?.Invoke(options);
-        return handler.UseFastOpen(new FastOpenConnector(options, loggerFactory));
+        return handler.UseFastOpen(new FastOpenConnector(options, loggerFactory, handler.MeterFactory));
     }
 
     /// <summary>

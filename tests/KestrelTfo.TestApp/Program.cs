@@ -22,6 +22,12 @@ app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
     return report;
 });
 
+app.MapGet("/visit", (RequestLedger ledger) =>
+{
+    ledger.RecordVisit();
+    return "visited";
+});
+
 app.MapGet("/hold", async (RequestGate gate) =>
 {
     await gate.EnterAndWaitAsync();

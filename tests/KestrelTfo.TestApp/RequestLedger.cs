@@ -10,11 +10,17 @@ public sealed class RequestLedger
 {
     private readonly ConcurrentQueue<(FastOpenReport Report, bool PossibleReplay)> _transfers = new();
     private readonly SemaphoreSlim _recorded = new(0);
+    private int _visits;
 
     public IReadOnlyList<FastOpenReport> Transfers => [.. _transfers.Select(t => t.Report)];
 
+    /// <summary>How many times the safe endpoint, <c>/visit</c>, ran: a GET that a replay or a race could run twice.</summary>
+    public int Visits => _visits;
+
     /// <summary>What <see cref="IFastOpenFeature.IsPossibleReplay"/> said while each run was handled.</summary>
     public IReadOnlyList<bool> PossibleReplays => [.. _transfers.Select(t => t.PossibleReplay)];
+
+    public void RecordVisit() => Interlocked.Increment(ref _visits);
 
     public void RecordTransfer(FastOpenReport report, bool possibleReplay)
     {

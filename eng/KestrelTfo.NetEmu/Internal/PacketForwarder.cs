@@ -40,6 +40,7 @@ internal sealed unsafe class PacketForwarder : IDisposable
     private readonly double _duplicateRate;
     private readonly double _reorderRate;
     private readonly long? _replayAfter;
+    private readonly bool _dropSynWithData;
     private readonly object _gate = new();
     private readonly PriorityQueue<ScheduledPacket, (long Due, long Sequence)> _queue = new();
     private readonly Thread _reader;
@@ -67,6 +68,7 @@ internal sealed unsafe class PacketForwarder : IDisposable
         _duplicateRate = options.DuplicateRate;
         _reorderRate = options.ReorderRate;
         _replayAfter = options.ReplaySynWithDataAfter is { } replay ? ToTicks(replay) : null;
+        _dropSynWithData = options.DropSynWithData;
 
         _stopEvent = NativeMethods.EventFd(0, NativeMethods.EfdNonBlock | NativeMethods.EfdCloExec);
         if (_stopEvent < 0)
@@ -185,7 +187,8 @@ internal sealed unsafe class PacketForwarder : IDisposable
         }
 
         packet.CopyTo(bytes.AsSpan(_headerLength));
-        var replay = _replayAfter is not null && TcpSegmentHeader.TryRead(packet, out var header) && header.IsSynWithData;
+        var synWithData = (_replayAfter is not null || _dropSynWithData) && TcpSegmentHeader.TryRead(packet, out var header) && header.IsSynWithData;
+        var replay = _replayAfter is not null && synWithData;
 
         var delay = _delay;
         if (_jitter > 0)
@@ -200,7 +203,7 @@ internal sealed unsafe class PacketForwarder : IDisposable
         }
 
         var due = arrived + delay;
-        var dropped = _lossRate > 0 && _random.NextDouble() < _lossRate;
+        var dropped = (_dropSynWithData && synWithData) || (_lossRate > 0 && _random.NextDouble() < _lossRate);
         var duplicated = !dropped && _duplicateRate > 0 && _random.NextDouble() < _duplicateRate;
         lock (_gate)
         {

@@ -70,12 +70,15 @@ internal static class FastOpenClientSocket
         }
     }
 
-    /// <summary>What became of the data meant for the SYN (Linux: <c>TCP_INFO</c>), once the connection is established.</summary>
-    public static FastOpenOutcome ReadOutcome(Socket socket)
+    /// <summary>
+    /// What became of the data meant for the SYN (Linux: <c>TCP_INFO</c>), once the connection is established, and the
+    /// path MTU (0 where unknown).
+    /// </summary>
+    public static (FastOpenOutcome Outcome, int PathMtu) ReadOutcome(Socket socket)
     {
         if (!OperatingSystem.IsLinux())
         {
-            return FastOpenOutcome.Unknown;
+            return (FastOpenOutcome.Unknown, 0);
         }
 
         TcpConnectionInfo info;
@@ -85,22 +88,23 @@ internal static class FastOpenClientSocket
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            return FastOpenOutcome.Unknown;
+            return (FastOpenOutcome.Unknown, 0);
         }
 
         if (info.ReceivedSynData)
         {
-            return FastOpenOutcome.DataAccepted;
+            return (FastOpenOutcome.DataAccepted, info.PathMtu);
         }
 
         // tcpi_fastopen_client_fail (include/uapi/linux/tcp.h, enum tcp_fastopen_client_fail).
-        return info.FastOpenClientFail switch
+        var outcome = info.FastOpenClientFail switch
         {
             1 => FastOpenOutcome.CookieRequested,
             2 => FastOpenOutcome.DataNotAccepted,
             3 => FastOpenOutcome.SynRetransmitted,
             _ => FastOpenOutcome.Unknown,
         };
+        return (outcome, info.PathMtu);
     }
 
     private static string Fix(FastOpenConnectMethod method)

@@ -1,22 +1,44 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using KestrelTfo.Platform;
 using Microsoft.Extensions.Logging;
 
 namespace KestrelTfo.Client.Internal;
 
 /// <summary>
-/// Opens a connection with its first bytes: in the SYN when they are safe to replay and the platform can, otherwise
-/// after a normal handshake. Tries the addresses in order, like SocketsHttpHandler's own connect.
+/// Opens a connection with its first bytes: in the SYN when they are exactly one message safe to repeat and the platform
+/// can, otherwise after a normal handshake. Tries the addresses in order, like SocketsHttpHandler's own connect.
 /// </summary>
-internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger logger, FastOpenConnectMethod method)
+internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger logger, FastOpenConnectMethod method, FastOpenClientMeter? meter = null)
 {
+    // Linux puts at most one page of a first write in the SYN (tcp_send_syn_data), after 40 bytes of room for options.
+    private const int SynDataLimit = 4096;
+    private const int SynOptionSpace = 40;
+
     private int _unavailableLogged;
     private int _fallbackWonLogged;
 
     // Set once a platform took the socket option but refused the connect that uses it: from then on every connection
     // opens normally rather than try and reconnect each time.
     private int _connectWithDataRefused;
+
+    /// <summary>How a connection opened, before the kernel has been asked what became of its SYN.</summary>
+    private enum Opening
+    {
+        /// <summary>Connected first, then wrote: the first write was not safe to repeat.</summary>
+        NotSafe,
+
+        /// <summary>Connected first, then wrote, although the first write was safe: no TCP Fast Open here, or a retry.</summary>
+        Fallback,
+
+        /// <summary>The first write went to the kernel for the SYN; the kernel knows what became of it.</summary>
+        FastOpen,
+
+        /// <summary>The racing connection without TCP Fast Open was established first, and took the first write.</summary>
+        RaceWonByPlain,
+    }
 
     public FastOpenConnectMethod Method { get; } = method;
 
@@ -25,32 +47,31 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
     /// is established (the server answered the SYN), so it can be read, written and asked for its endpoints.
     /// </summary>
     /// <remarks>
-    /// Only a failed connect moves on to the next address. Once a connection is established, part of the data may
-    /// have reached the server, so a failure to send the rest is an <see cref="IOException"/> and nothing is sent
-    /// again, as SocketsHttpHandler never retries a connection that was established.
+    /// Only a failed connect moves on to the next address, and only the first address gets the bytes in its SYN: another
+    /// address of the same host may be the same server, whose kernel may have taken the first SYN's data before its SYN-ACK
+    /// was lost, and a server that debounces ClientHellos would take the same bytes in a second SYN for a replay. Sent
+    /// after the handshake they are no SYN's data, so nothing debounces them. Once a connection is established, part of
+    /// the data may have reached the server, so a failure to send the rest is an <see cref="IOException"/> and nothing is
+    /// sent again, as SocketsHttpHandler never retries a connection that was established.
     /// </remarks>
     public async Task<Socket> ConnectAsync(IReadOnlyList<IPAddress> addresses, int port, ReadOnlyMemory<byte> firstWrite, CancellationToken cancellationToken)
     {
+        var started = Stopwatch.GetTimestamp();
         var kind = FirstWrite.Classify(firstWrite.Span);
-        var fastOpen = Method != FastOpenConnectMethod.None && Volatile.Read(ref _connectWithDataRefused) == 0 &&
-            (kind == FirstWriteKind.TlsClientHello || (kind == FirstWriteKind.SafeRequest && options.SafePlaintextRequests));
+        var safe = kind == FirstWriteKind.TlsClientHello || (kind == FirstWriteKind.SafeRequest && options.SafePlaintextRequests);
 
         SocketException? lastError = null;
         for (var i = 0; i < addresses.Count; i++)
         {
             var endPoint = new IPEndPoint(addresses[i], port);
+            var fastOpen = safe && i == 0 && Method != FastOpenConnectMethod.None && Volatile.Read(ref _connectWithDataRefused) == 0;
             try
             {
-                if (!fastOpen)
-                {
-                    var socket = await OpenNormallyAsync(endPoint, firstWrite, cancellationToken).ConfigureAwait(false);
-                    FastOpenClientLog.ConnectedNormally(logger, endPoint, kind);
-                    return socket;
-                }
-
-                return options.FallbackDelay is { } delay
-                    ? await RaceAsync(endPoint, firstWrite, kind, delay, cancellationToken).ConfigureAwait(false)
-                    : await OpenFastOpenAsync(endPoint, firstWrite, kind, cancellationToken).ConfigureAwait(false);
+                var (socket, opening) = !fastOpen ? (await OpenNormallyAsync(endPoint, firstWrite, cancellationToken).ConfigureAwait(false), safe ? Opening.Fallback : Opening.NotSafe)
+                    : options.FallbackDelay is { } delay ? await RaceAsync(endPoint, firstWrite, delay, cancellationToken).ConfigureAwait(false)
+                    : await OpenFastOpenAsync(endPoint, firstWrite, cancellationToken).ConfigureAwait(false);
+                Report(endPoint, socket, kind, opening, firstWrite.Length, Stopwatch.GetElapsedTime(started));
+                return socket;
             }
             catch (SocketException e) when (!cancellationToken.IsCancellationRequested)
             {
@@ -62,7 +83,7 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
         throw lastError ?? new SocketException((int)SocketError.HostNotFound);
     }
 
-    private async Task<Socket> OpenFastOpenAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, FirstWriteKind kind, CancellationToken cancellationToken)
+    private async Task<(Socket Socket, Opening Opening)> OpenFastOpenAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         var socket = CreateSocket(endPoint);
         try
@@ -70,9 +91,9 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
             if (!FastOpenClientSocket.TryEnable(socket, Method, out var problem, out var fix))
             {
                 ReportUnavailable(problem, fix);
+                FastOpenClientSocket.EnsureNoDataInSyn(socket);
                 await ConnectAndSendAsync(socket, endPoint, data, cancellationToken).ConfigureAwait(false);
-                FastOpenClientLog.ConnectedNormally(logger, endPoint, kind);
-                return socket;
+                return (socket, Opening.Fallback);
             }
 
             if (Method == FastOpenConnectMethod.FastOpenConnectOption)
@@ -80,7 +101,6 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
                 // connect only marks the socket: the first send starts the handshake, with the data in the SYN when a
                 // cookie is cached, or asking for one otherwise, and the data follows the handshake.
                 await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
-
                 await SendInSynAsync(socket, data, cancellationToken).ConfigureAwait(false);
             }
             else
@@ -88,13 +108,7 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
                 await ConnectWithDataAsync(socket, endPoint, data, cancellationToken).ConfigureAwait(false);
             }
 
-            if (logger.IsEnabled(LogLevel.Debug))
-            {
-                // TCP_INFO only feeds this message: no getsockopt per connection when nobody reads it.
-                FastOpenClientLog.FastOpenConnected(logger, endPoint, kind, FastOpenClientSocket.ReadOutcome(socket));
-            }
-
-            return socket;
+            return (socket, Opening.FastOpen);
         }
         catch (SocketException e) when (IsRefusedOption(e.SocketErrorCode) && !cancellationToken.IsCancellationRequested)
         {
@@ -102,33 +116,34 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
             socket.Dispose();
             Volatile.Write(ref _connectWithDataRefused, 1);
             ReportUnavailable($"connecting with data failed ({e.SocketErrorCode}: {e.Message})", "nothing; connections open normally");
-            var fallback = await OpenNormallyAsync(endPoint, data, cancellationToken).ConfigureAwait(false);
-            FastOpenClientLog.ConnectedNormally(logger, endPoint, kind);
-            return fallback;
+            return (await OpenNormallyAsync(endPoint, data, cancellationToken).ConfigureAwait(false), Opening.Fallback);
         }
         catch
         {
-            socket.Dispose();
+            // A reset close drops whatever of the data the kernel still holds: an attempt that ends here sends nothing more.
+            Abort(socket);
             throw;
         }
     }
 
     /// <summary>
-    /// Happy eyeballs between the SYN with data and, after <paramref name="delay"/>, a plain SYN: whichever connection
-    /// is established first is kept and the other closed. Only replay-safe data takes this path, so the server seeing
-    /// it on both connections does no harm.
+    /// Happy eyeballs between the SYN with data and, after <paramref name="delay"/>, a plain connect: whichever connection
+    /// is established first is kept and the other ended. The plain attempt writes nothing until it has won, and an
+    /// attempt that lost is reset, which drops the data its kernel still holds, so the first write goes out on one
+    /// connection only. The one case left, and only for data safe to repeat: a server that took the SYN's data but whose
+    /// SYN-ACK came later than the plain connection's gets the first write on both.
     /// </summary>
     /// <remarks>
     /// The caller's buffer is pooled memory (SslStream's, HttpConnection's), which it reuses as soon as its write
     /// returns; both attempts send from a private copy (a ClientHello is a few KB), and the loser is over, its socket
     /// closed, before this returns.
     /// </remarks>
-    private async Task<Socket> RaceAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> callersData, FirstWriteKind kind, TimeSpan delay, CancellationToken cancellationToken)
+    private async Task<(Socket Socket, Opening Opening)> RaceAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> callersData, TimeSpan delay, CancellationToken cancellationToken)
     {
         ReadOnlyMemory<byte> data = callersData.ToArray();
         using var fastOpenCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var normalCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var fastOpen = OpenFastOpenAsync(endPoint, data, kind, fastOpenCts.Token);
+        using var plainCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var fastOpen = OpenFastOpenAsync(endPoint, data, fastOpenCts.Token);
 
         using (var delayCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -144,40 +159,69 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
         }
 
         FastOpenClientLog.FallbackRaceStarted(logger, endPoint, delay.TotalMilliseconds);
-        var normal = OpenNormallyAsync(endPoint, data, normalCts.Token);
-
-        var first = await Task.WhenAny(fastOpen, normal).ConfigureAwait(false);
-        var second = first == fastOpen ? normal : fastOpen;
-        if (first.IsCompletedSuccessfully)
+        var plain = ConnectOnlyAsync(endPoint, plainCts.Token);
+        var first = await Task.WhenAny(fastOpen, plain).ConfigureAwait(false);
+        if (first == fastOpen && fastOpen.IsCompletedSuccessfully)
         {
-            await (first == fastOpen ? normalCts : fastOpenCts).CancelAsync().ConfigureAwait(false);
-            await CloseLoserAsync(second).ConfigureAwait(false);
-            return Won(first);
+            await plainCts.CancelAsync().ConfigureAwait(false);
+            await EndLoserAsync(plain).ConfigureAwait(false);
+            return fastOpen.Result;
         }
 
-        // The first to finish failed: the other one decides.
-        _ = first.Exception;
-        await second.ConfigureAwait(false);
-        return Won(second);
-
-        Socket Won(Task<Socket> winner)
+        if (first == plain && plain.IsCompletedSuccessfully)
         {
-            if (winner == normal)
+            await fastOpenCts.CancelAsync().ConfigureAwait(false);
+            await EndLoserAsync(SocketOf(fastOpen)).ConfigureAwait(false);
+        }
+        else
+        {
+            // The first to finish failed: the other one decides.
+            _ = first.Exception;
+            if (first == plain)
             {
-                var level = Interlocked.Exchange(ref _fallbackWonLogged, 1) == 0 ? LogLevel.Information : LogLevel.Debug;
-                FastOpenClientLog.FallbackRaceWon(logger, level, endPoint);
+                return await fastOpen.ConfigureAwait(false);
             }
-
-            return winner.Result;
         }
+
+        var socket = await plain.ConfigureAwait(false);
+        try
+        {
+            await SendEstablishedAsync(socket, data, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var level = Interlocked.Exchange(ref _fallbackWonLogged, 1) == 0 ? LogLevel.Information : LogLevel.Debug;
+        FastOpenClientLog.FallbackRaceWon(logger, level, endPoint);
+        return (socket, Opening.RaceWonByPlain);
     }
 
     private async Task<Socket> OpenNormallyAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
+        var socket = await ConnectOnlyAsync(endPoint, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await SendEstablishedAsync(socket, data, cancellationToken).ConfigureAwait(false);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A plain connect, whatever socket <see cref="FastOpenConnectOptions.CreateSocket"/> made: nothing rides in its SYN.</summary>
+    private async Task<Socket> ConnectOnlyAsync(IPEndPoint endPoint, CancellationToken cancellationToken)
+    {
         var socket = CreateSocket(endPoint);
         try
         {
-            await ConnectAndSendAsync(socket, endPoint, data, cancellationToken).ConfigureAwait(false);
+            FastOpenClientSocket.EnsureNoDataInSyn(socket);
+            await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
             return socket;
         }
         catch
@@ -275,6 +319,67 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
         return socket;
     }
 
+    /// <summary>Logs how the connection opened, and records it when anyone listens; asks the kernel only then.</summary>
+    private void Report(IPEndPoint endPoint, Socket socket, FirstWriteKind kind, Opening opening, int firstWriteLength, TimeSpan duration)
+    {
+        var recording = meter?.Enabled == true;
+        if (opening != Opening.FastOpen)
+        {
+            if (opening != Opening.RaceWonByPlain)
+            {
+                FastOpenClientLog.ConnectedNormally(logger, endPoint, kind);
+            }
+
+            if (recording)
+            {
+                var outcome = opening switch
+                {
+                    Opening.NotSafe => FastOpenClientOutcome.NotSafe,
+                    Opening.RaceWonByPlain => FastOpenClientOutcome.RaceWonByPlain,
+                    _ => FastOpenClientOutcome.Fallback,
+                };
+                meter!.ConnectionOpened(endPoint, outcome, synDataBytes: 0, duration);
+            }
+
+            return;
+        }
+
+        if (!recording && !logger.IsEnabled(LogLevel.Debug))
+        {
+            return;
+        }
+
+        // TCP_INFO only for a listener or a Debug log: no getsockopt per connection when nobody reads the answer.
+        var (verdict, pathMtu) = FastOpenClientSocket.ReadOutcome(socket);
+        FastOpenClientLog.FastOpenConnected(logger, endPoint, kind, verdict);
+        if (recording)
+        {
+            var synData = verdict is FastOpenOutcome.DataAccepted or FastOpenOutcome.DataNotAccepted or FastOpenOutcome.SynRetransmitted
+                ? SynDataLength(firstWriteLength, pathMtu, endPoint.AddressFamily)
+                : 0;
+            var outcome = verdict switch
+            {
+                FastOpenOutcome.DataAccepted => FastOpenClientOutcome.SynDataAccepted,
+                FastOpenOutcome.CookieRequested => FastOpenClientOutcome.CookieRequested,
+                FastOpenOutcome.Unknown => FastOpenClientOutcome.Unknown,
+                _ => FastOpenClientOutcome.Fallback,
+            };
+            meter!.ConnectionOpened(endPoint, outcome, synData, duration);
+        }
+    }
+
+    // What of a first write the kernel put in the SYN: up to the path's MSS less the option space, and one page.
+    private static int SynDataLength(int firstWriteLength, int pathMtu, AddressFamily family)
+    {
+        if (pathMtu <= 0)
+        {
+            return firstWriteLength;
+        }
+
+        var headers = (family == AddressFamily.InterNetworkV6 ? 40 : 20) + 20;
+        return Math.Min(firstWriteLength, Math.Min(SynDataLimit, pathMtu - headers - SynOptionSpace));
+    }
+
     private static bool IsRefusedOption(SocketError error) =>
         error is SocketError.OperationNotSupported or SocketError.ProtocolOption or SocketError.ProtocolNotSupported or SocketError.InvalidArgument;
 
@@ -286,21 +391,37 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
     private static IOException SentAfterConnect(SocketException error) =>
         new($"The connection was established, but sending its first bytes failed ({error.SocketErrorCode}: {error.Message}); they are not sent again elsewhere.", error);
 
-    /// <summary>
-    /// Waits for the canceled attempt to end, so that nothing sends from the data once the caller has its socket, and
-    /// closes the socket it may still have established.
-    /// </summary>
-    private static async Task CloseLoserAsync(Task<Socket> loser)
+    private static void Abort(Socket socket)
     {
         try
         {
-            (await loser.ConfigureAwait(false)).Dispose();
+            socket.LingerState = new LingerOption(enable: true, seconds: 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed already: nothing of it is left to send.
+        }
+
+        socket.Dispose();
+    }
+
+    /// <summary>
+    /// Waits for the cancelled attempt to end, so that nothing sends from the data once the caller has its socket, and
+    /// resets the socket it may still have established.
+    /// </summary>
+    private static async Task EndLoserAsync(Task<Socket> loser)
+    {
+        try
+        {
+            Abort(await loser.ConfigureAwait(false));
         }
         catch (Exception)
         {
-            // The usual end of a canceled attempt; its socket is closed already.
+            // The usual end of a cancelled attempt; its socket is reset already.
         }
     }
+
+    private static async Task<Socket> SocketOf(Task<(Socket Socket, Opening Opening)> attempt) => (await attempt.ConfigureAwait(false)).Socket;
 
     private void ReportUnavailable(string problem, string fix)
     {

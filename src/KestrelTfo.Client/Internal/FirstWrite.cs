@@ -1,55 +1,103 @@
+using KestrelTfo.EarlyData;
+
 namespace KestrelTfo.Client.Internal;
 
 /// <summary>
-/// Decides from a connection's first write whether it may ride in the SYN. Deliberately tiny: the client wrote
-/// these bytes itself, so it only has to recognise the shapes SocketsHttpHandler produces, and everything it does
-/// not recognise takes the safe way (connect first).
+/// Decides from a connection's first write whether it may ride in the SYN, which a network can deliver twice: only when
+/// the write is exactly one message that is safe to repeat. Anything it does not recognise takes the safe way (connect
+/// first), so the rule only has to accept what SocketsHttpHandler and SslStream write, and nothing more.
 /// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item><see cref="FirstWriteKind.TlsClientHello"/>: exactly one whole ClientHello (<see cref="TlsClientHello.IsExactlyOneClientHello"/>),
+/// nothing after it.</item>
+/// <item><see cref="FirstWriteKind.SafeRequest"/>: exactly one HTTP/1.x request head: <c>GET</c>, <c>HEAD</c> or <c>OPTIONS</c>
+/// (case-sensitive), a request target, <c>HTTP/1.</c> and a digit; header lines of a token, a colon and a value of visible
+/// characters, spaces and tabs, each line ended by CRLF; then the empty line, which must be the write's last two bytes.
+/// Unsafe whatever the method: any byte after the head (a body, a pipelined request), a <c>Content-Length</c> other than
+/// one <c>0</c>, any <c>Transfer-Encoding</c>, <c>Upgrade</c> (WebSocket, h2c) or <c>Expect</c>, and every line a lenient
+/// server might read otherwise than a strict one (a bare CR or LF, whitespace before a colon, a folded line).</item>
+/// </list>
+/// </remarks>
 internal static class FirstWrite
 {
-    // A TLS record header starts with the content type (22 = handshake) and the major version 3; the ClientHello is
-    // the only handshake record a client sends first.
-    private const byte TlsHandshake = 0x16;
-    private const byte TlsMajorVersion = 0x03;
-
     public static FirstWriteKind Classify(ReadOnlySpan<byte> data)
     {
-        if (data.Length >= 2 && data[0] == TlsHandshake && data[1] == TlsMajorVersion)
+        if (TlsClientHello.IsExactlyOneClientHello(data))
         {
             return FirstWriteKind.TlsClientHello;
         }
 
-        // Methods are case-sensitive (RFC 9110 9.1), and SocketsHttpHandler writes them followed by one space.
-        // The request line and headers come in one write; the body, if any, only later.
-        return (data.StartsWith("GET "u8) || data.StartsWith("HEAD "u8) || data.StartsWith("OPTIONS "u8)) && !AsksForUpgrade(data)
-            ? FirstWriteKind.SafeRequest
-            : FirstWriteKind.Other;
+        return IsExactlyOneSafeRequest(data) ? FirstWriteKind.SafeRequest : FirstWriteKind.Other;
     }
 
-    /// <summary>
-    /// Whether the request's header section has an <c>Upgrade</c> field (WebSocket, h2c): a safe method, but a replayed
-    /// SYN would open a second session, so it is not safe to replay.
-    /// </summary>
-    private static bool AsksForUpgrade(ReadOnlySpan<byte> request)
+    private static bool IsExactlyOneSafeRequest(ReadOnlySpan<byte> data)
     {
-        var end = request.IndexOf("\r\n\r\n"u8);
-        var headers = end < 0 ? request : request[..end];
-        for (var lineStart = headers.IndexOf((byte)'\n'); lineStart >= 0;)
+        var lineLength = Http1Syntax.RequestLineLength(data, bareLineFeed: false, out var methodLength);
+        if (lineLength == 0 || !IsSafeMethod(data[..methodLength]))
         {
-            var line = headers[(lineStart + 1)..];
-
-            // Field names are case-insensitive; whitespace before the colon is invalid, and counted as the field
-            // anyway, since a lenient server might take it.
-            if (line.Length >= "upgrade".Length && System.Text.Ascii.EqualsIgnoreCase(line[.."upgrade".Length], "upgrade"u8) &&
-                line["upgrade".Length..].TrimStart(" \t"u8) is [(byte)':', ..])
-            {
-                return true;
-            }
-
-            var next = line.IndexOf((byte)'\n');
-            lineStart = next < 0 ? -1 : lineStart + 1 + next;
+            return false;
         }
 
-        return false;
+        var contentLengths = 0;
+        var rest = data[lineLength..];
+        while (true)
+        {
+            var end = rest.IndexOf("\r\n"u8);
+            if (end < 0)
+            {
+                return false;
+            }
+
+            if (end == 0)
+            {
+                // The empty line ends the head, and must end the write.
+                return rest.Length == 2;
+            }
+
+            if (!IsSafeField(rest[..end], ref contentLengths))
+            {
+                return false;
+            }
+
+            rest = rest[(end + 2)..];
+        }
     }
+
+    private static bool IsSafeMethod(ReadOnlySpan<byte> method) =>
+        method.SequenceEqual("GET"u8) || method.SequenceEqual("HEAD"u8) || method.SequenceEqual("OPTIONS"u8);
+
+    // One header line without its CRLF: token ":" value, the value visible characters, spaces and tabs.
+    private static bool IsSafeField(ReadOnlySpan<byte> line, ref int contentLengths)
+    {
+        var nameLength = 0;
+        while (nameLength < line.Length && Http1Syntax.IsTokenChar(line[nameLength]))
+        {
+            nameLength++;
+        }
+
+        if (nameLength == 0 || nameLength == line.Length || line[nameLength] != (byte)':')
+        {
+            return false;
+        }
+
+        var value = line[(nameLength + 1)..];
+        foreach (var c in value)
+        {
+            if (c is < 0x20 and not (byte)'\t' or 0x7F)
+            {
+                return false;
+            }
+        }
+
+        var name = line[..nameLength];
+        if (Is(name, "transfer-encoding"u8) || Is(name, "upgrade"u8) || Is(name, "expect"u8))
+        {
+            return false;
+        }
+
+        return !Is(name, "content-length"u8) || (++contentLengths == 1 && value.Trim(" \t"u8).SequenceEqual("0"u8));
+    }
+
+    private static bool Is(ReadOnlySpan<byte> name, ReadOnlySpan<byte> lowerCase) => System.Text.Ascii.EqualsIgnoreCase(name, lowerCase);
 }

@@ -41,6 +41,9 @@ internal static class LinuxTcp
     /// </summary>
     public const int InfoFastOpenClientFailOffset = 7;
 
+    /// <summary><c>tcpi_pmtu</c>: the path MTU.</summary>
+    public const int InfoPathMtuOffset = 60;
+
     /// <summary><c>__u64 tcpi_bytes_received</c> (Linux 4.1).</summary>
     public const int InfoBytesReceivedOffset = 128;
 

@@ -11,7 +11,8 @@ namespace KestrelTfo.Platform;
 /// connection is accepted in whenever the path has a real round trip. 0 before Linux 4.1, which lacks the field.
 /// </param>
 /// <param name="FastOpenClientFail">A client's <c>tcpi_fastopen_client_fail</c> (Linux 5.5), 0 where unknown.</param>
-internal readonly record struct TcpConnectionInfo(TcpState State, byte Options, int BytesReceived, byte FastOpenClientFail)
+/// <param name="PathMtu"><c>tcpi_pmtu</c>, 0 where unknown.</param>
+internal readonly record struct TcpConnectionInfo(TcpState State, byte Options, int BytesReceived, byte FastOpenClientFail, int PathMtu = 0)
 {
     private const int LengthWithBytesReceived = LinuxTcp.InfoBytesReceivedOffset + sizeof(ulong);
 
@@ -51,6 +52,7 @@ internal readonly record struct TcpConnectionInfo(TcpState State, byte Options, 
         var clientFail = length > LinuxTcp.InfoFastOpenClientFailOffset && BitConverter.IsLittleEndian
             ? (byte)((info[LinuxTcp.InfoFastOpenClientFailOffset] >> 1) & 0x3)
             : (byte)0;
-        return new TcpConnectionInfo((TcpState)info[LinuxTcp.InfoStateOffset], info[LinuxTcp.InfoOptionsOffset], bytesReceived, clientFail);
+        var pathMtu = length >= LinuxTcp.InfoPathMtuOffset + sizeof(uint) ? (int)Math.Min(BitConverter.ToUInt32(info[LinuxTcp.InfoPathMtuOffset..]), int.MaxValue) : 0;
+        return new TcpConnectionInfo((TcpState)info[LinuxTcp.InfoStateOffset], info[LinuxTcp.InfoOptionsOffset], bytesReceived, clientFail, pathMtu);
     }
 }

@@ -3,11 +3,12 @@ using System.Diagnostics.Metrics;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
-internal sealed record MeasurementRecord(string Instrument, long Value, IReadOnlyDictionary<string, object?> Tags);
+internal sealed record MeasurementRecord(string Instrument, long Value, IReadOnlyDictionary<string, object?> Tags, double Recorded = 0);
 
 /// <summary>
-/// Listens to the instruments of one app's meter factory (other test apps in the process have their own), and
-/// keeps every measurement.
+/// Listens to the instruments of one meter factory's meters (other test apps in the process have their own), the
+/// transport's unless others are named, and keeps every measurement. A histogram's measurement counts as 1, its value
+/// kept in <see cref="MeasurementRecord.Recorded"/>.
 /// </summary>
 internal sealed class MetricsCollector : IDisposable
 {
@@ -15,17 +16,19 @@ internal sealed class MetricsCollector : IDisposable
     private readonly ConcurrentQueue<MeasurementRecord> _measurements = new();
     private readonly SemaphoreSlim _recorded = new(0);
 
-    public MetricsCollector(IMeterFactory scope)
+    public MetricsCollector(IMeterFactory scope, params string[] meters)
     {
+        string[] names = meters.Length == 0 ? [FastOpenMetrics.MeterName] : meters;
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Scope == scope && instrument.Meter.Name == FastOpenMetrics.MeterName)
+            if (instrument.Meter.Scope == scope && names.Contains(instrument.Meter.Name))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
         _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Record(instrument, 1, tags, value));
         _listener.Start();
     }
 
@@ -58,7 +61,7 @@ internal sealed class MetricsCollector : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
-    private void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    private void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, double recorded = 0)
     {
         var copy = new Dictionary<string, object?>();
         foreach (var tag in tags)
@@ -66,7 +69,7 @@ internal sealed class MetricsCollector : IDisposable
             copy[tag.Key] = tag.Value;
         }
 
-        _measurements.Enqueue(new MeasurementRecord(instrument.Name, value, copy));
+        _measurements.Enqueue(new MeasurementRecord(instrument.Name, value, copy, recorded));
         _recorded.Release();
     }
 }

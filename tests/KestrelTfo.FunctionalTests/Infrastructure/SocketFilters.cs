@@ -9,6 +9,9 @@ internal static class SocketFilters
 {
     private const int SoLockFilter = 44;
 
+    /// <summary>A filter that drops every segment: a socket with it never hears from its peer.</summary>
+    public static void AttachDropAll(Socket socket) => Attach(socket, [0x06, 0x00, 0, 0, 0, 0, 0, 0]);
+
     /// <summary>
     /// Attaches a filter that keeps every segment whole and locks it (<c>SO_LOCK_FILTER</c>), so that no other filter can
     /// replace it: the transport's own attach then fails, as it would on a kernel that refuses socket filters.
@@ -16,7 +19,13 @@ internal static class SocketFilters
     public static void AttachLockedAcceptAll(Socket socket)
     {
         // One instruction: BPF_RET | BPF_K, 0xffffffff.
-        byte[] program = [0x06, 0x00, 0, 0, 0xff, 0xff, 0xff, 0xff];
+        Attach(socket, [0x06, 0x00, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+        socket.SetRawSocketOption(LinuxTcp.SolSocket, SoLockFilter, BitConverter.GetBytes(1));
+    }
+
+    // A one-instruction program: BPF_RET | BPF_K with what to keep of each segment.
+    private static void Attach(Socket socket, byte[] program)
+    {
         var memory = Marshal.AllocHGlobal(program.Length);
         try
         {
@@ -30,7 +39,5 @@ internal static class SocketFilters
         {
             Marshal.FreeHGlobal(memory);
         }
-
-        socket.SetRawSocketOption(LinuxTcp.SolSocket, SoLockFilter, BitConverter.GetBytes(1));
     }
 }
