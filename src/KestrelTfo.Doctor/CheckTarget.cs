@@ -3,14 +3,33 @@ using System.Globalization;
 
 namespace KestrelTfo.Doctor;
 
-/// <summary>The <c>host:port</c> of a running server for <c>--check</c>; an IPv6 address goes in brackets.</summary>
-internal sealed record CheckTarget(string Host, int Port)
+/// <summary>
+/// A running server for <c>--check</c>: <c>HOST:PORT</c> (IPv6 in brackets) or <c>http://HOST[:PORT]</c> for a plaintext
+/// endpoint, <c>https://HOST[:PORT]</c> for a TLS one, whose check sends a real ClientHello in the SYN.
+/// </summary>
+internal sealed record CheckTarget(string Host, int Port, bool Tls = false)
 {
-    public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    public override string ToString()
+    {
+        var host = Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host;
+        return Tls ? $"https://{host}:{Port}" : $"{host}:{Port}";
+    }
 
     public static bool TryParse(string text, [NotNullWhen(true)] out CheckTarget? target)
     {
         target = null;
+        if (text.Contains("://", StringComparison.Ordinal))
+        {
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0
+                || uri.PathAndQuery != "/" || uri.UserInfo.Length > 0)
+            {
+                return false;
+            }
+
+            target = new CheckTarget(uri.Host.Trim('[', ']'), uri.Port, Tls: uri.Scheme == "https");
+            return true;
+        }
+
         string host;
         string port;
         if (text.StartsWith('['))

@@ -20,4 +20,10 @@ internal enum DoctorExitCode
 
     /// <summary>Not Linux: the doctor cannot observe TCP Fast Open on this OS.</summary>
     UnsupportedPlatform = 5,
+
+    /// <summary>
+    /// With <c>--check</c> and <c>--connections</c>: the server took the data in some SYNs and not in others, as a fleet
+    /// behind one address does whose instances do not share a key, or see different server addresses (NAT).
+    /// </summary>
+    SomeConnections = 6,
 }

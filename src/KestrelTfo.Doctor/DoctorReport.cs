@@ -21,6 +21,9 @@ internal sealed class DoctorReport
 
     public DoctorFix? Fix { get; private set; }
 
+    /// <summary>With <c>--check</c>: the connections after the cookie connection, and the share that took SYN data.</summary>
+    public DoctorFleet? Fleet { get; set; }
+
     /// <summary>What the verdict means, one sentence.</summary>
     public string Summary { get; set; } = "";
 
@@ -105,6 +108,17 @@ internal sealed class DoctorReport
             else
             {
                 json.WriteString("fix", Fix.Text);
+            }
+
+            if (Fleet is { } fleet)
+            {
+                json.WriteStartObject("fleet");
+                json.WriteString("kind", fleet.Kind);
+                json.WriteNumber("connections", fleet.Connections);
+                json.WriteNumber("accepted", fleet.Accepted);
+                json.WriteString("share", fleet.Share);
+                json.WriteString("meaning", fleet.Meaning);
+                json.WriteEndObject();
             }
 
             json.WriteEndObject();

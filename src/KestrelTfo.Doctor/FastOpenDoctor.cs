@@ -13,33 +13,6 @@ internal static class FastOpenDoctor
     public const string BlackholeSysctlName = "net.ipv4.tcp_fastopen_blackhole_timeout_sec";
     public const string BlackholeSysctlPath = "/proc/sys/net/ipv4/tcp_fastopen_blackhole_timeout_sec";
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
-    {
-        if (!DoctorOptions.TryParse(args, out var options, out var problem))
-        {
-            await error.WriteLineAsync($"kestreltfo-doctor: {problem}. Run kestreltfo-doctor --help for usage.");
-            return (int)DoctorExitCode.Usage;
-        }
-
-        if (options.Help)
-        {
-            await output.WriteLineAsync(DoctorOptions.Usage);
-            return (int)DoctorExitCode.Works;
-        }
-
-        var report = await DiagnoseAsync(options, cancellationToken);
-        if (options.Json)
-        {
-            report.WriteJson(output);
-        }
-        else
-        {
-            report.WriteText(output);
-        }
-
-        return (int)report.ExitCode;
-    }
-
     public static async Task<DoctorReport> DiagnoseAsync(DoctorOptions options, CancellationToken cancellationToken)
     {
         var report = new DoctorReport(options.Check is null
@@ -60,14 +33,16 @@ internal static class FastOpenDoctor
             }
             else
             {
-                await ServerCheck.RunAsync(report, options.Check, netstat, options.Timeout, cancellationToken);
+                await ServerCheck.RunAsync(report, options.Check, options.Connections, netstat, options.Timeout, cancellationToken);
             }
         }
 
         report.Summary = (report.Ok, options.Check) switch
         {
             (true, null) => "TCP Fast Open works end to end: the kernel took the second connection's data in its SYN.",
-            (true, { } target) => $"TCP Fast Open works end to end: {target} took the second connection's request in its SYN.",
+            (true, { } target) => report.Fleet is { Connections: > 1 } fleet
+                ? $"TCP Fast Open works end to end: {target} took the data in the SYN of all {fleet.Connections} connections after the cookie connection."
+                : $"TCP Fast Open works end to end: {target} took the second connection's {(target.Tls ? "ClientHello" : "request")} in its SYN.",
             (false, null) => $"TCP Fast Open does not work here (exit code {(int)report.ExitCode}).",
             (false, { } target) => $"TCP Fast Open to {target} does not work (exit code {(int)report.ExitCode}).",
         };

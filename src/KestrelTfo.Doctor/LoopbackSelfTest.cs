@@ -117,7 +117,7 @@ internal static class LoopbackSelfTest
     {
         // Without a cookie the client's connect waits for the handshake, which the kernel finishes before accept;
         // with one, connect returns at once and the SYN leaves with the first write. Either way the client runs alone.
-        var client = FastOpenClient.ExchangeAsync(server, payload, answerLimit: 1, timeout, cancellationToken);
+        var client = FastOpenClient.ExchangeAsync(server, payload, timeout, cancellationToken, answerLimit: 1);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
         var serverSynData = false;

@@ -2,5 +2,5 @@ namespace KestrelTfo.Doctor;
 
 internal static class Program
 {
-    public static Task<int> Main(string[] args) => FastOpenDoctor.RunAsync(args, Console.Out, Console.Error);
+    public static Task<int> Main(string[] args) => DoctorCommandLine.RunAsync(args, Console.Out, Console.Error, CancellationToken.None);
 }

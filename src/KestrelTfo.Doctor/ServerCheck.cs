@@ -6,46 +6,51 @@ using KestrelTfo.Platform;
 namespace KestrelTfo.Doctor;
 
 /// <summary>
-/// Checks a running server from the client side: two TCP Fast Open connections to it, the first to get a cookie,
-/// the second with its request in the SYN; the client's <c>TCP_INFO</c> says whether the server took that data.
+/// Checks a running server from the client side: a first TCP Fast Open connection to get a cookie, then more whose first
+/// write (a plaintext <c>HEAD</c>, or a TLS ClientHello for an https target) rides in the SYN; each client's
+/// <c>TCP_INFO</c> says whether the server took that data. Over several connections the share of them tells whether
+/// every instance behind the address accepts one cookie.
 /// </summary>
 internal static class ServerCheck
 {
-    private const int AnswerLimit = 512;
-
     // Each address may take the whole timeout to fail, so a name with many stops being tried after a few.
     private const int MaxAddresses = 4;
 
-    public static async Task RunAsync(DoctorReport report, CheckTarget target, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task RunAsync(DoctorReport report, CheckTarget target, int connections, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var addresses = await ResolveAsync(report, target, timeout, cancellationToken);
         if (addresses is not null)
         {
-            await RunAsync(report, target.ToString(), addresses, target.Port, netstat, timeout, cancellationToken);
+            await RunAsync(report, target, addresses, connections, netstat, timeout, cancellationToken);
         }
     }
 
     /// <summary>Checks the server at the first of <paramref name="addresses"/> that answers, as a browser would pick one.</summary>
     internal static async Task RunAsync(
-        DoctorReport report, string host, IReadOnlyList<IPAddress> addresses, int port, TimeSpan timeout, CancellationToken cancellationToken)
+        DoctorReport report, CheckTarget target, IReadOnlyList<IPAddress> addresses, int connections, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var netstat = new LinuxNetstat();
-        await RunAsync(report, host, addresses, port, netstat, timeout, cancellationToken);
+        await RunAsync(report, target, addresses, connections, netstat, timeout, cancellationToken);
     }
 
     private static async Task RunAsync(
-        DoctorReport report, string host, IReadOnlyList<IPAddress> addresses, int port, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
+        DoctorReport report, CheckTarget target, IReadOnlyList<IPAddress> addresses, int connections, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfZero(addresses.Count);
-        var request = Encoding.ASCII.GetBytes($"HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-        var tried = addresses.Take(MaxAddresses).Select(address => new IPEndPoint(address, port)).ToArray();
+        var request = Encoding.ASCII.GetBytes($"HEAD / HTTP/1.1\r\nHost: {target.Host}\r\nConnection: close\r\n\r\n");
+        Task<FastOpenExchange> ExchangeAsync(IPEndPoint server) => target.Tls
+            ? FastOpenClient.ExchangeTlsAsync(server, target.Host, timeout, cancellationToken)
+            : FastOpenClient.ExchangeAsync(server, request, timeout, cancellationToken);
+        var what = target.Tls ? "ClientHello" : $"{request.Length}-byte HEAD request";
+
+        var tried = addresses.Take(MaxAddresses).Select(address => new IPEndPoint(address, target.Port)).ToArray();
         var unanswered = new List<string>();
         IPEndPoint? server = null;
         FastOpenExchange? first = null;
         foreach (var candidate in tried)
         {
             server = candidate;
-            first = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
+            first = await ExchangeAsync(server);
             if (first.Answered)
             {
                 break;
@@ -65,39 +70,58 @@ internal static class ServerCheck
                 ? $"{server} is the address"
                 : $"one of {string.Join(", ", tried.Select(endPoint => endPoint.Address))} is an address" +
                   (addresses.Count > tried.Length ? $" (the name has {addresses.Count - tried.Length} more, not tried)" : "");
-            Fail(report, "server-cookie", "no answer", string.Join("; ", unanswered),
+            Fail(report, DoctorExitCode.ServerCheckFailed, "server-cookie", "no answer", string.Join("; ", unanswered),
                 first?.KernelRefused == true ? "use Linux 4.11 or later for the client side of the check" : $"start the server, or check that {where} it listens on and that nothing between blocks it");
             return;
         }
 
-        // The kernel keeps cookies per destination address, so the second connection goes where the first was answered.
+        // The kernel keeps cookies per destination address, so the later connections go where the first was answered.
         var others = unanswered.Count == 0 ? "" : $" ({server} answered; not {string.Join("; ", unanswered)})";
-        report.Add(new DoctorCheck("server-cookie", true, Describe(first), (first.SynDataAcknowledged
-            ? "a cookie for this server was cached from an earlier connection, so this connection's request rode in the SYN already"
-            : "the first connection asked for a cookie and sent its request after the handshake") + others));
+        report.Add(new DoctorCheck("server-cookie", true, first.Answer, (first.SynDataAcknowledged
+            ? $"a cookie for this server was cached from an earlier connection, so this connection's {what} rode in the SYN already"
+            : $"the first connection asked for a cookie and sent its {what} after the handshake") + others));
 
         netstat.TryRead(out var before);
-        var second = await FastOpenClient.ExchangeAsync(server, request, AnswerLimit, timeout, cancellationToken);
+        var accepted = 0;
+        FastOpenExchange? failed = null;
+        FastOpenExchange last = first;
+        for (var i = 0; i < connections; i++)
+        {
+            last = await ExchangeAsync(server);
+            if (last.SynDataAcknowledged)
+            {
+                accepted++;
+            }
+            else
+            {
+                failed ??= last;
+            }
+        }
+
+        var fleet = new DoctorFleet(target.Tls ? "tls_client_hello" : "http", connections, accepted);
+        report.Fleet = fleet;
         var counters = netstat.TryRead(out var after)
             ? $" (here: TCPFastOpenActive +{after[TcpFastOpenCounter.Active] - before[TcpFastOpenCounter.Active]}, TCPFastOpenActiveFail +{after[TcpFastOpenCounter.ActiveFail] - before[TcpFastOpenCounter.ActiveFail]})"
             : "";
-        if (second.SynDataAcknowledged)
+        var value = connections == 1 ? (accepted == 1 ? "accepted" : "not accepted") : $"{accepted} of {connections} accepted";
+        var share = connections == 1 ? "" : $"; {fleet.Share}: {fleet.Meaning}";
+        if (accepted == connections)
         {
             // The kernel took the data; the app may still have refused the connection, which is worth saying.
-            var answered = second.Error is null
-                ? $"it answered {Describe(second)}"
-                : $"then the connection failed ({second.Error}): an early-data policy of Reject refuses plaintext data in a SYN, while a TLS ClientHello is always taken";
-            report.Add(new DoctorCheck("server-syn-data", true, "accepted",
-                $"the server acknowledged the {request.Length} bytes of the second connection's SYN (client TCP_INFO TCPI_OPT_SYN_DATA); " +
-                $"{answered}{counters}"));
+            var answered = last.Error is null ? $"it answered {last.Answer}" : $"then the connection failed ({last.Error})";
+            report.Add(new DoctorCheck("server-syn-data", true, value,
+                $"the server acknowledged the {what} in the SYN (client TCP_INFO TCPI_OPT_SYN_DATA); {answered}{share}{counters}"));
             return;
         }
 
-        var why = second.Error is not null ? second.Error : $"it answered {Describe(second)} but ignored the data in the SYN";
-        Fail(report, "server-syn-data", "not accepted", $"the second connection's data was not acknowledged in the SYN: {why}{counters}",
-            $"on the server, run kestreltfo-doctor: its {LinuxFastOpenSysctl.Name} needs the server bit 0x2; make sure the app " +
-            "calls UseFastOpenTransport() on that endpoint, and that nothing between here and there strips the TCP Fast Open " +
-            "option or drops SYNs with data");
+        var why = failed!.Error ?? $"it answered {failed.Answer} but ignored the data in the SYN";
+        var plaintextHint = target.Tls ? "" :
+            "; a listener whose EarlyDataPolicy is Defer refuses plaintext early data by design, so check its TLS endpoint with --check https://HOST:PORT";
+        Fail(report, accepted == 0 ? DoctorExitCode.ServerCheckFailed : DoctorExitCode.SomeConnections, "server-syn-data", value,
+            $"the {what} was not acknowledged in the SYN: {why}{share}{counters}",
+            accepted == 0
+                ? $"on the server, run kestreltfo-doctor: its {LinuxFastOpenSysctl.Name} needs the server bit 0x2; make sure the app calls UseFastOpenTransport() on that endpoint, and that nothing between here and there strips the TCP Fast Open option or drops SYNs with data{plaintextHint}"
+                : "give every instance behind the address the same CookieKey, and make sure each sees the same server address (anycast, ECMP or direct server return rather than DNAT)");
     }
 
     private static async Task<IPAddress[]?> ResolveAsync(DoctorReport report, CheckTarget target, TimeSpan timeout, CancellationToken cancellationToken)
@@ -119,26 +143,17 @@ internal static class ServerCheck
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            Fail(report, "server-cookie", "unresolved", $"{target.Host} does not resolve: {e.Message}", $"check the host name {target.Host}");
+            Fail(report, DoctorExitCode.ServerCheckFailed, "server-cookie", "unresolved", $"{target.Host} does not resolve: {e.Message}", $"check the host name {target.Host}");
             return null;
         }
 
-        Fail(report, "server-cookie", "unresolved", $"{target.Host} has no address", $"check the host name {target.Host}");
+        Fail(report, DoctorExitCode.ServerCheckFailed, "server-cookie", "unresolved", $"{target.Host} has no address", $"check the host name {target.Host}");
         return null;
     }
 
-    /// <summary>The answer's first line, which for HTTP is the status line.</summary>
-    private static string Describe(FastOpenExchange exchange)
-    {
-        var answer = exchange.Answer.Span;
-        var end = answer.IndexOfAny((byte)'\r', (byte)'\n');
-        var line = Encoding.ASCII.GetString(end < 0 ? answer : answer[..end]);
-        return line.Length == 0 ? "with no bytes" : $"`{new string(line.Select(c => char.IsControl(c) ? '?' : c).ToArray())}`";
-    }
-
-    private static void Fail(DoctorReport report, string name, string value, string detail, string fix)
+    private static void Fail(DoctorReport report, DoctorExitCode exitCode, string name, string value, string detail, string fix)
     {
         report.Add(new DoctorCheck(name, false, value, detail));
-        report.Fail(DoctorExitCode.ServerCheckFailed, new DoctorFix(fix, []));
+        report.Fail(exitCode, new DoctorFix(fix, []));
     }
 }

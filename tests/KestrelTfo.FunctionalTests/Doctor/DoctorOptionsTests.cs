@@ -5,31 +5,30 @@ namespace KestrelTfo.FunctionalTests.Doctor;
 public sealed class DoctorOptionsTests
 {
     [Theory]
-    [InlineData("127.0.0.1:80", "127.0.0.1", 80)]
-    [InlineData("localhost:5000", "localhost", 5000)]
-    [InlineData("[::1]:443", "::1", 443)]
-    [InlineData("[fe80::1%lo]:65535", "fe80::1%lo", 65535)]
-    public void Check_target_parses(string text, string host, int port)
+    [InlineData("127.0.0.1:80", "127.0.0.1", 80, false, "127.0.0.1:80")]
+    [InlineData("localhost:5000", "localhost", 5000, false, "localhost:5000")]
+    [InlineData("[::1]:443", "::1", 443, false, "[::1]:443")]
+    [InlineData("[fe80::1%lo]:65535", "fe80::1%lo", 65535, false, "[fe80::1%lo]:65535")]
+    [InlineData("http://example:8080", "example", 8080, false, "example:8080")]
+    [InlineData("http://example", "example", 80, false, "example:80")]
+    [InlineData("https://example", "example", 443, true, "https://example:443")]
+    [InlineData("https://[::1]:8443/", "::1", 8443, true, "https://[::1]:8443")]
+    public void Check_targets_parse(string text, string host, int port, bool tls, string shown)
     {
-        Assert.True(DoctorOptions.TryParse(["--check", text], out var options, out var error), error);
+        Assert.True(CheckTarget.TryParse(text, out var target));
 
-        Assert.Equal(new CheckTarget(host, port), options.Check);
-        Assert.Equal(text, options.Check!.ToString());
+        Assert.Equal(new CheckTarget(host, port, tls), target);
+        Assert.Equal(shown, target.ToString());
     }
 
-    [Fact]
-    public void Options_combine_in_any_order_with_either_spelling()
-    {
-        Assert.True(DoctorOptions.TryParse(["--timeout=0.5", "--json", "--check=h:1"], out var options, out var error), error);
-
-        Assert.Equal(new DoctorOptions(Json: true, new CheckTarget("h", 1), TimeSpan.FromSeconds(0.5), Help: false), options);
-    }
-
-    [Fact]
-    public void No_arguments_mean_the_self_test_with_the_default_timeout()
-    {
-        Assert.True(DoctorOptions.TryParse([], out var options, out _));
-
-        Assert.Equal(new DoctorOptions(false, null, TimeSpan.FromSeconds(5), false), options);
-    }
+    [Theory]
+    [InlineData("example")]
+    [InlineData("::1:80")]
+    [InlineData("127.0.0.1:0")]
+    [InlineData("127.0.0.1:65536")]
+    [InlineData("[::1]80")]
+    [InlineData("ftp://example:21")]
+    [InlineData("https://example/path")]
+    [InlineData("https://user@example")]
+    public void Malformed_check_targets_do_not_parse(string text) => Assert.False(CheckTarget.TryParse(text, out _));
 }

@@ -10,7 +10,7 @@ internal sealed record DoctorRun(int ExitCode, string Output, string Error)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var exitCode = await FastOpenDoctor.RunAsync(args, output, error, TestContext.Current.CancellationToken);
+        var exitCode = await DoctorCommandLine.RunAsync(args, output, error, TestContext.Current.CancellationToken);
         return new DoctorRun(exitCode, output.ToString(), error.ToString());
     }
 

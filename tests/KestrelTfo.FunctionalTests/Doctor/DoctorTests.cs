@@ -85,7 +85,7 @@ public sealed class DoctorTests
         var silent = Loopback.NextAddress();
         var report = new DoctorReport("check");
 
-        await ServerCheck.RunAsync(report, "app.test", [silent, app.EndPoint.Address], app.EndPoint.Port, TimeSpan.FromSeconds(5), Timeout);
+        await ServerCheck.RunAsync(report, new CheckTarget("app.test", app.EndPoint.Port), [silent, app.EndPoint.Address], connections: 1, TimeSpan.FromSeconds(5), Timeout);
 
         Assert.True(report.Ok, string.Join("; ", report.Checks.Select(c => $"{c.Name}: {c.Value} ({c.Detail})")));
         Assert.Equal(["server-cookie", "server-syn-data"], report.Checks.Select(c => c.Name));
@@ -108,7 +108,7 @@ public sealed class DoctorTests
 
         var report = new DoctorReport("check");
 
-        await ServerCheck.RunAsync(report, "app.test", silent, port, TimeSpan.FromSeconds(2), Timeout);
+        await ServerCheck.RunAsync(report, new CheckTarget("app.test", port), silent, connections: 1, TimeSpan.FromSeconds(2), Timeout);
 
         Assert.Equal(DoctorExitCode.ServerCheckFailed, report.ExitCode);
         var check = Assert.Single(report.Checks);
@@ -153,32 +153,92 @@ public sealed class DoctorTests
         Assert.Contains("Fix: start the server", run.Output, StringComparison.Ordinal);
     }
 
-    [Theory]
-    [InlineData("--bogus", "unknown argument '--bogus'")]
-    [InlineData("--check", "--check needs a value")]
+    [Fact(Timeout = Limits.Test)]
+    public async Task Check_of_an_https_endpoint_sends_a_real_ClientHello_in_the_SYN_and_says_so()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>(
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer" },
+            listen: FastOpenHttp.Listen(Loopback.NextAddress(), https: true));
+
+        var run = await DoctorRun.StartAsync("--json", "--check", $"https://{app.EndPoint}");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.StartsWith("TLS handshake completed", run.Check("server-cookie").GetProperty("value").GetString(), StringComparison.Ordinal);
+        Assert.Contains("acknowledged the ClientHello in the SYN", run.Check("server-syn-data").GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("tls_client_hello", run.Json.GetProperty("fleet").GetProperty("kind").GetString());
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Check_of_a_plaintext_endpoint_that_defers_exits_4_and_points_at_the_TLS_check()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>(settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer" });
+
+        var run = await DoctorRun.StartAsync("--json", "--check", $"http://{app.EndPoint}");
+
+        Assert.Equal(4, run.ExitCode);
+        Assert.Contains("--check https://HOST:PORT", run.Json.GetProperty("fix").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Connections_counts_how_many_SYNs_the_server_took_and_says_what_the_share_means()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>();
+
+        var run = await DoctorRun.StartAsync("--json", "--check", app.EndPoint.ToString(), "--connections", "5");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("5 of 5 accepted", run.Check("server-syn-data").GetProperty("value").GetString());
+        var fleet = run.Json.GetProperty("fleet");
+        Assert.Equal((5, 5, "all", "http"), (fleet.GetProperty("connections").GetInt32(), fleet.GetProperty("accepted").GetInt32(), fleet.GetProperty("share").GetString(), fleet.GetProperty("kind").GetString()));
+        Assert.Contains("every instance behind this address accepts this client's cookie", run.Check("server-syn-data").GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory(Timeout = Limits.Test)]
+    [InlineData("--bogus", "Unrecognized command or argument '--bogus'")]
+    [InlineData("--check", "Required argument missing for option: '--check'")]
     [InlineData("--check=example", "--check wants HOST:PORT")]
     [InlineData("--check=::1:80", "--check wants HOST:PORT")]
     [InlineData("--check=127.0.0.1:0", "--check wants HOST:PORT")]
-    [InlineData("--timeout=soon", "--timeout wants a number of seconds")]
-    [InlineData("--json=yes", "unknown argument '--json=yes'")]
+    [InlineData("--check=ftp://example:21", "--check wants HOST:PORT")]
+    [InlineData("--timeout=soon", "--timeout wants a number of seconds from 0.1 to 300, not 'soon'")]
+    [InlineData("--timeout=0", "--timeout wants a number of seconds from 0.1 to 300")]
+    [InlineData("--connections=0", "--connections wants a number from 1 to 10000")]
+    [InlineData("--connections=3", "--connections needs --check")]
     public async Task Bad_arguments_exit_2_with_the_reason_and_no_report(string argument, string reason)
     {
         var run = await DoctorRun.StartAsync(argument);
 
         Assert.Equal(2, run.ExitCode);
-        Assert.StartsWith($"kestreltfo-doctor: {reason}", run.Error, StringComparison.Ordinal);
+        Assert.StartsWith("kestreltfo-doctor: ", run.Error, StringComparison.Ordinal);
+        Assert.Contains(reason, run.Error, StringComparison.Ordinal);
         Assert.Contains("--help", run.Error, StringComparison.Ordinal);
         Assert.Empty(run.Output);
     }
 
-    [Fact]
-    public async Task Help_prints_usage_with_the_exit_codes()
+    [Fact(Timeout = Limits.Test)]
+    public async Task Help_is_generated_with_every_option_and_the_exit_codes()
     {
         var run = await DoctorRun.StartAsync("--help");
 
         Assert.Equal(0, run.ExitCode);
-        Assert.StartsWith("Usage: kestreltfo-doctor [--json] [--check HOST:PORT]", run.Output, StringComparison.Ordinal);
+        foreach (var option in new[] { "--json", "--check <target>", "--connections <n>", "--timeout <seconds>", "--version", "-?, -h, --help" })
+        {
+            Assert.Contains(option, run.Output, StringComparison.Ordinal);
+        }
+
         Assert.Contains("Exit codes: 0 TCP Fast Open works end to end", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Version_prints_the_tools_version()
+    {
+        var run = await DoctorRun.StartAsync("--version");
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Matches(@"^\d+\.\d+\.\d+", run.Output);
     }
 
     [Fact]
