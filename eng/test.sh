@@ -19,6 +19,8 @@ if [[ "${1:-}" != "--in-netns" ]]; then
 
     # Restore and build before entering the namespace: it has no route to the package feed.
     dotnet restore KestrelTfo.sln
+    # The .NET tools the tests run (dotnet-counters), pinned in .config/dotnet-tools.json.
+    dotnet tool restore
     dotnet build KestrelTfo.sln -c "$configuration" --no-restore -nologo -v quiet
 
     if [[ $(id -u) -eq 0 ]]; then

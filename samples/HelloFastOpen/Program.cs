@@ -1,11 +1,20 @@
 using KestrelTfo;
 using OpenTelemetry;
-using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.WebHost.UseFastOpenTransport();
 builder.Services.AddHealthChecks().AddFastOpen();
+
+// The transport's metrics beside ASP.NET Core's own, whose request and connection durations carry kestreltfo.fast_open:
+// scraped at /metrics, and exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT (with the other OTEL_* settings) says where.
+var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    .AddMeter(FastOpenMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+    .AddPrometheusExporter());
+if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+{
+    telemetry.UseOtlpExporter();
+}
 
 var app = builder.Build();
 
@@ -15,20 +24,7 @@ app.MapGet("/", (HttpContext context) =>
         : "this connection did not use TFO\n");
 
 app.MapHealthChecks("/healthz");
-
-// With an OpenTelemetry collector's address in Otlp:Endpoint (or Otlp__Endpoint), the TFO metrics go there.
-using var metrics = app.Configuration["Otlp:Endpoint"] is { } endpoint
-    ? Sdk.CreateMeterProviderBuilder()
-        .AddMeter(FastOpenMetrics.MeterName)
-        .AddOtlpExporter((exporter, reader) =>
-        {
-            exporter.Endpoint = new Uri(new Uri(endpoint), "v1/metrics");
-            exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
-            reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds =
-                app.Configuration.GetValue("Otlp:ExportIntervalMilliseconds", 10_000);
-        })
-        .Build()
-    : null;
+app.MapPrometheusScrapingEndpoint();
 
 app.Run();
 

@@ -138,6 +138,18 @@ public sealed class FastOpenTransportOptions
     public string? BackupCookieKey { get; set; }
 
     /// <summary>
+    /// Gets or sets a value indicating whether ASP.NET Core's own telemetry of the transport's connections gets a
+    /// <c>kestreltfo.fast_open</c> tag (true or false): the request duration histogram
+    /// (<c>http.server.request.duration</c>), the connection duration histogram (<c>kestrel.connection.duration</c>,
+    /// tagged by the connection's first request) and the request's server <c>Activity</c>. Existing dashboards can then
+    /// compare requests with and without TCP Fast Open.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="true"/>. Costs nothing per request while none of those is listened to.
+    /// </remarks>
+    public bool TagTelemetry { get; set; } = true;
+
+    /// <summary>
     /// Gets or sets a value indicating whether TCP Fast Open may be on where the transport cannot see which
     /// connections carried data in their SYN (macOS, FreeBSD, Windows): there no early data is ever flagged or
     /// deferred, <see cref="IFastOpenFeature.IsFastOpen"/> is always false, and a replayed plaintext request runs

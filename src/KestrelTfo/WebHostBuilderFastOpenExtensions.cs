@@ -48,6 +48,7 @@ public static class WebHostBuilderFastOpenExtensions
                 services.AddOptions<FastOpenTransportOptions>()
                     .Bind(context.Configuration.GetSection(FastOpenTransportOptions.ConfigurationSectionName));
                 services.AddSingleton<IValidateOptions<FastOpenTransportOptions>, FastOpenTransportOptionsValidator>();
+                services.AddTransient<IStartupFilter, FastOpenTagsStartupFilter>();
 
                 // Kestrel asks the last registered factory first, so this one is asked before the socket transport.
                 services.AddSingleton<IConnectionListenerFactory>(static provider => new FastOpenTransportFactory(

@@ -41,15 +41,16 @@ public sealed class SampleTests
         Assert.Equal("Healthy", await client.GetStringAsync("/healthz", Timeout));
     }
 
-    [Fact]
-    public async Task Sample_exports_the_TFO_metrics_over_OTLP_when_given_a_collector()
+    [Fact(Timeout = Limits.Test)]
+    public async Task Sample_exports_the_TFO_metrics_over_OTLP_when_the_standard_settings_name_a_collector()
     {
         await using var collector = new OtlpReceiver(wanted: "kestreltfo.connections");
         var endpoint = await collector.StartAsync(Timeout);
         await using var app = new KestrelAppFactory<SampleProgram>(settings: new()
         {
-            ["Otlp:Endpoint"] = endpoint.ToString(),
-            ["Otlp:ExportIntervalMilliseconds"] = "200",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint.ToString(),
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
         });
         using var client = app.CreateClient();
 
@@ -57,5 +58,27 @@ public sealed class SampleTests
 
         var export = await collector.Received.WaitAsync(TimeSpan.FromSeconds(30), Timeout);
         Assert.Contains(FastOpenMetrics.MeterName, System.Text.Encoding.UTF8.GetString(export), StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Sample_serves_the_TFO_metrics_to_Prometheus_at_metrics()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<SampleProgram>();
+        await RawHttp.GetAsync(app.EndPoint, "/", fastOpen: true, Timeout);
+        await RawHttp.GetAsync(app.EndPoint, "/", fastOpen: true, Timeout);
+        using var client = app.CreateIndependentClient();
+
+        // Prometheus counters end in _total; a connection's series carry the listener's tags and whether it used TFO.
+        var scrape = await client.GetStringAsync("/metrics", Timeout);
+
+        Assert.Contains(
+            $"kestreltfo_connections_total{{otel_scope_name=\"KestrelTfo\",kestreltfo_fast_open=\"true\",network_type=\"ipv4\",server_address=\"{app.EndPoint.Address}\",server_port=\"{app.EndPoint.Port}\"}} 1\n",
+            scrape,
+            StringComparison.Ordinal);
+        Assert.Contains("kestreltfo_early_data_bytes_total{", scrape, StringComparison.Ordinal);
+        Assert.Contains("kestreltfo_kernel_events_total{otel_scope_name=\"KestrelTfo\",kestreltfo_kernel_counter=\"TCPFastOpenPassive\"}", scrape, StringComparison.Ordinal);
+        Assert.Contains("http_server_request_duration_seconds_count{", scrape, StringComparison.Ordinal);
+        Assert.Contains("kestreltfo_fast_open=\"true\"", scrape[scrape.IndexOf("http_server_request_duration", StringComparison.Ordinal)..], StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace KestrelTfo.Internal;
+
+/// <summary>
+/// Puts <c>kestreltfo.fast_open</c> (true or false) on ASP.NET Core's own telemetry for connections this transport
+/// accepted: the request's <c>http.server.request.duration</c>, its connection's <c>kestrel.connection.duration</c> and
+/// the request's server <c>Activity</c>, so any existing dashboard compares requests with and without TCP Fast Open.
+/// </summary>
+/// <remarks>
+/// Kestrel creates a connection's metric tags only after the transport has handed the connection over, so a transport
+/// cannot tag them at accept; the first request on a connection does, through the request features, which fall back to
+/// the connection's. Each telemetry's feature exists only while someone listens to it, so a request costs a few feature
+/// lookups and no allocation when nobody does.
+/// </remarks>
+internal sealed class FastOpenTagsStartupFilter(IOptions<FastOpenTransportOptions> options) : IStartupFilter
+{
+    public const string TagName = "kestreltfo.fast_open";
+
+    private static readonly object s_true = true;
+    private static readonly object s_false = false;
+
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        if (options.Value.TagTelemetry)
+        {
+            app.Use(TagAsync);
+        }
+
+        next(app);
+    };
+
+    private static Task TagAsync(HttpContext context, RequestDelegate next)
+    {
+        if (context.Features.Get<IFastOpenFeature>() is { } feature)
+        {
+            var value = feature.IsFastOpen ? s_true : s_false;
+            context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(TagName, value));
+            if (context.Features.Get<IConnectionMetricsTagsFeature>()?.Tags is { } connectionTags && !Contains(connectionTags))
+            {
+                connectionTags.Add(new(TagName, value));
+            }
+
+            if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity)
+            {
+                activity.SetTag(TagName, value);
+            }
+        }
+
+        return next(context);
+    }
+
+    // A connection carries many requests; its tag goes on once.
+    private static bool Contains(ICollection<KeyValuePair<string, object?>> tags)
+    {
+        foreach (var tag in tags)
+        {
+            if (tag.Key == TagName)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
