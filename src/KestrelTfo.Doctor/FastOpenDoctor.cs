@@ -13,13 +13,19 @@ internal static class FastOpenDoctor
     public const string BlackholeSysctlName = "net.ipv4.tcp_fastopen_blackhole_timeout_sec";
     public const string BlackholeSysctlPath = "/proc/sys/net/ipv4/tcp_fastopen_blackhole_timeout_sec";
 
-    public static async Task<DoctorReport> DiagnoseAsync(DoctorOptions options, CancellationToken cancellationToken)
+    public static Task<DoctorReport> DiagnoseAsync(DoctorOptions options, CancellationToken cancellationToken) =>
+        DiagnoseAsync(options, OperatingSystem.IsLinux(), cancellationToken);
+
+    /// <param name="options">What to diagnose.</param>
+    /// <param name="isLinux">Whether this is Linux, where a connection tells whether its SYN carried data; tests say no.</param>
+    /// <param name="cancellationToken">Ends the diagnosis.</param>
+    internal static async Task<DoctorReport> DiagnoseAsync(DoctorOptions options, bool isLinux, CancellationToken cancellationToken)
     {
         var report = new DoctorReport(options.Check is null
             ? "kestreltfo-doctor: can this machine serve TCP Fast Open?"
             : $"kestreltfo-doctor: does {options.Check} accept TCP Fast Open?");
 
-        if (CheckPlatform(report))
+        if (CheckPlatform(report, isLinux))
         {
             using var netstat = new LinuxNetstat();
 
@@ -49,9 +55,9 @@ internal static class FastOpenDoctor
         return report;
     }
 
-    private static bool CheckPlatform(DoctorReport report)
+    private static bool CheckPlatform(DoctorReport report, bool isLinux)
     {
-        if (!OperatingSystem.IsLinux())
+        if (!isLinux)
         {
             var support = KernelSupport.Detect();
             report.Add(new DoctorCheck("platform", false, RuntimeInformation.OSDescription,

@@ -49,11 +49,22 @@ internal static class LoopbackSelfTest
         }
 
         var cookieRequests = Delta(countersBefore, countersBetween, TcpFastOpenCounter.CookieReqd);
-        report.Add(cookieSynData
-            ? new DoctorCheck("cookie", true, "already cached",
-                "the first connection's data rode in its SYN: a cookie for this address was cached from an earlier run, so the cookie request was not observed")
-            : new DoctorCheck("cookie", true, "requested",
+        if (cookieSynData)
+        {
+            report.Add(new DoctorCheck("cookie", true, "already cached",
+                "the first connection's data rode in its SYN: a cookie for this address was cached from an earlier run, so the cookie request was not observed"));
+        }
+        else if (cookieRequests > 0 || countersBefore is null || countersBetween is null)
+        {
+            report.Add(new DoctorCheck("cookie", true, "requested",
                 $"the first connection asked for a cookie and sent its data after the handshake (TCPFastOpenCookieReqd +{cookieRequests})"));
+        }
+        else
+        {
+            Fail(report, "cookie", "not requested",
+                "the first connection neither carried its data in the SYN nor asked for a cookie (TCPFastOpenCookieReqd +0)",
+                NoCookieRequestFix());
+        }
 
         var (synData, serverSynData) = await ConnectAsync(listener, server, s_synPayload, timeout, cancellationToken);
         var countersAfter = Read(netstat);
@@ -158,6 +169,11 @@ internal static class LoopbackSelfTest
     private static string ConnectionFix(string error) =>
         $"a loopback connection with TCP_FASTOPEN_CONNECT failed ({error}): bring loopback up (`ip link set lo up`), " +
         "allow TCP on it, and use Linux 4.11 or later";
+
+    private static string NoCookieRequestFix() =>
+        LinuxFastOpenSysctl.TryRead(out var value, out _) && (value & LinuxFastOpenSysctl.ClientWithoutCookieBit) != 0
+            ? $"{LinuxFastOpenSysctl.Name} is {value}, with bit 0x4: clients send data in SYNs without asking for a cookie, which a server takes only with bit 0x200 (and then from anyone). Set it to 3: `sysctl -w {LinuxFastOpenSysctl.Name}=3`"
+            : "the client asked for no cookie although the client bit is on: look for a firewall rule or security module that strips the TCP Fast Open option";
 
     private static void Fail(DoctorReport report, string name, string value, string detail, string fix)
     {

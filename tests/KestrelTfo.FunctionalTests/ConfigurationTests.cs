@@ -7,7 +7,7 @@ namespace KestrelTfo.FunctionalTests;
 
 public sealed class ConfigurationTests
 {
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Options_bind_from_the_Kestrel_FastOpen_section()
     {
         await using var app = new KestrelAppFactory<Program>(settings: new()
@@ -29,7 +29,7 @@ public sealed class ConfigurationTests
         Assert.Equal(64 * 1024, options.MaxWriteBufferSize);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Code_overrides_configuration()
     {
         await using var app = new KestrelAppFactory<Program>(
@@ -43,7 +43,7 @@ public sealed class ConfigurationTests
         Assert.Equal(33, options.Backlog);
     }
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData("Kestrel:FastOpen:QueueLength", "-1")]
     [InlineData("Kestrel:FastOpen:QueueLength", "0")]
     [InlineData("Kestrel:FastOpen:Backlog", "-5")]
@@ -60,7 +60,7 @@ public sealed class ConfigurationTests
         Assert.Contains(value, validation.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Value_of_the_wrong_type_fails_start_up_naming_the_setting()
     {
         await using var app = new KestrelAppFactory<Program>(settings: new() { ["Kestrel:FastOpen:QueueLength"] = "lots" });

@@ -21,7 +21,7 @@ public sealed class CookieKeyTests
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData(KeyA, KeyA, true)]
     [InlineData(KeyA, KeyB, false)]
     public async Task A_cookie_from_one_instance_works_on_another_only_with_the_same_key(string firstKey, string secondKey, bool expectFastOpen)
@@ -38,7 +38,7 @@ public sealed class CookieKeyTests
         Assert.Equal(expectFastOpen, otherInstance.IsFastOpen);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Keys_rotate_on_reload_without_failing_requests_and_old_cookies_still_work()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -63,10 +63,10 @@ public sealed class CookieKeyTests
         }, Timeout);
 
         // The documented recipe: the new key arrives as backup, is promoted with the old one as backup, then stands alone.
-        await firstMark.Task.WaitAsync(Timeout);
+        await Reached(firstMark, traffic);
         configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyA, ["Kestrel:FastOpen:BackupCookieKey"] = KeyB });
         Assert.Equal(KeyA + KeyB, Keys(listener));
-        await secondMark.Task.WaitAsync(Timeout);
+        await Reached(secondMark, traffic);
         var altKeyBefore = PassiveAltKey();
         configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyB, ["Kestrel:FastOpen:BackupCookieKey"] = KeyA });
         Assert.Equal(KeyB + KeyA, Keys(listener));
@@ -87,7 +87,18 @@ public sealed class CookieKeyTests
         Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(KeyA, StringComparison.OrdinalIgnoreCase) || e.Message.Contains(KeyB, StringComparison.OrdinalIgnoreCase));
     }
 
-    [Fact]
+    // A mark the traffic never reaches (it failed first) ends the wait with the traffic's own failure.
+    private static async Task Reached(TaskCompletionSource mark, Task traffic)
+    {
+        await Task.WhenAny(mark.Task, traffic).WaitAsync(Timeout);
+        if (!mark.Task.IsCompleted)
+        {
+            await traffic;
+            Assert.Fail("the traffic ended before it reached its mark");
+        }
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task A_cookie_made_with_a_retired_key_falls_back_to_a_full_handshake()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -103,7 +114,7 @@ public sealed class CookieKeyTests
         Assert.True((await Get(app)).IsFastOpen);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Invalid_keys_on_reload_are_rejected_and_the_keys_in_force_stay()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -125,7 +136,7 @@ public sealed class CookieKeyTests
         Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(KeyB, StringComparison.OrdinalIgnoreCase));
     }
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData("Kestrel:FastOpen:CookieKey", "not-a-key")]
     [InlineData("Kestrel:FastOpen:CookieKey", "000102030405060708090a0b0c0d0e")]
     [InlineData("Kestrel:FastOpen:BackupCookieKey", "AAECAwQFBgcICQoLDA0ODw==")]
@@ -139,7 +150,7 @@ public sealed class CookieKeyTests
         Assert.DoesNotContain(value, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Base64_and_the_kernels_form_of_the_same_bytes_are_the_same_key_as_plain_hex()
     {
         FastOpenEnvironment.RequireClientAndServerBits();

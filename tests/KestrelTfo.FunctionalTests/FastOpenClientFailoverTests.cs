@@ -18,7 +18,7 @@ public sealed class FastOpenClientFailoverTests
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData("POST")] // connects first, then sends
     [InlineData("GET")] // TCP_FASTOPEN_CONNECT: the sends are what start the handshake
     public async Task A_send_that_fails_once_connected_is_an_IOException_and_not_repeated_at_the_next_address(string method)

@@ -15,7 +15,7 @@ public sealed class FastOpenClientFallbackTests
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Fallback_race_keeps_the_plain_connection_when_the_SYN_with_data_gets_no_answer()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -48,7 +48,7 @@ public sealed class FastOpenClientFallbackTests
         Assert.Equal([LogLevel.Information, LogLevel.Debug], log.WithId(FallbackRaceWon).Select(e => e.Level));
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task The_losing_attempt_is_over_and_its_socket_closed_when_the_race_returns()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -88,7 +88,7 @@ public sealed class FastOpenClientFallbackTests
         Assert.Single(log.WithId(FallbackRaceWon));
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Without_the_race_the_kernel_retries_the_SYN_without_data_and_the_request_still_works()
     {
         FastOpenEnvironment.RequireClientAndServerBits();

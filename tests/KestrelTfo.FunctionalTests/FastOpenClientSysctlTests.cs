@@ -10,7 +10,7 @@ public sealed class FastOpenClientSysctlTests
 {
     private const int FastOpenUnavailable = 100;
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Requests_work_when_the_server_bit_is_turned_off_after_the_cookie()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -30,7 +30,7 @@ public sealed class FastOpenClientSysctlTests
         Assert.Equal(["CookieRequested", "DataAccepted", "DataNotAccepted"], log.Connections);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Without_the_client_bit_connections_open_normally_and_one_warning_says_how_to_fix_it()
     {
         FastOpenEnvironment.RequireClientAndServerBits();

@@ -16,7 +16,7 @@ public sealed class FastOpenClientTeardownTests
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData("http")]
     [InlineData("https")]
     public async Task Connect_timeout_ends_the_request_as_SocketsHttpHandler_does_and_closes_the_socket(string scheme)
@@ -37,7 +37,7 @@ public sealed class FastOpenClientTeardownTests
         Assert.Empty(log.Connections);
     }
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData("http")]
     [InlineData("https")]
     public async Task Cancelling_the_request_ends_it_as_SocketsHttpHandler_does_and_closes_the_socket(string scheme)

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using KestrelTfo.Client;
 using KestrelTfo.Client.Internal;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.Platform;
 using KestrelTfo.TestApp;
 
 namespace KestrelTfo.FunctionalTests;
@@ -14,7 +15,7 @@ public sealed class FastOpenClientTests
 
     public static TheoryData<string> HttpVersions => ["1.1", "2.0"];
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [MemberData(nameof(HttpVersions))]
     public async Task Https_second_connection_sends_its_ClientHello_in_the_SYN(string version)
     {
@@ -36,7 +37,7 @@ public sealed class FastOpenClientTests
         Assert.Equal(["CookieRequested", "DataAccepted"], log.Connections);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Plaintext_GET_rides_in_the_SYN_and_POST_does_not()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -60,7 +61,7 @@ public sealed class FastOpenClientTests
         Assert.Equal(["CookieRequested", "DataAccepted", "Normal", "DataAccepted"], log.Connections);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Plaintext_GET_waits_for_the_handshake_when_safe_requests_are_off()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -77,7 +78,7 @@ public sealed class FastOpenClientTests
         Assert.Equal(["Normal"], log.Connections);
     }
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Requests_work_against_Kestrels_default_transport_that_ignores_the_data_in_the_SYN(bool https)
@@ -100,7 +101,7 @@ public sealed class FastOpenClientTests
         Assert.Equal(["CookieRequested", "DataAccepted", "DataNotAccepted"], log.Connections);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task A_refused_address_is_skipped_for_the_next_one()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -122,7 +123,7 @@ public sealed class FastOpenClientTests
         Assert.Contains($"{refused}:{live.Port} (ConnectionRefused); 1 more", failure.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData("http")]
     [InlineData("https")]
     public async Task A_refused_connection_fails_with_a_ConnectionError_as_with_SocketsHttpHandlers_own_connect(string scheme)
@@ -148,7 +149,7 @@ public sealed class FastOpenClientTests
         Assert.Single(log.WithId(103));
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Dotnets_connect_with_a_buffer_also_sends_the_request_in_the_SYN()
     {
         // The route macOS and Windows take; on Linux .NET turns it into TCP_FASTOPEN_CONNECT, so it runs here too.
@@ -174,7 +175,7 @@ public sealed class FastOpenClientTests
             reports);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task A_read_before_the_first_write_waits_for_it()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -197,7 +198,7 @@ public sealed class FastOpenClientTests
         Assert.True(RawResponse.Parse(System.Text.Encoding.ASCII.GetString(received.ToArray())).Report().IsFastOpen);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Sockets_come_from_CreateSocket_when_it_is_set()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -225,7 +226,7 @@ public sealed class FastOpenClientTests
         Assert.Equal(["CookieRequested", "DataAccepted"], log.Connections);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Synchronous_sends_use_TFO_too()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -249,10 +250,10 @@ public sealed class FastOpenClientTests
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(address, 0));
-        listener.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, 16);
+        FastOpenListenSocket.Enable(listener, 16);
         listener.Listen();
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        client.SetRawSocketOption(6, 30, BitConverter.GetBytes(1));
+        FastOpenConnect.Set(client, enabled: true);
         await client.ConnectAsync(listener.LocalEndPoint!, Timeout);
         await client.SendAsync("x"u8.ToArray(), SocketFlags.None, Timeout);
         using var accepted = await listener.AcceptAsync(Timeout);

@@ -8,7 +8,7 @@ public sealed class FastOpenTransportTests
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Second_connection_from_a_TFO_client_carries_its_request_in_the_SYN()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -26,7 +26,7 @@ public sealed class FastOpenTransportTests
         Assert.Equal(new FastOpenReport(true, false, 0), plain.Report());
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Feature_reaches_HttpClient_requests_over_keep_alive_connections()
     {
         await using var app = new KestrelAppFactory<Program>();

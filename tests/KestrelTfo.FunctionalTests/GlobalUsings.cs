@@ -1,1 +1,2 @@
+global using KestrelTfo.Testing;
 global using Xunit;

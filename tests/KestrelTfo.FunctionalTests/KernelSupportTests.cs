@@ -15,7 +15,7 @@ public sealed class KernelSupportTests
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Server_bit_off_serves_without_TFO_and_logs_the_fix_once()
     {
         using var sysctl = FastOpenEnvironment.SetSysctl(1);
@@ -47,7 +47,7 @@ public sealed class KernelSupportTests
         Assert.Single(twoListeners.Logs.Transport, e => e.EventId.Id == KernelSupportMissing);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task RequireFastOpen_with_the_server_bit_off_fails_start_up_with_the_fix()
     {
         using var sysctl = FastOpenEnvironment.SetSysctl(1);
@@ -60,7 +60,7 @@ public sealed class KernelSupportTests
         Assert.DoesNotContain(app.Logs.Transport, e => e.EventId.Id == KernelSupportMissing);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task TryEnableKernelSupport_sets_the_server_bit_and_says_so()
     {
         using var sysctl = FastOpenEnvironment.SetSysctl(1);
@@ -76,7 +76,7 @@ public sealed class KernelSupportTests
         Assert.DoesNotContain(app.Logs.Transport, e => e.EventId.Id == KernelSupportMissing);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task A_listener_started_while_the_bit_was_off_uses_TFO_once_it_is_set()
     {
         int previous;

@@ -9,7 +9,7 @@ public sealed class MetricsTests
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Every_instrument_moves_as_connections_arrive()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -31,8 +31,6 @@ public sealed class MetricsTests
         Assert.Equal(post.Length, metrics.Sum("kestreltfo.early_data.bytes", [.. listener, ("kestreltfo.early_data.kind", "http")]));
         Assert.Equal(1, metrics.Sum("kestreltfo.early_data.guard", [.. listener, ("kestreltfo.early_data.action", "flagged")]));
         Assert.Equal(1, metrics.Sum("kestreltfo.listener.fast_open", listener));
-        Assert.True(metrics.Sum("kestreltfo.kernel.events", ("kestreltfo.kernel.counter", "TCPFastOpenPassive")) >= 1);
-        Assert.True(metrics.Sum("kestreltfo.kernel.events", ("kestreltfo.kernel.counter", "TCPFastOpenCookieReqd")) >= 1);
     }
 
     [Theory(Timeout = Limits.Test)]
@@ -53,7 +51,7 @@ public sealed class MetricsTests
         Assert.Equal(1, metrics.Sum("kestreltfo.connections", ("kestreltfo.fast_open", true)));
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task A_ClientHello_is_counted_by_kind_and_not_guarded()
     {
         FastOpenEnvironment.RequireClientAndServerBits();

@@ -9,7 +9,7 @@ public sealed class SampleTests
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Sample_says_a_plain_connection_did_not_use_TFO()
     {
         await using var app = new KestrelAppFactory<SampleProgram>();
@@ -18,7 +18,7 @@ public sealed class SampleTests
         Assert.Equal("this connection did not use TFO\n", await client.GetStringAsync("/", Timeout));
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Sample_says_a_returning_TFO_client_used_TFO()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -31,7 +31,7 @@ public sealed class SampleTests
         Assert.Equal($"this connection used TFO ({RawHttp.Request("/").Length} bytes of early data)\n", second.Body);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Sample_reports_healthy_when_TFO_is_on()
     {
         FastOpenEnvironment.RequireClientAndServerBits();

@@ -54,7 +54,7 @@ public sealed class RegistrationTests
         Assert.Equal(7, options.Backlog);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Claims_IP_endpoints_only()
     {
         var factory = new FastOpenTransportFactory(Options.Create(new FastOpenTransportOptions()), NullLoggerFactory.Instance);

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using KestrelTfo.EarlyData;
 
 namespace KestrelTfo.Platform;
@@ -34,35 +33,15 @@ internal static class ClientHelloSynFilter
     private const ushort ReturnConstant = 0x06;     // BPF_RET | BPF_K
     private const ushort ReturnA = 0x16;            // BPF_RET | BPF_A
 
-    private const int InstructionSize = 8;
     private const int Accept = 17;
     private const int Trim = 18;
 
-    /// <summary>The program, 8 bytes per instruction.</summary>
+    /// <summary>The program, encoded for <see cref="SocketFilter.Attach"/>.</summary>
     internal static readonly byte[] Program = Assemble();
 
     /// <summary>Attaches the filter to a listening socket, replacing any filter it had.</summary>
     /// <exception cref="SocketException">The kernel refused the program.</exception>
-    public static void Attach(Socket socket)
-    {
-        // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the pointer is aligned to its size.
-        var program = Marshal.AllocHGlobal(Program.Length);
-        try
-        {
-            Marshal.Copy(Program, 0, program, Program.Length);
-            Span<byte> fprog = stackalloc byte[2 * IntPtr.Size];
-            fprog.Clear();
-            MemoryMarshal.Write(fprog, (ushort)(Program.Length / InstructionSize));
-            MemoryMarshal.Write(fprog[IntPtr.Size..], program);
-
-            // The kernel copies the program, so it may be freed as soon as the call returns.
-            socket.SetRawSocketOption(LinuxTcp.SolSocket, LinuxTcp.SoAttachFilter, fprog);
-        }
-        finally
-        {
-            Marshal.FreeHGlobal(program);
-        }
-    }
+    public static void Attach(Socket socket) => SocketFilter.Attach(socket, Program);
 
     private static byte[] Assemble()
     {
@@ -97,17 +76,6 @@ internal static class ClientHelloSynFilter
         Emit(CopyXToA);                                                                 // 18 (Trim): A = header length
         Emit(ReturnA);                                                                  // 19: the header alone
 
-        var bytes = new byte[program.Count * InstructionSize];
-        for (var i = 0; i < program.Count; i++)
-        {
-            var (code, jumpTrue, jumpFalse, k) = program[i];
-            var instruction = bytes.AsSpan(i * InstructionSize, InstructionSize);
-            MemoryMarshal.Write(instruction, code);
-            instruction[2] = jumpTrue;
-            instruction[3] = jumpFalse;
-            MemoryMarshal.Write(instruction[4..], k);
-        }
-
-        return bytes;
+        return SocketFilter.Encode([.. program]);
     }
 }

@@ -19,6 +19,12 @@ internal static class LinuxFastOpenSysctl
     /// </summary>
     public const int ServerBit = 0x2;
 
+    /// <summary>
+    /// The client sends data in a SYN without asking for a cookie (TFO_CLIENT_NO_COOKIE), which a server takes only
+    /// with <see cref="ServerWithoutCookieBit"/>.
+    /// </summary>
+    public const int ClientWithoutCookieBit = 0x4;
+
     /// <summary>The server accepts data in a SYN without a cookie (TFO_SERVER_COOKIE_NOT_REQD).</summary>
     public const int ServerWithoutCookieBit = 0x200;
 

@@ -12,6 +12,9 @@ internal static class LinuxTcp
     /// <summary><c>SO_ATTACH_FILTER</c>: a classic BPF program that runs on every segment the socket receives.</summary>
     public const int SoAttachFilter = 26;
 
+    /// <summary><c>SO_LOCK_FILTER</c>: the socket's filter can no longer be replaced or removed.</summary>
+    public const int SoLockFilter = 44;
+
     /// <summary><c>TCP_SYNCNT</c>: how many times a connect sends its SYN again before it gives up.</summary>
     public const int TcpSynCount = 7;
 

@@ -5,7 +5,7 @@ namespace KestrelTfo.FunctionalTests.Doctor;
 [Collection(nameof(SysctlTests))]
 public sealed class DoctorSysctlTests
 {
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Server_bit_off_exits_1_and_the_JSON_names_the_setting_and_the_fix()
     {
         using var sysctl = FastOpenEnvironment.SetSysctl(1);
@@ -27,7 +27,7 @@ public sealed class DoctorSysctlTests
         Assert.Contains("securityContext.sysctls: [{name: net.ipv4.tcp_fastopen, value: \"3\"}]", fix, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Server_bit_off_prints_the_fix_for_each_place_the_app_runs()
     {
         using var sysctl = FastOpenEnvironment.SetSysctl(1);
@@ -41,7 +41,7 @@ public sealed class DoctorSysctlTests
         Assert.Matches("(?m)^  Kubernetes: +pod spec securityContext\\.sysctls:", run.Output);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Client_bit_off_exits_1_since_the_self_test_cannot_send_data_in_a_SYN()
     {
         using var sysctl = FastOpenEnvironment.SetSysctl(2);
@@ -54,7 +54,7 @@ public sealed class DoctorSysctlTests
         Assert.Contains("`sysctl -w net.ipv4.tcp_fastopen=3`", run.Json.GetProperty("fix").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Check_needs_only_the_client_bit()
     {
         // Server bit off here: the checked server is this very namespace's, so its SYN data is refused, but
@@ -67,5 +67,21 @@ public sealed class DoctorSysctlTests
         Assert.Equal(4, run.ExitCode);
         Assert.True(run.Check("net.ipv4.tcp_fastopen").GetProperty("ok").GetBoolean());
         Assert.Equal(["server-syn-data"], run.Failed);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Settings_that_look_right_but_get_no_data_through_exit_3_with_the_step_that_failed()
+    {
+        // Bit 0x4 on top of 3: the client and server bits are both on, yet the client sends its data without asking
+        // for a cookie, which the server refuses without bit 0x200, so no SYN's data is ever taken.
+        using var sysctl = FastOpenEnvironment.SetSysctl(7);
+
+        var run = await DoctorRun.StartAsync("--json");
+
+        Assert.Equal(3, run.ExitCode);
+        Assert.True(run.Check("net.ipv4.tcp_fastopen").GetProperty("ok").GetBoolean());
+        Assert.Equal(["cookie", "syn-data-server", "syn-data-client", "counters"], run.Failed);
+        Assert.Equal("not requested", run.Check("cookie").GetProperty("value").GetString());
+        Assert.StartsWith("net.ipv4.tcp_fastopen is 7, with bit 0x4", run.Json.GetProperty("fix").GetString(), StringComparison.Ordinal);
     }
 }

@@ -20,7 +20,7 @@ public sealed class DoctorTests
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Exits_0_when_TFO_works_and_says_so_check_by_check()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -38,7 +38,7 @@ public sealed class DoctorTests
         Assert.Empty(run.Error);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Json_lists_every_check_as_passed_with_a_fresh_cookie_and_data_in_the_SYN()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -59,7 +59,7 @@ public sealed class DoctorTests
         Assert.Equal("acknowledged", run.Check("syn-data-client").GetProperty("value").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Check_reports_that_a_running_server_took_the_second_request_in_the_SYN()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -76,7 +76,7 @@ public sealed class DoctorTests
         Assert.Equal("accepted", run.Check("server-syn-data").GetProperty("value").GetString());
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Check_of_a_name_with_several_addresses_uses_the_first_that_answers()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -93,7 +93,7 @@ public sealed class DoctorTests
         Assert.Equal("accepted", report.Checks[1].Value);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Check_of_a_name_none_of_whose_addresses_answers_names_each_and_exits_4()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -117,7 +117,7 @@ public sealed class DoctorTests
         Assert.Contains($"one of {silent[0]}, {silent[1]} is an address it listens on", report.Fix!.Text, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Check_of_a_server_without_TFO_exits_4_and_says_the_SYN_data_was_not_taken()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -136,7 +136,7 @@ public sealed class DoctorTests
         Assert.Contains("UseFastOpenTransport()", run.Json.GetProperty("fix").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Check_of_a_port_nobody_listens_on_exits_4()
     {
         IPEndPoint closed;
@@ -241,7 +241,7 @@ public sealed class DoctorTests
         Assert.Matches(@"^\d+\.\d+\.\d+", run.Output);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task The_built_tool_exits_0_as_a_process_when_TFO_works()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -252,7 +252,7 @@ public sealed class DoctorTests
         Assert.Contains("\"ok\": true", output, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task The_built_tool_exits_2_as_a_process_on_bad_arguments()
     {
         var (exitCode, _) = await RunToolAsync("--bogus");

@@ -26,7 +26,7 @@ internal sealed class BlackHole : IDisposable
     {
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
-        listener.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, 16);
+        FastOpenListenSocket.Enable(listener, 16);
         listener.Listen(0);
 
         var queued = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Text;
+using KestrelTfo.Platform;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
@@ -14,9 +14,6 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// </summary>
 internal sealed class SynDataDroppingServer : IAsyncDisposable
 {
-    private const int SolSocket = 1;
-    private const int SoAttachFilter = 26;
-
     private static readonly byte[] s_response = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
 
     private readonly Socket _listener;
@@ -34,7 +31,7 @@ internal sealed class SynDataDroppingServer : IAsyncDisposable
     {
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
-        listener.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.FastOpen, 16);
+        FastOpenListenSocket.Enable(listener, 16);
         AttachFilter(listener, droppedSourcePort: 0);
         listener.Listen();
         return new SynDataDroppingServer(listener);
@@ -120,29 +117,6 @@ internal sealed class SynDataDroppingServer : IAsyncDisposable
             (0x06, 0, 0, uint.MaxValue), // ret #-1        accept
         ];
 
-        var instructions = new byte[program.Length * 8];
-        for (var i = 0; i < program.Length; i++)
-        {
-            var slot = instructions.AsSpan(i * 8, 8);
-            BitConverter.TryWriteBytes(slot, program[i].Code);
-            slot[2] = program[i].Jt;
-            slot[3] = program[i].Jf;
-            BitConverter.TryWriteBytes(slot[4..], program[i].K);
-        }
-
-        // struct sock_fprog { unsigned short len; struct sock_filter *filter; }: the kernel copies the program
-        // during setsockopt, so it only has to stay pinned until then.
-        var pinned = GCHandle.Alloc(instructions, GCHandleType.Pinned);
-        try
-        {
-            var fprog = new byte[2 * IntPtr.Size];
-            BitConverter.TryWriteBytes(fprog, (ushort)program.Length);
-            MemoryMarshal.Write(fprog.AsSpan(IntPtr.Size), pinned.AddrOfPinnedObject());
-            socket.SetRawSocketOption(SolSocket, SoAttachFilter, fprog);
-        }
-        finally
-        {
-            pinned.Free();
-        }
+        SocketFilter.Attach(socket, SocketFilter.Encode(program));
     }
 }

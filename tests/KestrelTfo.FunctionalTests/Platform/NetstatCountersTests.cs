@@ -5,11 +5,12 @@ using KestrelTfo.Platform;
 
 namespace KestrelTfo.FunctionalTests.Platform;
 
+[Collection(nameof(KernelCounterTests))]
 public sealed class NetstatCountersTests
 {
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task A_TFO_connection_moves_the_passive_active_and_cookie_counters()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -26,12 +27,13 @@ public sealed class NetstatCountersTests
         var synData = await ConnectAsync(listener, server);
         Assert.True(netstat.TryRead(out var after), netstat.Error);
 
-        // Other tests share the namespace and may move the counters too, so each delta is a lower bound.
         Assert.False(cookie);
         Assert.True(synData);
-        Assert.True(afterCookie[TcpFastOpenCounter.CookieReqd] - before[TcpFastOpenCounter.CookieReqd] >= 1);
-        Assert.True(after[TcpFastOpenCounter.Passive] - afterCookie[TcpFastOpenCounter.Passive] >= 1);
-        Assert.True(after[TcpFastOpenCounter.Active] - afterCookie[TcpFastOpenCounter.Active] >= 1);
+        Assert.Equal(1, afterCookie[TcpFastOpenCounter.CookieReqd] - before[TcpFastOpenCounter.CookieReqd]);
+        Assert.Equal(0, afterCookie[TcpFastOpenCounter.Passive] - before[TcpFastOpenCounter.Passive]);
+        Assert.Equal(1, after[TcpFastOpenCounter.Passive] - afterCookie[TcpFastOpenCounter.Passive]);
+        Assert.Equal(1, after[TcpFastOpenCounter.Active] - afterCookie[TcpFastOpenCounter.Active]);
+        Assert.Equal(0, after[TcpFastOpenCounter.CookieReqd] - afterCookie[TcpFastOpenCounter.CookieReqd]);
     }
 
     /// <summary>One TFO connection carrying one byte; whether the server saw that byte in the SYN.</summary>

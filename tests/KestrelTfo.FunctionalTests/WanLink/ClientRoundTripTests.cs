@@ -21,7 +21,7 @@ public sealed class ClientRoundTripTests
     private const int Samples = 3;
 
     // A ClientHello is replay-safe, so no early-data policy holds it up: the round trip stays saved under each.
-    [Theory]
+    [Theory(Timeout = Limits.LongTest)]
     [InlineData("Flag")]
     [InlineData("Defer")]
     [InlineData("Reject")]

@@ -120,7 +120,7 @@ public sealed class EmulatedLinkTests
         Assert.InRange(link.ToServer.Reordered, 1, 99);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.LongTest)]
     public async Task Replay_reinjects_a_TFO_SYN_with_the_same_bytes_and_addresses()
     {
         FastOpenEnvironment.RequireClientAndServerBits();

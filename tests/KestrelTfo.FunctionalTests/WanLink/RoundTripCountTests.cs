@@ -16,7 +16,7 @@ public sealed class RoundTripCountTests
     private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan s_boundary = s_roundTrip * 1.5;
 
-    [Fact]
+    [Fact(Timeout = Limits.LongTest)]
     public async Task TFO_request_is_answered_in_one_round_trip_and_a_plain_one_in_two()
     {
         FastOpenEnvironment.RequireClientAndServerBits();

@@ -13,7 +13,7 @@ public sealed class SegmentTraceTests
     private static readonly TimeSpan s_toServer = TimeSpan.FromMilliseconds(40);
     private static readonly TimeSpan s_toClient = TimeSpan.FromMilliseconds(10);
 
-    [Fact]
+    [Fact(Timeout = Limits.LongTest)]
     public async Task Trace_records_each_segment_with_its_ports_payload_and_link_time()
     {
         using var link = StartLink(traceCapacity: 64);
@@ -38,7 +38,7 @@ public sealed class SegmentTraceTests
         Assert.Empty(link.Trace.Drain().Intersect(drained));
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.LongTest)]
     public async Task A_full_trace_counts_the_segments_it_could_not_hold()
     {
         using var link = StartLink(traceCapacity: 2);

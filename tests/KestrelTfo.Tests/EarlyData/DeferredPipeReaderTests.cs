@@ -11,7 +11,7 @@ public sealed class DeferredPipeReaderTests
     private readonly Pipe _pipe = new();
     private readonly TaskCompletionSource<bool> _handshake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Reads_wait_for_the_handshake_then_see_the_early_data()
     {
         var reader = new DeferredPipeReader(_pipe.Reader, _handshake.Task);
@@ -28,7 +28,7 @@ public sealed class DeferredPipeReaderTests
         reader.AdvanceTo(result.Buffer.End);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task A_handshake_that_never_completes_ends_the_input_without_its_data()
     {
         var reader = new DeferredPipeReader(_pipe.Reader, _handshake.Task);
@@ -42,7 +42,7 @@ public sealed class DeferredPipeReaderTests
         Assert.False(reader.TryRead(out _));
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task CancelPendingRead_ends_a_held_read_as_canceled()
     {
         var reader = new DeferredPipeReader(_pipe.Reader, _handshake.Task);
@@ -64,7 +64,7 @@ public sealed class DeferredPipeReaderTests
         Assert.Equal("x"u8.ToArray(), released.Buffer.ToArray());
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Advancing_past_the_empty_end_of_a_failed_handshake_never_reaches_the_pipe()
     {
         var reader = new DeferredPipeReader(_pipe.Reader, _handshake.Task);
@@ -82,7 +82,7 @@ public sealed class DeferredPipeReaderTests
         Assert.True(again.Buffer.IsEmpty);
     }
 
-    [Fact]
+    [Fact(Timeout = Limits.Test)]
     public async Task Advancing_past_a_cancelled_held_read_never_reaches_the_pipe_and_the_next_read_sees_the_data()
     {
         var reader = new DeferredPipeReader(_pipe.Reader, _handshake.Task);

@@ -199,7 +199,7 @@ public sealed class TlsClientHelloClassificationTests
         Assert.Equal(EarlyDataKind.Unknown, EarlyDataClassifier.Classify(hello).Kind);
     }
 
-    [Theory]
+    [Theory(Timeout = Limits.Test)]
     [InlineData(SslProtocols.Tls12)]
     [InlineData(SslProtocols.Tls13)]
     public async Task This_platforms_SslStream_hello_is_a_TlsClientHello(SslProtocols protocol)

@@ -3,7 +3,7 @@ using KestrelTfo.Platform;
 
 namespace KestrelTfo.Tests;
 
-public sealed class CookieKeyTests
+public sealed class CookieKeyFormTests
 {
     private static readonly byte[] InOrder = Convert.FromHexString("000102030405060708090A0B0C0D0E0F");
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Testing;
 
 namespace KestrelTfo.Tests;
 
-public sealed class KernelSupportTests
+public sealed class KernelSupportDetectionTests
 {
     [Theory]
     [InlineData("3\n", 3)]

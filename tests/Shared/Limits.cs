@@ -1,4 +1,4 @@
-namespace KestrelTfo.FunctionalTests.Infrastructure;
+namespace KestrelTfo.Testing;
 
 /// <summary>
 /// Every test's time limit (xunit's <c>Timeout</c>): a test whose background work fails ends as a failure at its limit
