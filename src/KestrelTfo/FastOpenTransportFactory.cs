@@ -116,7 +116,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         var support = _kernelSupport.Value;
         if (!support.ServerEnabled && _options.RequireFastOpen)
         {
-            throw FastOpenConnectionListener.RequiredButOff(support.ProblemAndFix);
+            throw FastOpenListenSocketSetup.RequiredButOff(support.ProblemAndFix);
         }
 
         var guard = new EarlyDataGuard(_options.EarlyDataPolicyFor(ipEndPoint.Port), _canInspectConnections, _options.AllowUnguardedEarlyData,

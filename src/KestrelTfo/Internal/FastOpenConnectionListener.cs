@@ -21,7 +21,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     private readonly EarlyDataGuard _guard;
     private readonly ILogger _logger;
     private readonly SocketConnectionContextFactory _factory;
-    private readonly KernelSupport _kernel;
+    private readonly FastOpenListenSocketSetup _setup;
     private readonly Action<FastOpenConnectionListener>? _disposed;
     private Socket? _listenSocket;
 
@@ -43,9 +43,9 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         Tags = new ListenerTags(endPoint);
         _options = options;
         _guard = guard;
-        _kernel = kernel;
         _disposed = disposed;
         _logger = loggerFactory.CreateLogger(FastOpenLog.Category);
+        _setup = new FastOpenListenSocketSetup(options, guard, kernel, _logger);
 
         // Kestrel's own connection type, pipes and memory pool: once accepted, a connection costs what it costs under
         // Kestrel's socket transport.
@@ -63,14 +63,14 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
     public EndPoint EndPoint { get; private set; }
 
-    /// <summary>The OS accepted <c>TCP_FASTOPEN</c> on the listening socket.</summary>
-    public bool FastOpenEnabled { get; private set; }
+    /// <inheritdoc cref="FastOpenListenSocketSetup.FastOpenEnabled"/>
+    public bool FastOpenEnabled => _setup.FastOpenEnabled;
 
-    /// <summary>Why <see cref="FastOpenEnabled"/> is false.</summary>
-    public string? FastOpenError { get; private set; }
+    /// <inheritdoc cref="FastOpenListenSocketSetup.FastOpenError"/>
+    public string? FastOpenError => _setup.FastOpenError;
 
-    /// <summary>The listening socket accepts data in SYNs without a cookie (<c>TCP_FASTOPEN_NO_COOKIE</c>).</summary>
-    public bool AcceptsDataWithoutCookie { get; private set; }
+    /// <inheritdoc cref="FastOpenListenSocketSetup.AcceptsDataWithoutCookie"/>
+    public bool AcceptsDataWithoutCookie => _setup.AcceptsDataWithoutCookie;
 
     /// <summary>The listener's metric tags, for the address and port it is bound to.</summary>
     internal ListenerTags Tags { get; private set; }
@@ -83,78 +83,9 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
             throw new InvalidOperationException("The listener is already bound.");
         }
 
-        Socket socket;
-        try
-        {
-            socket = _options.CreateBoundListenSocket(EndPoint);
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            throw new AddressInUseException(e.Message, e);
-        }
-
-        if (socket.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) || socket.SocketType != SocketType.Stream)
-        {
-            var kind = $"{socket.AddressFamily} {socket.SocketType}";
-            socket.Dispose();
-            throw new InvalidOperationException(
-                $"{nameof(FastOpenTransportOptions.CreateBoundListenSocket)} must return a TCP socket bound to an IP endpoint for {EndPoint}, not a {kind} socket.");
-        }
-
-        try
-        {
-            var tryFastOpen = _guard.AllowsFastOpen(EndPoint);
-            if (!tryFastOpen)
-            {
-                FastOpenError = "this OS does not tell which connections carried data in their SYN, and AllowUnguardedEarlyData is not set";
-            }
-
-            // Set even when the kernel's server bit is off: the listener then starts using TCP Fast Open as soon as an
-            // administrator fixes the sysctl, without a restart.
-            if (tryFastOpen && !FastOpenListenSocket.EnableAfterListen)
-            {
-                TryEnableFastOpen(socket);
-                EnsureRequiredFastOpen();
-            }
-
-            if (FastOpenEnabled && cookieKeys is not null)
-            {
-                TrySetCookieKeys(socket, cookieKeys);
-            }
-
-            // Before listen: a SYN that arrives in between must meet the filter already.
-            _guard.Prepare(socket, EndPoint, FastOpenEnabled || (tryFastOpen && FastOpenListenSocket.EnableAfterListen));
-            socket.Listen(_options.Backlog);
-
-            if (tryFastOpen && FastOpenListenSocket.EnableAfterListen)
-            {
-                TryEnableFastOpen(socket);
-            }
-
-            EnsureRequiredFastOpen();
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        EndPoint = socket.LocalEndPoint!;
+        _listenSocket = _setup.Listen(EndPoint, cookieKeys);
+        EndPoint = _listenSocket.LocalEndPoint!;
         Tags = new ListenerTags((IPEndPoint)EndPoint);
-        _listenSocket = socket;
-        AcceptsDataWithoutCookie = FastOpenEnabled && FastOpenListenSocket.AcceptsDataWithoutCookie(socket);
-        if (AcceptsDataWithoutCookie)
-        {
-            FastOpenLog.ListenerAcceptsDataWithoutCookie(_logger, EndPoint);
-        }
-
-        var state = !FastOpenEnabled ? $"off ({FastOpenError})"
-            : _kernel.ServerEnabled ? "on"
-            : $"off until {LinuxFastOpenSysctl.Name} has the server bit 0x2 ({_kernel.Setting})";
-        var keys = !FastOpenEnabled ? "none in use"
-            : cookieKeys is null ? "the kernel's"
-            : cookieKeys.Length > FastOpenCookieKey.Length ? "configured, with a backup" : "configured";
-        FastOpenLog.ListenerStarted(_logger, EndPoint, state, _options.QueueLength, keys, _guard.Handling);
     }
 
     /// <summary>
@@ -162,7 +93,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     /// whether the kernel took at least the primary key.
     /// </summary>
     internal bool SetCookieKeys(byte[] cookieKeys) =>
-        _listenSocket is { } socket && FastOpenEnabled && TrySetCookieKeys(socket, cookieKeys);
+        _listenSocket is { } socket && FastOpenEnabled && _setup.TrySetCookieKeys(socket, EndPoint, cookieKeys);
 
     public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
     {
@@ -269,61 +200,5 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         _listenSocket?.Dispose();
         _factory.Dispose();
         return default;
-    }
-
-    /// <summary>With <see cref="FastOpenTransportOptions.RequireFastOpen"/>, a listener without TCP Fast Open fails its bind.</summary>
-    private void EnsureRequiredFastOpen()
-    {
-        if (_options.RequireFastOpen && !FastOpenEnabled)
-        {
-            throw RequiredButOff(_kernel.Explain($"TCP Fast Open is off on {EndPoint}: {FastOpenError}"));
-        }
-    }
-
-    /// <summary>The error of a bind that <see cref="FastOpenTransportOptions.RequireFastOpen"/> fails.</summary>
-    internal static InvalidOperationException RequiredButOff(string problemAndFix) =>
-        new($"TCP Fast Open is required (RequireFastOpen) but is off for servers: {problemAndFix}");
-
-    private void TryEnableFastOpen(Socket socket)
-    {
-        try
-        {
-            FastOpenListenSocket.Enable(socket, _options.QueueLength);
-            FastOpenEnabled = true;
-        }
-        catch (SocketException e)
-        {
-            FastOpenError = $"{e.SocketErrorCode}: {e.Message}";
-            FastOpenLog.ListenerFastOpenFailed(_logger, EndPoint, e.SocketErrorCode, e.Message);
-        }
-    }
-
-    private bool TrySetCookieKeys(Socket socket, byte[] cookieKeys)
-    {
-        try
-        {
-            try
-            {
-                FastOpenListenSocket.SetCookieKeys(socket, cookieKeys);
-            }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.InvalidArgument && cookieKeys.Length > FastOpenCookieKey.Length)
-            {
-                // Before Linux 5.3 a listener takes one key only: keep the primary, so the fleet still shares it.
-                FastOpenListenSocket.SetCookieKeys(socket, cookieKeys.AsSpan(0, FastOpenCookieKey.Length));
-                FastOpenLog.BackupCookieKeyUnsupported(_logger, EndPoint);
-            }
-
-            return true;
-        }
-        catch (SocketException e)
-        {
-            FastOpenLog.CookieKeysFailed(_logger, EndPoint, e.SocketErrorCode, e.Message);
-            return false;
-        }
-        catch (ObjectDisposedException)
-        {
-            // Unbound while the keys rotated: nothing left to key.
-            return false;
-        }
     }
 }
