@@ -43,7 +43,7 @@ public sealed class ProxyTests
             Assert.Equal("this connection did not use TFO\n", second.Body);
         }
 
-        // A restarted proxy has no pooled connection, but the kernel still holds the backend's cookie.
+        // As after a restart: a new proxy has no pooled connection, but the kernel still holds the backend's cookie.
         await using var restarted = StartProxy(backend.EndPoint);
         using var restartedMetrics = ProxyMetrics(restarted);
         var third = await RawHttp.GetAsync(restarted.EndPoint, "/", fastOpen: true, Timeout);
