@@ -3,8 +3,10 @@ using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
 using KestrelTfo.Client.Internal;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace KestrelTfo.Client;
 
@@ -79,6 +81,15 @@ public sealed class FastOpenConnector
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(FastOpenClientLog.Category);
         _dialer = new FastOpenDialer(snapshot, logger, method, FastOpenClientMeter.Create(meterFactory));
     }
+
+    /// <summary>
+    /// The connector of a registration: the named <see cref="FastOpenConnectOptions"/>, and the host's logging and
+    /// meter factory.
+    /// </summary>
+    internal static FastOpenConnector FromServices(IServiceProvider services, string optionsName) => new(
+        services.GetRequiredService<IOptionsMonitor<FastOpenConnectOptions>>().Get(optionsName),
+        services.GetService<ILoggerFactory>(),
+        services.GetService<IMeterFactory>());
 
     /// <summary>
     /// A <see cref="SocketsHttpHandler.ConnectCallback"/>: resolves the host and returns a stream whose first write

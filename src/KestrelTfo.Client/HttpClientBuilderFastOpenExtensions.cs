@@ -2,8 +2,6 @@ using System.Net.Http;
 using KestrelTfo.Client;
 using KestrelTfo.Client.Internal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -37,10 +35,7 @@ public static class HttpClientBuilderFastOpenExtensions
             return builder;
         }
 
-        builder.Services.TryAddKeyedSingleton(key, static (services, key) => new FastOpenConnector(
-            services.GetRequiredService<IOptionsMonitor<FastOpenConnectOptions>>().Get(((FastOpenConnectorKey)key!).Name),
-            services.GetService<ILoggerFactory>(),
-            services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        builder.Services.TryAddKeyedSingleton(key, static (services, key) => FastOpenConnector.FromServices(services, ((FastOpenConnectorKey)key!).Name));
         return builder.UseSocketsHttpHandler((handler, services) => handler.UseFastOpen(services.GetRequiredKeyedService<FastOpenConnector>(key)));
     }
 }

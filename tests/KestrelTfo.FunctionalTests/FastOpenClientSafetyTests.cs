@@ -215,7 +215,7 @@ public sealed class FastOpenClientSafetyTests
 
         public IReadOnlyList<MeasurementRecord> Connections => [.. Collector.Measurements.Where(m => m.Instrument == "kestreltfo.client.connections")];
 
-        public IReadOnlyList<string> Outcomes => [.. Connections.Select(m => (string)m.Tags["kestreltfo.client.outcome"]!)];
+        public IReadOnlyList<string> Outcomes => [.. Collector.TagValues("kestreltfo.client.connections", "kestreltfo.client.outcome").Cast<string>()];
 
         public void Dispose() => Collector.Dispose();
     }

@@ -6,12 +6,18 @@ builder.WebHost.UseFastOpenTransport();
 builder.Services.AddSingleton<RequestGate>();
 builder.Services.AddSingleton<RequestLedger>();
 builder.Services.AddHealthChecks().AddFastOpen();
+builder.Services.AddGrpc();
 
 var app = builder.Build();
 
 app.MapHealthChecks("/health");
 
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
+
+// Asked per request, unlike the rest of the report, which describes the connection.
+app.MapGet("/possible-replay", (HttpContext context) => context.Features.Get<IFastOpenFeature>()?.IsPossibleReplay ?? false);
+
+app.MapGrpcService<FastOpenReportService>();
 
 // Stands for a request that must not run twice; it answers with what the connection's feature said.
 app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>

@@ -72,6 +72,29 @@ public sealed class ClientRegistrationTests
         Assert.Equal(TimeSpan.FromSeconds(1), options.FallbackDelay);
     }
 
+    [Fact]
+    public void AddFastOpenConnector_registers_one_connector_built_from_the_unnamed_options()
+    {
+        var services = new ServiceCollection();
+        services.AddFastOpenConnector().AddFastOpenConnector();
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Single(services, service => service.ServiceType == typeof(FastOpenConnector));
+        Assert.Same(provider.GetRequiredService<FastOpenConnector>(), provider.GetRequiredService<FastOpenConnector>());
+    }
+
+    [Fact]
+    public void AddFastOpenConnector_options_reach_the_connector()
+    {
+        var services = new ServiceCollection();
+        services.AddFastOpenConnector(o => o.FallbackDelay = TimeSpan.FromSeconds(1));
+        services.Configure<FastOpenConnectOptions>(o => o.FallbackDelay = TimeSpan.Zero);
+        using var provider = services.BuildServiceProvider();
+
+        // The connector validates its options when it is built: the later Configure made them invalid.
+        Assert.Throws<ArgumentOutOfRangeException>(provider.GetRequiredService<FastOpenConnector>);
+    }
+
     private static HttpMessageHandler Primary(HttpMessageHandler handler)
     {
         while (handler is DelegatingHandler delegating)

@@ -43,6 +43,10 @@ internal sealed class MetricsCollector : IDisposable
             .Where(m => m.Instrument == instrument && tags.All(t => m.Tags.TryGetValue(t.Key, out var v) && Equals(v, t.Value)))
             .Sum(m => m.Value);
 
+    /// <summary>One tag's value in each of an instrument's measurements, in the order they were recorded.</summary>
+    public IReadOnlyList<object?> TagValues(string instrument, string tag) =>
+        [.. Measurements.Where(m => m.Instrument == instrument).Select(m => m.Tags.GetValueOrDefault(tag))];
+
     /// <summary>Waits until <paramref name="reached"/> holds, checking after each measurement; false when the timeout ends first.</summary>
     public async Task<bool> WaitUntilAsync(Func<MetricsCollector, bool> reached, TimeSpan timeout, CancellationToken cancellationToken)
     {

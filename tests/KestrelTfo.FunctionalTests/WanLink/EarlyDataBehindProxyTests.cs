@@ -1,0 +1,44 @@
+using KestrelTfo.Client;
+using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.NetEmu;
+using KestrelTfo.TestApp;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KestrelTfo.FunctionalTests.WanLink;
+
+/// <summary>
+/// The backend's guard for requests that come through the FastOpenProxy sample, with the proxy's backend connections
+/// crossing an emulated link: there the backend answers a request that came in a SYN before the proxy's ACK arrives,
+/// as over any real path, which loopback never shows.
+/// </summary>
+[Collection(nameof(RoundTripTimingTests))]
+public sealed class EarlyDataBehindProxyTests
+{
+    // Long enough for a busy machine to answer the request in the SYN before the ACK arrives.
+    private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(100);
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact(Timeout = Limits.LongTest)]
+    public async Task Only_the_request_in_a_new_backend_connections_SYN_may_be_a_replay_and_later_ones_on_that_pooled_connection_are_not()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        using var link = LinkEnvironment.Start(new EmulatedLinkOptions().WithRoundTripTime(s_roundTrip));
+        await using var backend = new KestrelAppFactory<Program>(listen: options => options.Listen(link.ServerAddress, 0));
+        var ledger = backend.Services.GetRequiredService<RequestLedger>();
+        void AcrossTheLink(IServiceCollection services) =>
+            services.Configure<FastOpenConnectOptions>(options => options.CreateSocket = _ => link.CreateClientSocket());
+        await using var proxy = await ProxyTests.StartProxyWithTheBackendsCookieAsync(backend.EndPoint, AcrossTheLink);
+        using var metrics = ProxyTests.ProxyMetrics(proxy);
+        var inTheSyn = await RawHttp.GetAsync(proxy.EndPoint, "/possible-replay", fastOpen: true, Timeout);
+        var afterIt = await RawHttp.GetAsync(proxy.EndPoint, "/possible-replay", fastOpen: true, Timeout);
+        var post = RawResponse.Parse(await RawHttp.ExchangeAsync(proxy.EndPoint, RawHttp.Post("/transfer"), fastOpen: true, Timeout)).Report();
+
+        // One backend connection served all three: its SYN carried the first GET, which the backend answered before
+        // the handshake completed; the second GET and the POST came after it, on the same flagged connection.
+        Assert.Equal(["syn_data_accepted"], ProxyTests.ClientOutcomes(metrics));
+        Assert.Equal(("true", "false"), (inTheSyn.Body, afterIt.Body));
+        Assert.Equal((true, "GET", EarlyDataAction.Flagged), (post.IsFastOpen, post.EarlyDataMethod, post.EarlyDataAction));
+        Assert.Equal([false], ledger.PossibleReplays);
+    }
+}
