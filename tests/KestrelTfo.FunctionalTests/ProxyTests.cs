@@ -6,6 +6,7 @@ using System.Net;
 using KestrelTfo.Client;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using ProxyProgram = Proxy::Program;
 using SampleProgram = Sample::Program;
@@ -131,9 +132,11 @@ public sealed class ProxyTests
     }
 
     /// <summary>The sample as configured in its appsettings.json, with its one destination moved to <paramref name="backend"/>.</summary>
-    internal static KestrelAppFactory<ProxyProgram> StartProxy(IPEndPoint backend, Action<IServiceCollection>? services = null) =>
+    internal static KestrelAppFactory<ProxyProgram> StartProxy(
+        IPEndPoint backend, Action<IServiceCollection>? services = null, Action<KestrelServerOptions>? listen = null) =>
         new(
             settings: new() { ["ReverseProxy:Clusters:backend:Destinations:hello:Address"] = $"http://{backend}/" },
+            listen: listen,
             configure: services is null ? null : web => web.ConfigureServices(services));
 
     /// <summary>

@@ -17,6 +17,9 @@ app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features
 // Asked per request, unlike the rest of the report, which describes the connection.
 app.MapGet("/possible-replay", (HttpContext context) => context.Features.Get<IFastOpenFeature>()?.IsPossibleReplay ?? false);
 
+// The RFC 8470 mark a proxy puts on a request that may be a replay, as this app received it.
+app.MapGet("/early-data-header", (HttpContext context) => context.Request.Headers["Early-Data"].ToString());
+
 app.MapGrpcService<FastOpenReportService>();
 
 // Stands for a request that must not run twice; it answers with what the connection's feature said.

@@ -17,6 +17,9 @@ public sealed class EarlyDataBehindProxyTests
     // Long enough for a busy machine to answer the request in the SYN before the ACK arrives.
     private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(100);
 
+    // The proxy forwards within this of the SYN's arrival, even on a machine busy enough to stall it for a while.
+    private static readonly TimeSpan s_proxyRoundTrip = TimeSpan.FromMilliseconds(400);
+
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = Limits.LongTest)]
@@ -40,5 +43,22 @@ public sealed class EarlyDataBehindProxyTests
         Assert.Equal(("true", "false"), (inTheSyn.Body, afterIt.Body));
         Assert.Equal((true, "GET", EarlyDataAction.Flagged), (post.IsFastOpen, post.EarlyDataMethod, post.EarlyDataAction));
         Assert.Equal([false], ledger.PossibleReplays);
+    }
+
+    [Fact(Timeout = Limits.LongTest)]
+    public async Task A_request_the_proxy_flagged_while_it_may_be_a_replay_reaches_the_backend_marked_Early_Data()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        using var link = LinkEnvironment.Start(new EmulatedLinkOptions().WithRoundTripTime(s_proxyRoundTrip));
+        await using var backend = new KestrelAppFactory<Program>();
+        await using var proxy = ProxyTests.StartProxy(backend.EndPoint, listen: options => options.Listen(link.ServerAddress, 0));
+        await RawHttp.GetAsync(proxy.EndPoint, "/tfo", fastOpen: true, Timeout, createSocket: () => link.CreateClientSocket());
+
+        // The end client's GET rides in its SYN to the proxy, which forwards it before the client's ACK crosses the
+        // link: a replayed SYN would be served the same way. A request after a plain handshake carries no mark.
+        var inTheSyn = await RawHttp.GetAsync(proxy.EndPoint, "/early-data-header", fastOpen: true, Timeout, createSocket: () => link.CreateClientSocket());
+        var afterAHandshake = await RawHttp.GetAsync(proxy.EndPoint, "/early-data-header", fastOpen: false, Timeout, createSocket: () => link.CreateClientSocket());
+
+        Assert.Equal(("1", ""), (inTheSyn.Body, afterAHandshake.Body));
     }
 }
