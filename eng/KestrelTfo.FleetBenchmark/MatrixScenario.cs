@@ -39,7 +39,10 @@ internal static class MatrixScenario
         var probe = await FleetProbe.CurlAsync(fleet, connections, cancellationToken).ConfigureAwait(false);
         Console.Error.WriteLine($"bench-fleet: {options.Balancer}, {(options.SharedCookieKey ? "shared key" : "own keys")}: {probe.FastOpen}/{connections} TFO, " +
                                 $"by instance {string.Join(" ", probe.Instances.Select(i => $"{i.FastOpen}/{i.Reached}"))}, {probe.Failed} failed");
+        // The client's kernel and the answering instance judge each connection; a disagreement would void the count.
+        var disagreed = probe.Connections.Count(c => c.ClientFastOpen != c.ServerFastOpen);
         var failed = probe.Failed == 0 ? "" : $" ({probe.Failed} failed)";
-        return string.Create(CultureInfo.InvariantCulture, $"{probe.FastOpen}/{connections} TFO{failed}");
+        var disputed = disagreed == 0 ? "" : $" ({disagreed} judged otherwise by the instance)";
+        return string.Create(CultureInfo.InvariantCulture, $"{probe.FastOpen}/{connections} TFO{failed}{disputed}");
     }
 }
