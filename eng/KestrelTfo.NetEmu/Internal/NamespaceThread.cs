@@ -40,6 +40,12 @@ internal sealed class NamespaceThread : IDisposable
     /// <summary>The namespace as a path other processes can enter (<c>nsenter --net=PATH</c>) while this thread lives.</summary>
     public string NamespacePath => $"/proc/{Environment.ProcessId}/task/{_threadId}/ns/net";
 
+    /// <summary>
+    /// The namespace's <c>/proc/net</c> while this thread lives: files opened there (<c>netstat</c>, <c>tcp</c>) belong to
+    /// this namespace, whichever thread opens them.
+    /// </summary>
+    public string ProcNetDirectory => $"/proc/{Environment.ProcessId}/task/{_threadId}/net";
+
     /// <summary>Starts a thread in a new, anonymous network namespace.</summary>
     public static NamespaceThread CreateNamespace(string name) => new(name, namespacePath: null);
 

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace KestrelTfo.Fleet.Internal;
+
+/// <summary>
+/// A long-running process (an instance of the app): what it writes is kept line by line, so a caller can wait, bounded,
+/// for a line written after a point; it stops gracefully on request and is killed when disposed.
+/// </summary>
+internal sealed class AppProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly List<string> _lines = [];
+    private TaskCompletionSource _written = NewSignal();
+
+    private AppProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (_, e) => Add(e.Data);
+        _process.ErrorDataReceived += (_, e) => Add(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>How many lines it has written so far: a mark to wait for later lines from.</summary>
+    public int LineCount
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return _lines.Count;
+            }
+        }
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return string.Join('\n', _lines);
+            }
+        }
+    }
+
+    public static AppProcess Start(string fileName, IEnumerable<string> arguments, string workingDirectory)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        return new AppProcess(Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start"));
+    }
+
+    /// <summary>
+    /// Waits until a line from <paramref name="fromLine"/> on matches and returns it; null when the process ends or the
+    /// time runs out first.
+    /// </summary>
+    public async Task<string?> WaitForLineAsync(int fromLine, Func<string, bool> match, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            Task written;
+            lock (_lines)
+            {
+                for (var i = fromLine; i < _lines.Count; i++)
+                {
+                    if (match(_lines[i]))
+                    {
+                        return _lines[i];
+                    }
+                }
+
+                fromLine = _lines.Count;
+                written = _written.Task;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || _process.HasExited)
+            {
+                return null;
+            }
+
+            try
+            {
+                await Task.WhenAny(written, _process.WaitForExitAsync(cancellationToken)).WaitAsync(left, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // One more look at the lines, then null.
+            }
+        }
+    }
+
+    /// <summary>Asks the process to stop (SIGTERM, so the app drains its connections) and waits, bounded, then kills it.</summary>
+    public async Task StopAsync(TimeSpan limit, CancellationToken cancellationToken)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        await FleetCommand.RunAsync("kill", ["-TERM", Id.ToString(CultureInfo.InvariantCulture)], FleetCommand.DefaultTimeout, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _process.WaitForExitAsync(cancellationToken).WaitAsync(limit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Kill();
+            throw new TimeoutException($"process {Id} did not stop within {limit.TotalSeconds:0.#} s of SIGTERM, so it was killed");
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // It ended on its own meanwhile.
+        }
+    }
+
+    private void Add(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        TaskCompletionSource written;
+        lock (_lines)
+        {
+            _lines.Add(line);
+            written = _written;
+            _written = NewSignal();
+        }
+
+        written.SetResult();
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace KestrelTfo.FleetBenchmark;
+
+/// <summary>
+/// One stretch of the load (steady, an instance's restart, a rotation step): the new connections started in it, and
+/// what became of them.
+/// </summary>
+internal sealed class LoadPhase(string name)
+{
+    private const int KeptErrors = 5;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly ConcurrentQueue<string> _errors = new();
+    private long _connections;
+    private long _failed;
+    private long _fastOpen;
+    private TimeSpan? _elapsed;
+
+    public string Name { get; } = name;
+
+    public long Connections => Interlocked.Read(ref _connections);
+
+    public long Failed => Interlocked.Read(ref _failed);
+
+    public long FastOpen => Interlocked.Read(ref _fastOpen);
+
+    public TimeSpan Elapsed => _elapsed ?? _clock.Elapsed;
+
+    /// <summary>Connections the instances accepted under their backup key (<c>TCPFastOpenPassiveAltKey</c>, summed).</summary>
+    public long AlternateKey { get; set; }
+
+    public IEnumerable<string> Errors => _errors;
+
+    public void Succeeded(bool fastOpen)
+    {
+        Interlocked.Increment(ref _connections);
+        if (fastOpen)
+        {
+            Interlocked.Increment(ref _fastOpen);
+        }
+    }
+
+    public void Fail(string error)
+    {
+        Interlocked.Increment(ref _connections);
+        Interlocked.Increment(ref _failed);
+        if (_errors.Count < KeptErrors)
+        {
+            _errors.Enqueue(error);
+        }
+    }
+
+    public void End() => _elapsed ??= _clock.Elapsed;
+}
