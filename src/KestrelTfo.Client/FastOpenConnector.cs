@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http;
@@ -106,6 +107,7 @@ public sealed class FastOpenConnector
     /// <param name="endPoint">The host (a name or an IP address literal) and port.</param>
     /// <param name="cancellationToken">Cancels the name resolution.</param>
     /// <returns>A stream that is not yet connected; it connects on its first write.</returns>
+    [SuppressMessage("ApiDesign", "RS0027", Justification = "The overloads differ in their first parameter's type, so no call can be ambiguous; the other one has the signature of SocketsHttpHandler.ConnectCallback, whose token is required, and this one takes its token as Socket.ConnectAsync does.")]
     public ValueTask<Stream> ConnectAsync(DnsEndPoint endPoint, CancellationToken cancellationToken = default) =>
         ConnectAsync(endPoint, Timeout.InfiniteTimeSpan, cancellationToken);
 
