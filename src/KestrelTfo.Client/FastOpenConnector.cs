@@ -56,7 +56,14 @@ public sealed class FastOpenConnector
     {
     }
 
-    internal FastOpenConnector(FastOpenConnectOptions options, ILoggerFactory? loggerFactory, FastOpenConnectMethod method, IMeterFactory? meterFactory = null)
+    /// <summary>Creates a connector with the given way of putting data in a SYN, and the given clock.</summary>
+    /// <param name="options">The options; copied.</param>
+    /// <param name="loggerFactory">Where the connector logs; none when null.</param>
+    /// <param name="method">How this platform puts data in a SYN; tests choose another.</param>
+    /// <param name="meterFactory">Where the connector's meter comes from; one shared meter when null.</param>
+    /// <param name="time">The clock of the race's delay and the connect timeout: the app's under dependency injection, else the system's.</param>
+    internal FastOpenConnector(
+        FastOpenConnectOptions options, ILoggerFactory? loggerFactory, FastOpenConnectMethod method, IMeterFactory? meterFactory = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.FallbackDelay is { } delay && delay <= TimeSpan.Zero)
@@ -78,7 +85,7 @@ public sealed class FastOpenConnector
         };
         _connectTimeout = snapshot.ConnectTimeout;
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(FastOpenClientLog.Category);
-        _dialer = new FastOpenDialer(snapshot, logger, method, FastOpenClientMeter.Create(meterFactory));
+        _dialer = new FastOpenDialer(snapshot, logger, method, FastOpenClientMeter.Create(meterFactory), time);
     }
 
     /// <summary>
