@@ -4,6 +4,8 @@
 # As root, the tests run inside a private network namespace (unshare -n) with loopback up and
 # net.ipv4.tcp_fastopen=3, so TCP Fast Open is on for them and nothing outside the namespace changes.
 # Not root: the TCP Fast Open tests skip with a reason. With CI=true a skipped test fails the run.
+# The package check (eng/package-test.sh) counts as one test: it packs, builds a fresh app from the packages and installs
+# the doctor outside the namespace, then runs both inside it.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,10 +27,18 @@ if [[ "${1:-}" != "--in-netns" ]]; then
     dotnet build KestrelTfo.sln -c "$configuration" --no-restore -nologo -v quiet
 
     if [[ $(id -u) -eq 0 ]]; then
-        exec unshare --net -- "$0" --in-netns
+        # Removed whatever happens inside; the namespace's run fails the package check if its preparation did not finish.
+        package_work=$(mktemp -d)
+        trap 'rm -rf "$package_work"' EXIT
+        trap 'exit 143' TERM INT
+        timeout --kill-after=30 900 eng/package-test.sh prepare "$package_work" || echo "eng/test.sh: the package check's preparation failed" >&2
+        set +e
+        unshare --net -- "$0" --in-netns "$package_work"
+        exit $?
     fi
-    echo "eng/test.sh: not root, so the TCP Fast Open tests skip (run as root to run them in a private network namespace)" >&2
+    echo "eng/test.sh: not root, so the TCP Fast Open tests and the package check skip (run as root to run them in a private network namespace)" >&2
 else
+    package_work=$2
     ip link set lo up
     echo 3 > /proc/sys/net/ipv4/tcp_fastopen
     # Tests drop SYNs with data on purpose; before Linux 5.14 that would pause client TFO for the whole namespace.
@@ -64,6 +74,17 @@ for project in "${tests[@]}"; do
     skipped=$((skipped + skip + notrun))
     if [[ $code -ne 0 || $fail -ne 0 || $errors -ne 0 ]]; then status=1; fi
 done
+
+if [[ -n "${package_work:-}" ]]; then
+    if timeout --kill-after=10 300 eng/package-test.sh run "$package_work"; then
+        passed=$((passed + 1))
+    else
+        echo "eng/test.sh: the package check failed" >&2
+        failed=$((failed + 1)) status=1
+    fi
+else
+    skipped=$((skipped + 1))
+fi
 
 if [[ "${CI:-}" == "true" && $skipped -ne 0 ]]; then
     echo "eng/test.sh: CI=true and $skipped test(s) skipped; under CI every test must run" >&2

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http;
@@ -57,7 +58,14 @@ public sealed class FastOpenConnector
     {
     }
 
-    internal FastOpenConnector(FastOpenConnectOptions options, ILoggerFactory? loggerFactory, FastOpenConnectMethod method, IMeterFactory? meterFactory = null)
+    /// <summary>Creates a connector with the given way of putting data in a SYN, and the given clock.</summary>
+    /// <param name="options">The options; copied.</param>
+    /// <param name="loggerFactory">Where the connector logs; none when null.</param>
+    /// <param name="method">How this platform puts data in a SYN; tests choose another.</param>
+    /// <param name="meterFactory">Where the connector's meter comes from; one shared meter when null.</param>
+    /// <param name="time">The clock of the race's delay and the connect timeout: the app's under dependency injection, else the system's.</param>
+    internal FastOpenConnector(
+        FastOpenConnectOptions options, ILoggerFactory? loggerFactory, FastOpenConnectMethod method, IMeterFactory? meterFactory = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.FallbackDelay is { } delay && delay <= TimeSpan.Zero)
@@ -79,7 +87,7 @@ public sealed class FastOpenConnector
         };
         _connectTimeout = snapshot.ConnectTimeout;
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(FastOpenClientLog.Category);
-        _dialer = new FastOpenDialer(snapshot, logger, method, FastOpenClientMeter.Create(meterFactory));
+        _dialer = new FastOpenDialer(snapshot, logger, method, FastOpenClientMeter.Create(meterFactory), time);
     }
 
     /// <summary>
@@ -89,7 +97,9 @@ public sealed class FastOpenConnector
     internal static FastOpenConnector FromServices(IServiceProvider services, string optionsName) => new(
         services.GetRequiredService<IOptionsMonitor<FastOpenConnectOptions>>().Get(optionsName),
         services.GetService<ILoggerFactory>(),
-        services.GetService<IMeterFactory>());
+        FastOpenClientSocket.PlatformMethod,
+        services.GetService<IMeterFactory>(),
+        services.GetService<TimeProvider>());
 
     /// <summary>
     /// A <see cref="SocketsHttpHandler.ConnectCallback"/>: resolves the host and returns a stream whose first write
@@ -117,6 +127,7 @@ public sealed class FastOpenConnector
     /// <param name="endPoint">The host (a name or an IP address literal) and port.</param>
     /// <param name="cancellationToken">Cancels the name resolution.</param>
     /// <returns>A stream that is not yet connected; it connects on its first write.</returns>
+    [SuppressMessage("ApiDesign", "RS0027", Justification = "The overloads differ in their first parameter's type, so no call can be ambiguous; the other one has the signature of SocketsHttpHandler.ConnectCallback, whose token is required, and this one takes its token as Socket.ConnectAsync does.")]
     public ValueTask<Stream> ConnectAsync(DnsEndPoint endPoint, CancellationToken cancellationToken = default) =>
         ConnectAsync(endPoint, Timeout.InfiniteTimeSpan, cancellationToken);
 

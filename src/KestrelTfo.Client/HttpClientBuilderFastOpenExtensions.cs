@@ -15,7 +15,9 @@ public static class HttpClientBuilderFastOpenExtensions
     /// new connections open with TCP Fast Open. Options are named after the client, so
     /// <c>services.Configure&lt;FastOpenConnectOptions&gt;(name, ...)</c> also reaches them. One connector serves
     /// every handler the factory creates for the client, so a warning that TCP Fast Open is unavailable appears once. Its
-    /// metrics (<see cref="KestrelTfo.Client.FastOpenClientMetrics"/>) are on the host's meter factory.
+    /// metrics (<see cref="KestrelTfo.Client.FastOpenClientMetrics"/>) are on the host's meter factory, and its
+    /// <see cref="FastOpenConnectOptions.FallbackDelay"/> and connect timeout run on the host's <see cref="TimeProvider"/> when
+    /// one is registered.
     /// </summary>
     /// <param name="builder">The client's builder, from <c>AddHttpClient</c>.</param>
     /// <param name="configureOptions">Configures the connector; defaults apply when <see langword="null"/>.</param>

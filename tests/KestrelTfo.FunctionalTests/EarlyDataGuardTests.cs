@@ -3,6 +3,7 @@ using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace KestrelTfo.FunctionalTests;
 
@@ -85,6 +86,34 @@ public sealed class EarlyDataGuardTests
         from payload in new[] { "short-record", "short-text", "not-a-hello", "wrong-version", "binary" }
         from family in new[] { "ipv4", "ipv6" }
         select (payload, family));
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_ClientHello_again_in_a_SYN_is_refused_until_the_debounce_window_ends_on_the_apps_clock()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var time = new FakeTimeProvider();
+        await using var app = new KestrelAppFactory<Program>(
+            settings: new() { ["Kestrel:FastOpen:ClientHelloDebounceWindow"] = "00:00:30" },
+            configure: web => web.ConfigureServices(services => services.AddSingleton<TimeProvider>(time)));
+        byte[] hello = [.. SynPayloads.ClientHello("curl-tls13.bin"), (byte)'\r', (byte)'\n'];
+        await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
+        Task<RawExchange> SendHelloAsync() => RawHttp.SendAsync(app.EndPoint, hello, Timeout, tolerateReset: true);
+
+        var first = await SendHelloAsync();
+        time.Advance(TimeSpan.FromSeconds(30));
+        var atTheWindowsEnd = await SendHelloAsync();
+        time.Advance(TimeSpan.FromTicks(1));
+        var after = await SendHelloAsync();
+
+        // The same ClientHello in a SYN is a replay's until the window, counted from its first sighting, is over.
+        Assert.True(first.SynDataAcknowledged);
+        Assert.StartsWith("HTTP/1.1 400", first.Response, StringComparison.Ordinal);
+        Assert.True(atTheWindowsEnd.Reset, $"the repeat at the window's end was answered: {atTheWindowsEnd.Response}");
+        Assert.StartsWith("HTTP/1.1 400", after.Response, StringComparison.Ordinal);
+        Assert.Equal(1, metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "debounced")));
+        Assert.Equal(3, metrics.Sum("kestreltfo.early_data.connections", ("kestreltfo.early_data.kind", "tls_client_hello")));
+    }
 
     [Theory(Timeout = Limits.Test)]
     [MemberData(nameof(Malformed))]

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using KestrelTfo.Client;
 using KestrelTfo.Client.Internal;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace KestrelTfo.FunctionalTests;
@@ -12,6 +13,9 @@ public sealed class FastOpenClientFallbackTests
 {
     private const int FallbackRaceStarted = 104;
     private const int FallbackRaceWon = 105;
+
+    // Far longer than a test may take: only the test's clock can end it.
+    private static readonly TimeSpan s_fallbackDelay = TimeSpan.FromMinutes(5);
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
@@ -24,8 +28,9 @@ public sealed class FastOpenClientFallbackTests
         await GetAsync(server, new FastOpenConnector(new FastOpenConnectOptions(), log.Factory), count: 1);
 
         // Each racing connection's first socket is the TFO attempt: the server drops all its SYNs, retransmissions
-        // included, so only the plain connection started 100 ms later can be established, however late it starts.
+        // included, so only the plain connection can be established, however late it starts.
         var sockets = 0;
+        using var attempts = new SemaphoreSlim(0);
         Socket CreateSocket(IPEndPoint endPoint)
         {
             var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -33,13 +38,32 @@ public sealed class FastOpenClientFallbackTests
             {
                 socket.Bind(new IPEndPoint(IPAddress.Any, 0));
                 server.DropSynsFrom(((IPEndPoint)socket.LocalEndPoint!).Port);
+                attempts.Release();
             }
 
             return socket;
         }
 
-        var options = new FastOpenConnectOptions { FallbackDelay = TimeSpan.FromMilliseconds(100), CreateSocket = CreateSocket };
-        var bodies = await GetAsync(server, new FastOpenConnector(options, log.Factory), count: 2);
+        // The app's clock, which an IHttpClientFactory client's connector takes from the container.
+        var time = new TimerCountingTimeProvider();
+        var services = new ServiceCollection().AddSingleton<TimeProvider>(time).AddSingleton(log.Factory);
+        services.AddHttpClient("race").UseFastOpen(options =>
+        {
+            options.FallbackDelay = s_fallbackDelay;
+            options.CreateSocket = CreateSocket;
+        });
+        await using var provider = services.BuildServiceProvider();
+        var bodies = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("race");
+            var get = client.GetStringAsync(new Uri($"http://{server.EndPoint}/"), Timeout);
+
+            // Once the TCP Fast Open attempt has its socket, the race's delay runs: the race starts on its last tick.
+            await attempts.WaitAsync(Timeout);
+            time.AdvanceThroughDueTime(s_fallbackDelay);
+            bodies.Add(await get);
+        }
 
         Assert.Equal(["ok", "ok"], bodies);
         Assert.Equal(4, sockets);
@@ -54,6 +78,7 @@ public sealed class FastOpenClientFallbackTests
         FastOpenEnvironment.RequireClientAndServerBits();
         await using var server = SynDataDroppingServer.Start();
         var sockets = new List<Socket>();
+        using var attempts = new SemaphoreSlim(0);
         Socket CreateSocket(IPEndPoint endPoint)
         {
             var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -62,9 +87,10 @@ public sealed class FastOpenClientFallbackTests
                 sockets.Add(socket);
                 if (sockets.Count == 1)
                 {
-                    // The TFO attempt, which the server never answers: the plain one started 100 ms later wins.
+                    // The TFO attempt, which the server never answers: the plain one wins.
                     socket.Bind(new IPEndPoint(IPAddress.Any, 0));
                     server.DropSynsFrom(((IPEndPoint)socket.LocalEndPoint!).Port);
+                    attempts.Release();
                 }
             }
 
@@ -72,10 +98,14 @@ public sealed class FastOpenClientFallbackTests
         }
 
         using var log = new ClientLog();
-        var options = new FastOpenConnectOptions { FallbackDelay = TimeSpan.FromMilliseconds(100), CreateSocket = CreateSocket };
-        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod);
+        var time = new TimerCountingTimeProvider();
+        var options = new FastOpenConnectOptions { FallbackDelay = s_fallbackDelay, CreateSocket = CreateSocket };
+        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod, time: time);
 
-        using var socket = await dialer.ConnectAsync([server.EndPoint.Address], server.EndPoint.Port, RawHttp.Request("/"), Timeout);
+        var connect = dialer.ConnectAsync([server.EndPoint.Address], server.EndPoint.Port, RawHttp.Request("/"), Timeout);
+        await attempts.WaitAsync(Timeout);
+        time.AdvanceThroughDueTime(s_fallbackDelay);
+        using var socket = await connect;
 
         // The loser sent from the caller's pooled buffer; once the caller has its socket nothing may use that buffer.
         lock (sockets)

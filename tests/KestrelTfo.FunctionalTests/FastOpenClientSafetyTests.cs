@@ -10,6 +10,7 @@ using KestrelTfo.TestApp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace KestrelTfo.FunctionalTests;
 
@@ -70,8 +71,11 @@ public sealed class FastOpenClientSafetyTests
     {
         FastOpenEnvironment.RequireClientAndServerBits();
 
-        // Every SYN-ACK comes 100 ms after its SYN, after the 30 ms the race waits; with the SYN with data dropped on
-        // the way, the plain connection wins, else the TCP Fast Open one, whose SYN left first.
+        // Every SYN-ACK comes 100 ms after its SYN. The race's clock is the test's: it stands still while the cookie
+        // connection opens, and reaches the fallback delay once the SYN with data has reached the server, so that the
+        // TCP Fast Open connection is established half a round trip before the plain one could be; or, when the link
+        // drops that SYN, as soon as it has left, so that the plain connection wins long before the kernel sends the SYN
+        // again without data.
         var options = new NetEmu.EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(100));
         options.ToServer.DropSynWithData = synWithDataDropped;
         using var link = WanLink.LinkEnvironment.Start(options);
@@ -79,12 +83,44 @@ public sealed class FastOpenClientSafetyTests
         using var kestrel = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>(), FastOpenMetrics.MeterName, "Microsoft.AspNetCore.Server.Kestrel");
         using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var client = new ClientMetrics(meters.GetRequiredService<IMeterFactory>());
+        var time = new FakeTimeProvider();
+        var fallbackDelay = TimeSpan.FromMinutes(5);
+        using var attempts = new SemaphoreSlim(0);
         var connector = new FastOpenConnector(
-            new FastOpenConnectOptions { FallbackDelay = TimeSpan.FromMilliseconds(30), CreateSocket = _ => link.CreateClientSocket() },
-            meterFactory: meters.GetRequiredService<IMeterFactory>());
+            new FastOpenConnectOptions
+            {
+                FallbackDelay = fallbackDelay,
+                CreateSocket = _ =>
+                {
+                    attempts.Release();
+                    return link.CreateClientSocket();
+                },
+            },
+            loggerFactory: null,
+            FastOpenClientSocket.PlatformMethod,
+            meters.GetRequiredService<IMeterFactory>(),
+            time);
 
         await VisitAsync(connector, app.EndPoint);
-        await VisitAsync(connector, app.EndPoint);
+
+        // The cookie connection had one socket: its race never started.
+        Assert.Equal(1, attempts.CurrentCount);
+        Assert.True(attempts.Wait(0, Timeout));
+        var visit = VisitAsync(connector, app.EndPoint);
+        if (synWithDataDropped)
+        {
+            await attempts.WaitAsync(Timeout);
+        }
+        else
+        {
+            // A SYN with data is accepted on its arrival, before the handshake completes.
+            Assert.True(
+                await kestrel.WaitUntilAsync(m => m.Sum("kestreltfo.connections") == 2, TimeSpan.FromSeconds(15), Timeout),
+                "the SYN with data did not reach the server");
+        }
+
+        time.Advance(fallbackDelay);
+        await visit;
 
         // Every connection the server accepted has ended, the loser's too: whatever it could have sent has arrived.
         Assert.True(

@@ -1,4 +1,7 @@
 using System.Net.Http;
+using System.Net.Sockets;
+using KestrelTfo.Client;
+using KestrelTfo.Client.Internal;
 using KestrelTfo.FunctionalTests.Infrastructure;
 
 namespace KestrelTfo.FunctionalTests;
@@ -35,6 +38,39 @@ public sealed class FastOpenClientTeardownTests
         Assert.IsType<TimeoutException>(actual.InnerException);
         Assert.Equal(0, await TcpTable.WaitForNoSynSentAsync(blackHole.EndPoint, s_teardownLimit));
         Assert.Empty(log.Connections);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Connect_timeout_runs_on_the_connectors_clock_and_ends_exactly_when_it_says()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        using var blackHole = await BlackHole.StartAsync(Timeout);
+        var time = new TimerCountingTimeProvider();
+
+        // Far longer than a test may take: only the test's clock can end it.
+        var connectTimeout = TimeSpan.FromMinutes(5);
+        using var attempts = new SemaphoreSlim(0);
+        var options = new FastOpenConnectOptions
+        {
+            CreateSocket = endPoint =>
+            {
+                attempts.Release();
+                return new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            },
+        };
+        var connector = new FastOpenConnector(options, loggerFactory: null, FastOpenClientSocket.PlatformMethod, time: time);
+        using var client = new HttpClient(FastOpenHttp.Handler(log: null, connectTimeout: connectTimeout).UseFastOpen(connector))
+        {
+            Timeout = System.Threading.Timeout.InfiniteTimeSpan,
+        };
+
+        var request = client.GetAsync(new Uri($"http://{blackHole.EndPoint}/tfo"), Timeout);
+        await attempts.WaitAsync(Timeout);
+        time.AdvanceThroughDueTime(connectTimeout);
+
+        var failure = await Assert.ThrowsAsync<TaskCanceledException>(() => request.WaitAsync(TimeSpan.FromSeconds(30), Timeout));
+        Assert.IsType<TimeoutException>(failure.InnerException);
+        Assert.Equal(0, await TcpTable.WaitForNoSynSentAsync(blackHole.EndPoint, s_teardownLimit));
     }
 
     [Theory(Timeout = Limits.Test)]

@@ -11,7 +11,13 @@ namespace KestrelTfo.Client.Internal;
 /// Opens a connection with its first bytes: in the SYN when they are exactly one message safe to repeat and the platform
 /// can, otherwise after a normal handshake. Tries the addresses in order, like SocketsHttpHandler's own connect.
 /// </summary>
-internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger logger, FastOpenConnectMethod method, FastOpenClientMeter? meter = null)
+/// <param name="options">The connector's options, copied.</param>
+/// <param name="logger">The connector's logger.</param>
+/// <param name="method">How this platform puts data in a SYN.</param>
+/// <param name="meter">The connector's instruments, or null for none.</param>
+/// <param name="time">The clock of the race's delay and the connect timeout; the system's when null.</param>
+internal sealed class FastOpenDialer(
+    FastOpenConnectOptions options, ILogger logger, FastOpenConnectMethod method, FastOpenClientMeter? meter = null, TimeProvider? time = null)
 {
     // Linux puts at most one page of a first write in the SYN (tcp_send_syn_data), after 40 bytes of room for options.
     private const int SynDataLimit = 4096;
@@ -41,6 +47,9 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
     }
 
     public FastOpenConnectMethod Method { get; } = method;
+
+    /// <summary>The clock of <see cref="FastOpenConnectOptions.FallbackDelay"/> and <see cref="FastOpenConnectOptions.ConnectTimeout"/>.</summary>
+    public TimeProvider Time { get; } = time ?? TimeProvider.System;
 
     /// <summary>
     /// Connects to the first address that answers and sends <paramref name="firstWrite"/> on it. The socket returned
@@ -143,11 +152,12 @@ internal sealed class FastOpenDialer(FastOpenConnectOptions options, ILogger log
         ReadOnlyMemory<byte> data = callersData.ToArray();
         using var fastOpenCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var plainCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var fastOpen = OpenFastOpenAsync(endPoint, data, fastOpenCts.Token);
-
+        Task<(Socket Socket, Opening Opening)> fastOpen;
         using (var delayCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
-            var delayTask = Task.Delay(delay, delayCts.Token);
+            // The delay starts before the attempt's socket is made, so it covers all of the attempt.
+            var delayTask = Task.Delay(delay, Time, delayCts.Token);
+            fastOpen = OpenFastOpenAsync(endPoint, data, fastOpenCts.Token);
             var fastOpenFirst = await Task.WhenAny(fastOpen, delayTask).ConfigureAwait(false) == fastOpen;
 
             // Frees the timer at once when the SYN with data was answered in time, the usual case.

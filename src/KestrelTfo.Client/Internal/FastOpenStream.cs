@@ -119,7 +119,7 @@ internal sealed class FastOpenStream(FastOpenDialer dialer, DnsEndPoint endPoint
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        using var timeout = new CancellationTokenSource(connectTimeout);
+        using var timeout = new CancellationTokenSource(connectTimeout, dialer.Time);
         using var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _disposing.Token);
         NetworkStream inner;
         try

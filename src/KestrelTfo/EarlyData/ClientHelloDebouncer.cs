@@ -7,12 +7,14 @@ namespace KestrelTfo.EarlyData;
 /// A ClientHello holds 32 fresh random bytes, so only a duplicated or replayed SYN repeats one. Bounded: at most
 /// <see cref="Capacity"/> entries; when full, the oldest is forgotten first.
 /// </summary>
-internal sealed class ClientHelloDebouncer(TimeSpan window, TimeProvider? time = null)
+/// <param name="window">How long a ClientHello is remembered.</param>
+/// <param name="time">The app's clock.</param>
+internal sealed class ClientHelloDebouncer(TimeSpan window, TimeProvider time)
 {
     public const int Capacity = 4096;
 
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly long _windowTicks = (long)(window.TotalSeconds * (time ?? TimeProvider.System).TimestampFrequency);
+    private readonly TimeProvider _time = time;
+    private readonly long _windowTicks = (long)(window.TotalSeconds * time.TimestampFrequency);
     private readonly Dictionary<UInt128, long> _seen = new(Capacity);
     private readonly Queue<(UInt128 Hash, long Timestamp)> _order = new(Capacity);
 

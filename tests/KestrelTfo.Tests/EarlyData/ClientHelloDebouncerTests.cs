@@ -1,10 +1,11 @@
 using KestrelTfo.EarlyData;
+using Microsoft.Extensions.Time.Testing;
 
 namespace KestrelTfo.Tests.EarlyData;
 
 public sealed class ClientHelloDebouncerTests
 {
-    private readonly ManualTime _time = new();
+    private readonly FakeTimeProvider _time = new();
 
     [Fact]
     public void The_same_bytes_again_within_the_window_are_a_duplicate()
@@ -31,6 +32,21 @@ public sealed class ClientHelloDebouncerTests
     }
 
     [Fact]
+    public void The_window_ends_exactly_when_it_says()
+    {
+        var window = TimeSpan.FromSeconds(10);
+        var debouncer = new ClientHelloDebouncer(window, _time);
+        Assert.False(debouncer.IsDuplicate(Hello(1)));
+
+        _time.Advance(window);
+        Assert.True(debouncer.IsDuplicate(Hello(1)));
+
+        // Seen again, it is still remembered from its first sighting: one tick on, the window is over.
+        _time.Advance(TimeSpan.FromTicks(1));
+        Assert.False(debouncer.IsDuplicate(Hello(1)));
+    }
+
+    [Fact]
     public void Memory_is_bounded_by_forgetting_the_oldest()
     {
         var debouncer = new ClientHelloDebouncer(TimeSpan.FromHours(1), _time);
@@ -49,16 +65,5 @@ public sealed class ClientHelloDebouncerTests
         var bytes = new byte[200];
         new Random(seed).NextBytes(bytes);
         return bytes;
-    }
-
-    private sealed class ManualTime : TimeProvider
-    {
-        private long _timestamp = 1_000_000;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _timestamp;
-
-        public void Advance(TimeSpan by) => _timestamp += by.Ticks;
     }
 }
