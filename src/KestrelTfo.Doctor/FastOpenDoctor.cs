@@ -55,6 +55,10 @@ internal static class FastOpenDoctor
         return report;
     }
 
+    /// <summary>Whether this machine sends data in SYNs without asking for a cookie (bit 0x4 of the sysctl).</summary>
+    internal static bool SendsDataWithoutCookie() =>
+        LinuxFastOpenSysctl.TryRead(out var value, out _) && (value & LinuxFastOpenSysctl.ClientWithoutCookieBit) != 0;
+
     private static bool CheckPlatform(DoctorReport report, bool isLinux)
     {
         if (!isLinux)
@@ -87,24 +91,34 @@ internal static class FastOpenDoctor
         var server = (value & LinuxFastOpenSysctl.ServerBit) != 0;
         var bits = $"client bit 0x1 {(client ? "on" : "off")}, server bit 0x2 {(server ? "on" : "off")}";
         var shown = value.ToString(CultureInfo.InvariantCulture);
-        if ((value & needed) == needed)
+        var problems = new List<string>();
+        if (!server && (needed & LinuxFastOpenSysctl.ServerBit) != 0)
+        {
+            problems.Add("without the server bit the kernel ignores data in SYNs sent to this machine's listeners");
+        }
+
+        if (!client)
+        {
+            problems.Add("without the client bit this machine sends no TCP Fast Open SYNs, so the doctor cannot test it either");
+        }
+
+        if ((value & LinuxFastOpenSysctl.ServerWithoutCookieBit) != 0 && (needed & LinuxFastOpenSysctl.ServerBit) != 0)
+        {
+            problems.Add("bit 0x200 makes the kernel take data in SYNs that carry no cookie, so anyone can put a request in a SYN from a forged address");
+        }
+
+        if ((value & LinuxFastOpenSysctl.ClientWithoutCookieBit) != 0)
+        {
+            problems.Add("bit 0x4 makes this machine send data in SYNs without asking for a cookie, which a server takes only with bit 0x200");
+        }
+
+        if (problems.Count == 0)
         {
             report.Add(new DoctorCheck(name, true, shown, bits));
             return;
         }
 
-        var missing = new List<string>();
-        if (!server && (needed & LinuxFastOpenSysctl.ServerBit) != 0)
-        {
-            missing.Add("without the server bit the kernel ignores data in SYNs sent to this machine's listeners");
-        }
-
-        if (!client)
-        {
-            missing.Add("without the client bit this machine sends no TCP Fast Open SYNs, so the doctor cannot test it either");
-        }
-
-        report.Add(new DoctorCheck(name, false, shown, $"{bits}: {string.Join("; ", missing)}"));
+        report.Add(new DoctorCheck(name, false, shown, $"{bits}: {string.Join("; ", problems)}"));
         var fix = FastOpenSysctlFix.For(value | needed);
         report.Fail(DoctorExitCode.KernelSetting, new DoctorFix(
             $"set {name} to {fix.Value}: {fix.Text}",

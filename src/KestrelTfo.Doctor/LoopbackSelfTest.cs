@@ -49,7 +49,12 @@ internal static class LoopbackSelfTest
         }
 
         var cookieRequests = Delta(countersBefore, countersBetween, TcpFastOpenCounter.CookieReqd);
-        if (cookieSynData)
+        if (cookieSynData && FastOpenDoctor.SendsDataWithoutCookie())
+        {
+            report.Add(new DoctorCheck("cookie", true, "not asked for",
+                "the first connection's data rode in its SYN without a cookie (bit 0x4), and the listener took it (bit 0x200)"));
+        }
+        else if (cookieSynData)
         {
             report.Add(new DoctorCheck("cookie", true, "already cached",
                 "the first connection's data rode in its SYN: a cookie for this address was cached from an earlier run, so the cookie request was not observed"));
@@ -171,8 +176,8 @@ internal static class LoopbackSelfTest
         "allow TCP on it, and use Linux 4.11 or later";
 
     private static string NoCookieRequestFix() =>
-        LinuxFastOpenSysctl.TryRead(out var value, out _) && (value & LinuxFastOpenSysctl.ClientWithoutCookieBit) != 0
-            ? $"{LinuxFastOpenSysctl.Name} is {value}, with bit 0x4: clients send data in SYNs without asking for a cookie, which a server takes only with bit 0x200 (and then from anyone). Set it to 3: `sysctl -w {LinuxFastOpenSysctl.Name}=3`"
+        FastOpenDoctor.SendsDataWithoutCookie()
+            ? $"{LinuxFastOpenSysctl.Name} has bit 0x4: clients send data in SYNs without asking for a cookie, which a server takes only with bit 0x200 (and then from anyone). Set it to 3: `sysctl -w {LinuxFastOpenSysctl.Name}=3`"
             : "the client asked for no cookie although the client bit is on: look for a firewall rule or security module that strips the TCP Fast Open option";
 
     private static void Fail(DoctorReport report, string name, string value, string detail, string fix)

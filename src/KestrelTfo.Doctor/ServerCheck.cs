@@ -78,7 +78,9 @@ internal static class ServerCheck
         // The kernel keeps cookies per destination address, so the later connections go where the first was answered.
         var others = unanswered.Count == 0 ? "" : $" ({server} answered; not {string.Join("; ", unanswered)})";
         report.Add(new DoctorCheck("server-cookie", true, first.Answer, (first.SynDataAcknowledged
-            ? $"a cookie for this server was cached from an earlier connection, so this connection's {what} rode in the SYN already"
+            ? FastOpenDoctor.SendsDataWithoutCookie()
+                ? $"this connection's {what} rode in the SYN without a cookie (bit 0x4), and the server took it: it takes data in SYNs from anyone"
+                : $"a cookie for this server was cached from an earlier connection, so this connection's {what} rode in the SYN already"
             : $"the first connection asked for a cookie and sent its {what} after the handshake") + others));
 
         netstat.TryRead(out var before);

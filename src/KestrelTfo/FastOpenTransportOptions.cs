@@ -145,7 +145,8 @@ public sealed class FastOpenTransportOptions
     /// compare requests with and without TCP Fast Open.
     /// </summary>
     /// <remarks>
-    /// Defaults to <see langword="true"/>. Costs nothing per request while none of those is listened to.
+    /// Defaults to <see langword="true"/>. Costs a few feature lookups per request, and allocates nothing while none
+    /// of those is listened to.
     /// </remarks>
     public bool TagTelemetry { get; set; } = true;
 

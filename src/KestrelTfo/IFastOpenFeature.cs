@@ -11,12 +11,15 @@ namespace KestrelTfo;
 public interface IFastOpenFeature
 {
     /// <summary>
-    /// Gets a value indicating whether the client's SYN carried data that the server accepted,
-    /// which makes this a TCP Fast Open connection.
+    /// Gets a value indicating whether the connection was opened by a SYN with a valid cookie: a TCP Fast Open
+    /// connection, whose SYN's data (if any, see <see cref="EarlyDataLength"/>) the server took before the handshake.
     /// </summary>
     /// <remarks>
-    /// Read from the kernel (<c>TCP_INFO</c>, <c>TCPI_OPT_SYN_DATA</c>) on Linux; <see langword="false"/> on
-    /// platforms that do not report it, and on listeners where TCP Fast Open could not be enabled.
+    /// Read from the kernel on Linux: <c>TCP_INFO</c>'s <c>TCPI_OPT_SYN_DATA</c> (the SYN's data was accepted), or
+    /// <c>TCPI_OPT_TFO_CHILD</c> (a cookie opened it, on kernels that report that bit) for a connection whose SYN data
+    /// the early-data filter refused, which then reports no early data and <see cref="EarlyDataAction.Deferred"/>.
+    /// <see langword="false"/> on platforms that do not report it, and on listeners where TCP Fast Open could not be
+    /// enabled.
     /// </remarks>
     bool IsFastOpen { get; }
 

@@ -1,6 +1,12 @@
+using System.Diagnostics.Metrics;
 using System.Net.Http.Json;
+using KestrelTfo.Client;
+using KestrelTfo.Client.Internal;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.Platform;
 using KestrelTfo.TestApp;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace KestrelTfo.FunctionalTests;
 
@@ -54,5 +60,62 @@ public sealed class FastOpenClientSysctlTests
         Assert.Equal(["Normal", "Normal", "Normal"], log.Connections);
         var warning = Assert.Single(log.WithId(FastOpenUnavailable));
         Assert.Contains("sysctl -w net.ipv4.tcp_fastopen=3", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = Limits.LongTest)]
+    public async Task Where_TFO_turns_out_unavailable_a_raced_connection_still_delivers_the_request_once()
+    {
+        // Every SYN-ACK comes 100 ms after its SYN. Without the client bit the kernel refuses TCP_FASTOPEN_CONNECT, so
+        // the first attempt connects the ordinary way; while it waits for its SYN-ACK the race's clock reaches the
+        // fallback delay, and a plain connection races it. Both are established about as soon: only the winner may write.
+        using var link = WanLink.LinkEnvironment.Start(new NetEmu.EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(100)));
+
+        // The setting is the client side's own: the link's client end is a network namespace of its own.
+        Assert.Equal(2, link.RunInClientNamespace(() =>
+        {
+            File.WriteAllText(LinuxFastOpenSysctl.Path, "2");
+            return LinuxFastOpenSysctl.TryRead(out var value, out _) ? value : -1;
+        }));
+        await using var app = new KestrelAppFactory<Program>(listen: o => o.Listen(link.ServerAddress, 0));
+        using var kestrel = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>(), FastOpenMetrics.MeterName, "Microsoft.AspNetCore.Server.Kestrel");
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var client = new MetricsCollector(meters.GetRequiredService<IMeterFactory>(), FastOpenClientMetrics.MeterName);
+        var time = new FakeTimeProvider();
+        var fallbackDelay = TimeSpan.FromMinutes(5);
+        using var attempts = new SemaphoreSlim(0);
+        using var log = new ClientLog();
+        var connector = new FastOpenConnector(
+            new FastOpenConnectOptions
+            {
+                FallbackDelay = fallbackDelay,
+                CreateSocket = _ =>
+                {
+                    attempts.Release();
+                    return link.CreateClientSocket();
+                },
+            },
+            log.Factory,
+            FastOpenClientSocket.PlatformMethod,
+            meters.GetRequiredService<IMeterFactory>(),
+            time);
+
+        string visited;
+        using (var httpClient = new HttpClient(new SocketsHttpHandler().UseFastOpen(connector)))
+        {
+            var visit = httpClient.GetStringAsync(new Uri($"http://{app.EndPoint}/visit"), TestContext.Current.CancellationToken);
+            await attempts.WaitAsync(TestContext.Current.CancellationToken);
+            time.Advance(fallbackDelay);
+            visited = await visit;
+        }
+
+        Assert.Equal("visited", visited);
+        Assert.True(
+            await kestrel.WaitUntilAsync(m => m.Sum("kestrel.connection.duration") == m.Sum("kestreltfo.connections"), TimeSpan.FromSeconds(15), TestContext.Current.CancellationToken),
+            "a connection the server accepted is still open");
+        Assert.Equal(1, attempts.CurrentCount);
+        Assert.Equal(1, app.Services.GetRequiredService<RequestLedger>().Visits);
+        var outcome = Assert.Single(client.TagValues("kestreltfo.client.connections", "kestreltfo.client.outcome"));
+        Assert.True(outcome is "fallback" or "race_won_by_plain", $"outcome {outcome}");
+        Assert.Single(log.WithId(FastOpenUnavailable));
     }
 }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Net;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KestrelTfo.FunctionalTests;
@@ -33,6 +35,34 @@ public sealed class TelemetryTagTests
         Assert.Equal(1, metrics.Sum("kestrel.connection.duration", ("kestreltfo.fast_open", true)));
         Assert.Equal(1, metrics.Sum("kestrel.connection.duration", ("kestreltfo.fast_open", false)));
         Assert.Equal([false, true], activities.FastOpenTags);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task An_HTTP2_connection_whose_streams_run_at_once_is_tagged_once()
+    {
+        const int Connections = 8;
+        const int Streams = 32;
+        await using var app = new KestrelAppFactory<Program>(listen: options => options.Listen(Loopback.NextAddress(), 0, listen => listen.Protocols = HttpProtocols.Http2));
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>(), HostingMeter, KestrelMeter);
+
+        // Each connection's first requests arrive together, and HTTP/2 handles them at the same time.
+        for (var i = 0; i < Connections; i++)
+        {
+            using var client = new HttpClient(new SocketsHttpHandler()) { BaseAddress = new Uri($"http://{app.EndPoint}") };
+            await Task.WhenAll(Enumerable.Range(0, Streams).Select(async _ =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/tfo") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
+                using var response = await client.SendAsync(request, Timeout);
+                response.EnsureSuccessStatusCode();
+            }));
+        }
+
+        Assert.True(
+            await metrics.WaitUntilAsync(m => m.Sum("kestrel.connection.duration") == Connections, TimeSpan.FromSeconds(15), Timeout),
+            "the connections' durations were not recorded");
+        Assert.Equal(Connections, metrics.Sum("kestrel.connection.duration", ("kestreltfo.fast_open", false)));
+        Assert.Equal(Connections * Streams, metrics.Sum("http.server.request.duration", ("kestreltfo.fast_open", false)));
+        Assert.DoesNotContain(metrics.Measurements, m => m.RepeatedTags is not null);
     }
 
     [Fact(Timeout = Limits.Test)]

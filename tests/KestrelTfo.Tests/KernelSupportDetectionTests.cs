@@ -47,9 +47,11 @@ public sealed class KernelSupportDetectionTests
 
     [Theory]
     [InlineData(0, "2")]
-    [InlineData(5, "7")]
+    [InlineData(1, "3")]
     [InlineData(0x401, "1027")]
-    public void Fix_adds_only_the_server_bit(int value, string wanted) =>
+    [InlineData(5, "3")]
+    [InlineData(0x205, "3")]
+    public void Fix_adds_the_server_bit_and_drops_the_bits_that_send_or_take_data_without_a_cookie(int value, string wanted) =>
         Assert.Contains($"sysctl -w net.ipv4.tcp_fastopen={wanted}`", KernelSupport.LinuxServerBitOff(value).Fix, StringComparison.Ordinal);
 
     [Fact]

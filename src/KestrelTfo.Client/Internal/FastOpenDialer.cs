@@ -44,6 +44,12 @@ internal sealed class FastOpenDialer(
 
         /// <summary>The racing connection without TCP Fast Open was established first, and took the first write.</summary>
         RaceWonByPlain,
+
+        /// <summary>
+        /// In a race, TCP Fast Open turned out unavailable: connected the ordinary way and wrote nothing, since only the
+        /// race's winner may write.
+        /// </summary>
+        FallbackUnsent,
     }
 
     public FastOpenConnectMethod Method { get; } = method;
@@ -78,7 +84,7 @@ internal sealed class FastOpenDialer(
             {
                 var (socket, opening) = !fastOpen ? (await OpenNormallyAsync(endPoint, firstWrite, cancellationToken).ConfigureAwait(false), safe ? Opening.Fallback : Opening.NotSafe)
                     : options.FallbackDelay is { } delay ? await RaceAsync(endPoint, firstWrite, delay, cancellationToken).ConfigureAwait(false)
-                    : await OpenFastOpenAsync(endPoint, firstWrite, cancellationToken).ConfigureAwait(false);
+                    : await OpenFastOpenAsync(endPoint, firstWrite, raced: false, cancellationToken).ConfigureAwait(false);
                 Report(endPoint, socket, kind, opening, firstWrite.Length, Stopwatch.GetElapsedTime(started));
                 return socket;
             }
@@ -92,7 +98,12 @@ internal sealed class FastOpenDialer(
         throw lastError ?? new SocketException((int)SocketError.HostNotFound);
     }
 
-    private async Task<(Socket Socket, Opening Opening)> OpenFastOpenAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <param name="endPoint">Where to connect.</param>
+    /// <param name="data">The first write.</param>
+    /// <param name="raced">Whether a plain connection may race this one, so that where TCP Fast Open turns out unavailable
+    /// this one connects without writing (<see cref="Opening.FallbackUnsent"/>) and the race's winner writes.</param>
+    /// <param name="cancellationToken">Ends the attempt.</param>
+    private async Task<(Socket Socket, Opening Opening)> OpenFastOpenAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, bool raced, CancellationToken cancellationToken)
     {
         var socket = CreateSocket(endPoint);
         try
@@ -101,7 +112,13 @@ internal sealed class FastOpenDialer(
             {
                 ReportUnavailable(problem, fix);
                 FastOpenClientSocket.EnsureNoDataInSyn(socket);
-                await ConnectAndSendAsync(socket, endPoint, data, cancellationToken).ConfigureAwait(false);
+                await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+                if (raced)
+                {
+                    return (socket, Opening.FallbackUnsent);
+                }
+
+                await SendEstablishedAsync(socket, data, cancellationToken).ConfigureAwait(false);
                 return (socket, Opening.Fallback);
             }
 
@@ -125,7 +142,9 @@ internal sealed class FastOpenDialer(
             socket.Dispose();
             Volatile.Write(ref _connectWithDataRefused, 1);
             ReportUnavailable($"connecting with data failed ({e.SocketErrorCode}: {e.Message})", "nothing; connections open normally");
-            return (await OpenNormallyAsync(endPoint, data, cancellationToken).ConfigureAwait(false), Opening.Fallback);
+            return raced
+                ? (await ConnectOnlyAsync(endPoint, cancellationToken).ConfigureAwait(false), Opening.FallbackUnsent)
+                : (await OpenNormallyAsync(endPoint, data, cancellationToken).ConfigureAwait(false), Opening.Fallback);
         }
         catch
         {
@@ -157,14 +176,14 @@ internal sealed class FastOpenDialer(
         {
             // The delay starts before the attempt's socket is made, so it covers all of the attempt.
             var delayTask = Task.Delay(delay, Time, delayCts.Token);
-            fastOpen = OpenFastOpenAsync(endPoint, data, fastOpenCts.Token);
+            fastOpen = OpenFastOpenAsync(endPoint, data, raced: true, fastOpenCts.Token);
             var fastOpenFirst = await Task.WhenAny(fastOpen, delayTask).ConfigureAwait(false) == fastOpen;
 
             // Frees the timer at once when the SYN with data was answered in time, the usual case.
             await delayCts.CancelAsync().ConfigureAwait(false);
             if (fastOpenFirst || cancellationToken.IsCancellationRequested)
             {
-                return await fastOpen.ConfigureAwait(false);
+                return await WriteIfUnsentAsync(await fastOpen.ConfigureAwait(false), data, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -175,7 +194,7 @@ internal sealed class FastOpenDialer(
         {
             await plainCts.CancelAsync().ConfigureAwait(false);
             await EndLoserAsync(plain).ConfigureAwait(false);
-            return fastOpen.Result;
+            return await WriteIfUnsentAsync(fastOpen.Result, data, cancellationToken).ConfigureAwait(false);
         }
 
         if (first == plain && plain.IsCompletedSuccessfully)
@@ -189,7 +208,7 @@ internal sealed class FastOpenDialer(
             _ = first.Exception;
             if (first == plain)
             {
-                return await fastOpen.ConfigureAwait(false);
+                return await WriteIfUnsentAsync(await fastOpen.ConfigureAwait(false), data, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -207,6 +226,27 @@ internal sealed class FastOpenDialer(
         var level = Interlocked.Exchange(ref _fallbackWonLogged, 1) == 0 ? LogLevel.Information : LogLevel.Debug;
         FastOpenClientLog.FallbackRaceWon(logger, level, endPoint);
         return (socket, Opening.RaceWonByPlain);
+    }
+
+    /// <summary>The race's winner, with the first write on it if the winner had not written it yet.</summary>
+    private static async Task<(Socket Socket, Opening Opening)> WriteIfUnsentAsync((Socket Socket, Opening Opening) winner, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (winner.Opening != Opening.FallbackUnsent)
+        {
+            return winner;
+        }
+
+        try
+        {
+            await SendEstablishedAsync(winner.Socket, data, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            winner.Socket.Dispose();
+            throw;
+        }
+
+        return (winner.Socket, Opening.Fallback);
     }
 
     private async Task<Socket> OpenNormallyAsync(IPEndPoint endPoint, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -239,12 +279,6 @@ internal sealed class FastOpenDialer(
             socket.Dispose();
             throw;
         }
-    }
-
-    private static async Task ConnectAndSendAsync(Socket socket, IPEndPoint endPoint, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
-    {
-        await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
-        await SendEstablishedAsync(socket, data, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -24,6 +24,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     private readonly FastOpenListenSocketSetup _setup;
     private readonly Action<FastOpenConnectionListener>? _disposed;
     private Socket? _listenSocket;
+    private SocketError? _acceptFailing;
 
     /// <param name="endPoint">Where to listen; port 0 picks a free port.</param>
     /// <param name="options">The transport's options.</param>
@@ -122,11 +123,19 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
             }
             catch (SocketException e)
             {
-                // Out of file descriptors or buffers, say: retrying at once would spin, so wait a little.
-                FastOpenLog.AcceptFailed(_logger, EndPoint, e.SocketErrorCode, e.Message, s_acceptRetryDelay);
+                // Out of file descriptors or buffers, say: retrying at once would spin, so wait a little. Said once
+                // until accepting works again or fails another way, not 20 times a second.
+                if (_acceptFailing != e.SocketErrorCode)
+                {
+                    _acceptFailing = e.SocketErrorCode;
+                    FastOpenLog.AcceptFailed(_logger, EndPoint, e.SocketErrorCode, e.Message, s_acceptRetryDelay);
+                }
+
                 await Task.Delay(s_acceptRetryDelay, cancellationToken).ConfigureAwait(false);
                 continue;
             }
+
+            _acceptFailing = null;
 
             if (Admit(socket) is { } connection)
             {

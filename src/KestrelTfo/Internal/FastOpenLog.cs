@@ -48,7 +48,7 @@ internal static partial class FastOpenLog
     public static partial void ConnectionReset(ILogger logger, EndPoint endPoint, SocketError socketError);
 
     [LoggerMessage(8, LogLevel.Warning,
-        "Accepting a connection on {EndPoint} failed ({SocketError}: {Reason}); retrying in {Delay}.",
+        "Accepting a connection on {EndPoint} failed ({SocketError}: {Reason}); retrying every {Delay}, and saying so again only if it fails another way.",
         EventName = "AcceptFailed")]
     public static partial void AcceptFailed(ILogger logger, EndPoint endPoint, SocketError socketError, string reason, TimeSpan delay);
 

@@ -1,3 +1,4 @@
+using KestrelTfo.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Hosting;
@@ -20,11 +21,6 @@ namespace KestrelTfo.Internal;
 /// </remarks>
 internal sealed class FastOpenTagsStartupFilter(IOptions<FastOpenTransportOptions> options) : IStartupFilter
 {
-    public const string TagName = "kestreltfo.fast_open";
-
-    private static readonly object s_true = true;
-    private static readonly object s_false = false;
-
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
         if (options.Value.TagTelemetry)
@@ -39,16 +35,24 @@ internal sealed class FastOpenTagsStartupFilter(IOptions<FastOpenTransportOption
     {
         if (context.Features.Get<IFastOpenFeature>() is { } feature)
         {
-            var value = feature.IsFastOpen ? s_true : s_false;
-            context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(TagName, value));
-            if (context.Features.Get<IConnectionMetricsTagsFeature>()?.Tags is { } connectionTags && !Contains(connectionTags))
+            var value = FastOpenMeter.FastOpenTagValue(feature.IsFastOpen);
+            context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(FastOpenMeter.FastOpenTag, value));
+            if (context.Features.Get<IConnectionMetricsTagsFeature>()?.Tags is { } connectionTags)
             {
-                connectionTags.Add(new(TagName, value));
+                // HTTP/2 runs a connection's first streams at once, and Kestrel's list is not thread-safe; Kestrel itself
+                // touches it only before the first request and after the last.
+                lock (connectionTags)
+                {
+                    if (!Contains(connectionTags))
+                    {
+                        connectionTags.Add(new(FastOpenMeter.FastOpenTag, value));
+                    }
+                }
             }
 
             if (context.Features.Get<IHttpActivityFeature>()?.Activity is { IsAllDataRequested: true } activity)
             {
-                activity.SetTag(TagName, value);
+                activity.SetTag(FastOpenMeter.FastOpenTag, value);
             }
         }
 
@@ -60,7 +64,7 @@ internal sealed class FastOpenTagsStartupFilter(IOptions<FastOpenTransportOption
     {
         foreach (var tag in tags)
         {
-            if (tag.Key == TagName)
+            if (tag.Key == FastOpenMeter.FastOpenTag)
             {
                 return true;
             }

@@ -8,6 +8,9 @@ namespace KestrelTfo.Metrics;
 /// <summary>The instruments <see cref="FastOpenMetrics"/> describes, and the code that records them.</summary>
 internal sealed class FastOpenMeter : IDisposable
 {
+    /// <summary>Whether a connection used TCP Fast Open: a tag of this meter's connections and of ASP.NET Core's telemetry.</summary>
+    public const string FastOpenTag = "kestreltfo.fast_open";
+
     private static readonly object True = true;
     private static readonly object False = false;
 
@@ -45,11 +48,14 @@ internal sealed class FastOpenMeter : IDisposable
             "The kernel's TCP Fast Open counters (/proc/net/netstat TcpExt) for the app's network namespace.");
     }
 
+    /// <summary>The value of <see cref="FastOpenTag"/>, boxed once for all connections.</summary>
+    public static object FastOpenTagValue(bool fastOpen) => fastOpen ? True : False;
+
     public void ConnectionAccepted(ListenerTags listener, bool fastOpen)
     {
         if (_connections.Enabled)
         {
-            _connections.Add(1, listener.Address, listener.Port, listener.NetworkType, new("kestreltfo.fast_open", fastOpen ? True : False));
+            _connections.Add(1, listener.Address, listener.Port, listener.NetworkType, new(FastOpenTag, FastOpenTagValue(fastOpen)));
         }
     }
 

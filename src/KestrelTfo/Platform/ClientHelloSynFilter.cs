@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using KestrelTfo.EarlyData;
+using static KestrelTfo.Platform.SocketFilter;
 
 namespace KestrelTfo.Platform;
 
@@ -19,20 +20,6 @@ namespace KestrelTfo.Platform;
 /// </remarks>
 internal static class ClientHelloSynFilter
 {
-    // struct sock_filter opcodes (include/uapi/linux/filter.h).
-    private const ushort LoadByteAbsolute = 0x30;   // BPF_LD | BPF_B | BPF_ABS
-    private const ushort LoadByteIndirect = 0x50;   // BPF_LD | BPF_B | BPF_IND
-    private const ushort LoadLength = 0x80;         // BPF_LD | BPF_W | BPF_LEN
-    private const ushort AndConstant = 0x54;        // BPF_ALU | BPF_AND | BPF_K
-    private const ushort ShiftRightConstant = 0x74; // BPF_ALU | BPF_RSH | BPF_K
-    private const ushort SubtractX = 0x1c;          // BPF_ALU | BPF_SUB | BPF_X
-    private const ushort CopyAToX = 0x07;           // BPF_MISC | BPF_TAX
-    private const ushort CopyXToA = 0x87;           // BPF_MISC | BPF_TXA
-    private const ushort JumpIfEqual = 0x15;        // BPF_JMP | BPF_JEQ | BPF_K
-    private const ushort JumpIfAtLeast = 0x35;      // BPF_JMP | BPF_JGE | BPF_K
-    private const ushort ReturnConstant = 0x06;     // BPF_RET | BPF_K
-    private const ushort ReturnA = 0x16;            // BPF_RET | BPF_A
-
     private const int Accept = 17;
     private const int Trim = 18;
 

@@ -36,5 +36,10 @@ internal sealed class FastOpenSysctlFix
     public string Text =>
         $"run `{Host}` (until reboot), or {HostEveryBoot} (every boot); in Docker: `{Docker}`; in Kubernetes: {Kubernetes}";
 
-    public static FastOpenSysctlFix For(int value) => new(value);
+    /// <summary>
+    /// The commands that set <paramref name="value"/>, less the bits that send (0x4) or take (0x200) data in SYNs without
+    /// a cookie: a fix never prescribes a setting that lets anyone put a request in a SYN from a forged address.
+    /// </summary>
+    public static FastOpenSysctlFix For(int value) =>
+        new(value & ~(LinuxFastOpenSysctl.ClientWithoutCookieBit | LinuxFastOpenSysctl.ServerWithoutCookieBit));
 }

@@ -70,18 +70,31 @@ public sealed class DoctorSysctlTests
     }
 
     [Fact(Timeout = Limits.Test)]
-    public async Task Settings_that_look_right_but_get_no_data_through_exit_3_with_the_step_that_failed()
+    public async Task Settings_that_look_right_but_get_no_data_through_exit_3_and_point_at_a_firewall()
     {
-        // Bit 0x4 on top of 3: the client and server bits are both on, yet the client sends its data without asking
-        // for a cookie, which the server refuses without bit 0x200, so no SYN's data is ever taken.
-        using var sysctl = FastOpenEnvironment.SetSysctl(7);
+        using var sysctl = FastOpenEnvironment.SetSysctl(3);
+        using var firewall = SynDataFirewall.Start();
 
         var run = await DoctorRun.StartAsync("--json");
 
         Assert.Equal(3, run.ExitCode);
         Assert.True(run.Check("net.ipv4.tcp_fastopen").GetProperty("ok").GetBoolean());
-        Assert.Equal(["cookie", "syn-data-server", "syn-data-client", "counters"], run.Failed);
-        Assert.Equal("not requested", run.Check("cookie").GetProperty("value").GetString());
-        Assert.StartsWith("net.ipv4.tcp_fastopen is 7, with bit 0x4", run.Json.GetProperty("fix").GetString(), StringComparison.Ordinal);
+        Assert.Equal(["syn-data-server", "syn-data-client", "counters"], run.Failed);
+        Assert.Contains("look for a firewall rule", run.Json.GetProperty("fix").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory(Timeout = Limits.Test)]
+    [InlineData(0x207, "bit 0x200 makes the kernel take data in SYNs that carry no cookie")]
+    [InlineData(0x7, "bit 0x4 makes this machine send data in SYNs without asking for a cookie")]
+    public async Task Bits_that_send_or_take_data_without_a_cookie_fail_the_setting_and_the_fix_clears_them(int value, string problem)
+    {
+        using var sysctl = FastOpenEnvironment.SetSysctl(value);
+
+        var run = await DoctorRun.StartAsync("--json");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("net.ipv4.tcp_fastopen", run.Failed[0]);
+        Assert.Contains(problem, run.Check("net.ipv4.tcp_fastopen").GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("set net.ipv4.tcp_fastopen to 3:", run.Json.GetProperty("fix").GetString(), StringComparison.Ordinal);
     }
 }

@@ -3,7 +3,9 @@ using System.Diagnostics.Metrics;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
-internal sealed record MeasurementRecord(string Instrument, long Value, IReadOnlyDictionary<string, object?> Tags, double Recorded = 0);
+/// <summary>One measurement; <paramref name="RepeatedTags"/> names the tags it carried more than once.</summary>
+internal sealed record MeasurementRecord(
+    string Instrument, long Value, IReadOnlyDictionary<string, object?> Tags, double Recorded = 0, IReadOnlyList<string>? RepeatedTags = null);
 
 /// <summary>
 /// Listens to the instruments of one meter factory's meters (other test apps in the process have their own), the
@@ -68,12 +70,16 @@ internal sealed class MetricsCollector : IDisposable
     private void Record(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, double recorded = 0)
     {
         var copy = new Dictionary<string, object?>();
+        List<string>? repeated = null;
         foreach (var tag in tags)
         {
-            copy[tag.Key] = tag.Value;
+            if (!copy.TryAdd(tag.Key, tag.Value))
+            {
+                (repeated ??= []).Add(tag.Key);
+            }
         }
 
-        _measurements.Enqueue(new MeasurementRecord(instrument.Name, value, copy, recorded));
+        _measurements.Enqueue(new MeasurementRecord(instrument.Name, value, copy, recorded, repeated));
         _recorded.Release();
     }
 }

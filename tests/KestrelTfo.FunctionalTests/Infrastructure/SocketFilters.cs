@@ -6,13 +6,8 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// <summary>Socket filters an app might have set on its own listening socket, through the transport's CreateBoundListenSocket.</summary>
 internal static class SocketFilters
 {
-    private const int SoLockFilter = 44;
-
-    // One instruction, BPF_RET | BPF_K: how many bytes of each segment to keep.
-    private const ushort ReturnConstant = 0x06;
-
     /// <summary>A filter that drops every segment: a socket with it never hears from its peer.</summary>
-    public static void AttachDropAll(Socket socket) => SocketFilter.Attach(socket, SocketFilter.Encode([(ReturnConstant, 0, 0, 0)]));
+    public static void AttachDropAll(Socket socket) => SocketFilter.Attach(socket, SocketFilter.Encode([(SocketFilter.ReturnConstant, 0, 0, 0)]));
 
     /// <summary>
     /// Attaches a filter that keeps every segment whole and locks it (<c>SO_LOCK_FILTER</c>), so that no other filter can
@@ -20,7 +15,7 @@ internal static class SocketFilters
     /// </summary>
     public static void AttachLockedAcceptAll(Socket socket)
     {
-        SocketFilter.Attach(socket, SocketFilter.Encode([(ReturnConstant, 0, 0, uint.MaxValue)]));
+        SocketFilter.Attach(socket, SocketFilter.Encode([(SocketFilter.ReturnConstant, 0, 0, uint.MaxValue)]));
         socket.SetRawSocketOption(LinuxTcp.SolSocket, LinuxTcp.SoLockFilter, BitConverter.GetBytes(1));
     }
 }

@@ -103,18 +103,18 @@ internal sealed class SynDataDroppingServer : IAsyncDisposable
     {
         (ushort Code, byte Jt, byte Jf, uint K)[] program =
         [
-            (0x30, 0, 0, 13),         // ldb [13]          TCP flags
-            (0x45, 0, 9, 0x02),       // jset #SYN         else accept
-            (0x28, 0, 0, 0),          // ldh [0]           source port
-            (0x15, 6, 0, (uint)droppedSourcePort), // jeq  drop
-            (0x30, 0, 0, 12),         // ldb [12]          data offset, high nibble
-            (0x74, 0, 0, 4),          // rsh #4
-            (0x64, 0, 0, 2),          // lsh #2            header length in bytes
-            (0x07, 0, 0, 0),          // tax
-            (0x80, 0, 0, 0),          // ld len            header + payload
-            (0x2d, 0, 1, 0),          // jgt x             payload: drop, else accept
-            (0x06, 0, 0, 0),          // ret #0            drop
-            (0x06, 0, 0, uint.MaxValue), // ret #-1        accept
+            (SocketFilter.LoadByteAbsolute, 0, 0, TcpHeader.FlagsOffset),
+            (SocketFilter.JumpIfAnySet, 0, 9, TcpHeader.Syn),                  // not a SYN: accept
+            (SocketFilter.LoadHalfAbsolute, 0, 0, 0),                          // source port
+            (SocketFilter.JumpIfEqual, 6, 0, (uint)droppedSourcePort),          // drop
+            (SocketFilter.LoadByteAbsolute, 0, 0, TcpHeader.DataOffsetOffset),  // data offset, high nibble
+            (SocketFilter.ShiftRightConstant, 0, 0, 4),
+            (SocketFilter.ShiftLeftConstant, 0, 0, 2),                         // header length in bytes
+            (SocketFilter.CopyAToX, 0, 0, 0),
+            (SocketFilter.LoadLength, 0, 0, 0),                                // header + payload
+            (SocketFilter.JumpIfGreaterThanX, 0, 1, 0),                        // payload: drop, else accept
+            (SocketFilter.ReturnConstant, 0, 0, 0),                            // drop
+            (SocketFilter.ReturnConstant, 0, 0, uint.MaxValue),                // accept
         ];
 
         SocketFilter.Attach(socket, SocketFilter.Encode(program));
