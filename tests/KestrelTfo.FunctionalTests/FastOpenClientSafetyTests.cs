@@ -86,20 +86,7 @@ public sealed class FastOpenClientSafetyTests
         var time = new FakeTimeProvider();
         var fallbackDelay = TimeSpan.FromMinutes(5);
         using var attempts = new SemaphoreSlim(0);
-        var connector = new FastOpenConnector(
-            new FastOpenConnectOptions
-            {
-                FallbackDelay = fallbackDelay,
-                CreateSocket = _ =>
-                {
-                    attempts.Release();
-                    return link.CreateClientSocket();
-                },
-            },
-            loggerFactory: null,
-            FastOpenClientSocket.PlatformMethod,
-            meters.GetRequiredService<IMeterFactory>(),
-            time);
+        var connector = RacingConnector.Create(link, attempts, fallbackDelay, time, meters.GetRequiredService<IMeterFactory>());
 
         await VisitAsync(connector, app.EndPoint);
 

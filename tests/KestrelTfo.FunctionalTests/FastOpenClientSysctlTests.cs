@@ -84,20 +84,7 @@ public sealed class FastOpenClientSysctlTests
         var fallbackDelay = TimeSpan.FromMinutes(5);
         using var attempts = new SemaphoreSlim(0);
         using var log = new ClientLog();
-        var connector = new FastOpenConnector(
-            new FastOpenConnectOptions
-            {
-                FallbackDelay = fallbackDelay,
-                CreateSocket = _ =>
-                {
-                    attempts.Release();
-                    return link.CreateClientSocket();
-                },
-            },
-            log.Factory,
-            FastOpenClientSocket.PlatformMethod,
-            meters.GetRequiredService<IMeterFactory>(),
-            time);
+        var connector = RacingConnector.Create(link, attempts, fallbackDelay, time, meters.GetRequiredService<IMeterFactory>(), log.Factory);
 
         string visited;
         using (var httpClient = new HttpClient(new SocketsHttpHandler().UseFastOpen(connector)))
