@@ -21,7 +21,7 @@ internal static class LatencyChart
         var model = new PlotModel
         {
             Title = "First response on a new connection",
-            Subtitle = "median time to the first response byte over an emulated link (Kestrel default: plain client; KestrelTfo: TFO client)",
+            Subtitle = "median time to the first response byte over an emulated link",
             DefaultFont = "Arial",
             Background = OxyColors.White,
         };
@@ -46,10 +46,10 @@ internal static class LatencyChart
 
         var lines = new (BenchmarkTransport Transport, bool FastOpenClient, BenchmarkProtocol Protocol, string Title, OxyColor Color, LineStyle Style)[]
         {
-            (BenchmarkTransport.Default, false, BenchmarkProtocol.Https, "TLS 1.3, Kestrel default", OxyColor.FromRgb(0xd6, 0x27, 0x28), LineStyle.Dash),
-            (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.Https, "TLS 1.3, KestrelTfo", OxyColor.FromRgb(0x1f, 0x77, 0xb4), LineStyle.Dash),
-            (BenchmarkTransport.Default, false, BenchmarkProtocol.Http1, "HTTP/1.1, Kestrel default", OxyColor.FromRgb(0xd6, 0x27, 0x28), LineStyle.Solid),
-            (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.Http1, "HTTP/1.1, KestrelTfo", OxyColor.FromRgb(0x1f, 0x77, 0xb4), LineStyle.Solid),
+            (BenchmarkTransport.Default, false, BenchmarkProtocol.Https, "TLS 1.3, Kestrel default, plain client", OxyColor.FromRgb(0xd6, 0x27, 0x28), LineStyle.Dash),
+            (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.Https, "TLS 1.3, KestrelTfo, TFO client", OxyColor.FromRgb(0x1f, 0x77, 0xb4), LineStyle.Dash),
+            (BenchmarkTransport.Default, false, BenchmarkProtocol.Http1, "HTTP/1.1, Kestrel default, plain client", OxyColor.FromRgb(0xd6, 0x27, 0x28), LineStyle.Solid),
+            (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.Http1, "HTTP/1.1, KestrelTfo, TFO client", OxyColor.FromRgb(0x1f, 0x77, 0xb4), LineStyle.Solid),
         };
         foreach (var line in lines)
         {

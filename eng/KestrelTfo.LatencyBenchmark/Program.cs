@@ -144,7 +144,7 @@ foreach (var rtt in rtts)
 
     // A bound for a stalled run: twice the round trips one round needs without TFO (a probe takes two: its handshake
     // and its close), plus a margin.
-    var roundTrips = cases.Sum(c => c.Scenario.MostRoundTrips) + 2 * paths.Length;
+    var roundTrips = cases.Sum(measured => measured.Scenario.MostRoundTrips) + 2 * paths.Length;
     using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds((warmup + connections) * 2 * roundTrips * (Math.Max(rtt, behindRtt) + 1)) + TimeSpan.FromMinutes(2));
 
     Console.WriteLine($"RTT {rtt} ms (proxy to backend {behindRtt} ms): {warmup} warm-up and {connections} measured connections per scenario");
@@ -156,31 +156,32 @@ foreach (var rtt in rtts)
             path.Measure();
         }
 
-        foreach (var c in cases)
+        foreach (var measured in cases)
         {
             // Its first socket is made before the clock starts, so the emulator's namespace hop is not timed.
-            using var sockets = new ClientSocketSource(c.Link);
-            var missed = c.Link.Trace!.Missed;
-            var backendMissed = c.BackendLink?.Trace!.Missed;
-            c.BackendLink?.Trace!.Drain();
-            var timing = await c.Scenario.Client.TimeToFirstByteAsync(sockets.Take, c.Server, c.Scenario.Https, timeout.Token);
-            var trace = c.Link.Trace.Drain();
-            var backendTrace = c.BackendLink?.Trace!.Drain();
+            using var sockets = new ClientSocketSource(measured.Link);
+            var missed = measured.Link.Trace!.Missed;
+            var backendMissed = measured.BackendLink?.Trace!.Missed;
+            // The probes' segments and an earlier connection's close are not this connection's backend leg.
+            measured.BackendLink?.Trace!.Drain();
+            var timing = await measured.Scenario.Client.TimeToFirstByteAsync(sockets.Take, measured.Server, measured.Scenario.Https, timeout.Token);
+            var trace = measured.Link.Trace.Drain();
+            var backendTrace = measured.BackendLink?.Trace!.Drain();
             if (round >= warmup)
             {
-                c.Samples.Add(timing.Milliseconds);
+                measured.Samples.Add(timing.Milliseconds);
                 // A full trace may have lost any of the connection's segments.
-                c.Splits.Add(c.Link.Trace.Missed == missed ? TimeSplit.Of(timing, trace) : null);
-                if (c.BackendLink is { } backendLink)
+                measured.Splits.Add(measured.Link.Trace.Missed == missed ? TimeSplit.Of(timing, trace) : null);
+                if (measured.BackendLink is { } backendLink)
                 {
-                    c.BackendLegs.Add(backendLink.Trace!.Missed == backendMissed ? BackendLeg.Of(timing, backendTrace!) : null);
+                    measured.BackendLegs.Add(backendLink.Trace!.Missed == backendMissed ? BackendLeg.Of(timing, backendTrace!) : null);
                 }
             }
         }
     }
 
     // The path's RTT over the whole run, warm-up included: it is the link's, not the scenarios'.
-    results.AddRange(cases.Select(c => c.Result(rtt, behindRtt)));
+    results.AddRange(cases.Select(measured => measured.Result(rtt, behindRtt)));
 }
 
 var shallow = shallowIdle is not null;
