@@ -134,6 +134,9 @@ public sealed class EmulatedLink : IDisposable
     /// </summary>
     public string? ServerNamespace => _namedNamespaces.Length > 0 ? _namedNamespaces[0] : _serverNamespace?.NamespacePath;
 
+    /// <summary>The process's own namespace, the caller's end when it is the client side.</summary>
+    private static string CallerNamespacePath => $"/proc/{Environment.ProcessId}/ns/net";
+
     /// <summary>Gets the counts for packets from the client to the server.</summary>
     public LinkDirectionStatistics ToServer { get; } = new();
 
@@ -244,8 +247,6 @@ public sealed class EmulatedLink : IDisposable
         _resources.Add(resource);
         return resource;
     }
-
-    private static string CallerNamespacePath => $"/proc/{Environment.ProcessId}/ns/net";
 
     private void RunInServerNamespace(Action work) => RunInServerNamespace(() =>
     {
