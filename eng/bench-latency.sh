@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Time to first response byte on new connections over an emulated WAN link (RTT 10, 50, 100 ms): Kestrel's default
-# transport vs KestrelTfo, plain and TFO clients, HTTP/1.1 and HTTPS (TLS 1.3). Root only.
-#   eng/bench-latency.sh [--rtt 10,50,100] [--connections 40] [--warmup 10] [--output artifacts/latency]
+# transport vs KestrelTfo (Flag, and Defer with its kernel filter), plain and TFO clients, HTTP/1.1, HTTPS (TLS 1.3)
+# and gRPC, and through a YARP proxy with a second link to its backend (RTT --backend-rtt, else the same). Root only.
+#   eng/bench-latency.sh [--rtt 10,50,100] [--backend-rtt MS] [--connections 40] [--warmup 10] [--output artifacts/latency]
 # Builds in Release, then runs inside a private network namespace (unshare -n) with loopback up and
 # net.ipv4.tcp_fastopen=3, so the host's network is never touched, with real-time round-robin scheduling (see below).
 # While it runs, it asks the kernel to keep idle CPUs out of deep idle states (/dev/cpu_dma_latency = 0, released
-# when the process exits, even if it is killed); BENCH_SHALLOW_IDLE=0 measures without. Writes latency.md and latency.json.
+# when the process exits, even if it is killed); BENCH_SHALLOW_IDLE=0 measures without. Writes latency.md, latency.json and latency.svg (the chart).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -1,16 +1,15 @@
 using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
+using KestrelTfo.NetEmu;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace KestrelTfo.LatencyBenchmark;
 
 /// <summary>
 /// The same minimal app on Kestrel, with its default socket transport or with KestrelTfo, listening on one address
-/// for HTTP/1.1 and HTTPS (TLS 1.3 only).
+/// for HTTP/1.1, HTTPS (TLS 1.3 only) and gRPC (HTTP/2 over TLS 1.3).
 /// </summary>
 internal sealed class BenchmarkServer : IAsyncDisposable
 {
@@ -18,25 +17,58 @@ internal sealed class BenchmarkServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https)
+    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc)
     {
         _app = app;
         Http = http;
         Https = https;
+        Grpc = grpc;
     }
 
     public IPEndPoint Http { get; }
 
     public IPEndPoint Https { get; }
 
-    public static async Task<BenchmarkServer> StartAsync(IPAddress address, bool fastOpen, X509Certificate2 certificate)
+    public IPEndPoint Grpc { get; }
+
+    /// <summary>The endpoint that speaks <paramref name="protocol"/>.</summary>
+    public IPEndPoint For(BenchmarkProtocol protocol) => protocol switch
+    {
+        BenchmarkProtocol.Http1 => Http,
+        BenchmarkProtocol.Https => Https,
+        _ => Grpc,
+    };
+
+    /// <param name="address">Where to listen.</param>
+    /// <param name="transport">Which transport, and for KestrelTfo which early-data policy.</param>
+    /// <param name="certificate">The HTTPS and gRPC endpoints' certificate.</param>
+    /// <param name="behind">A link whose server side is another namespace than this process's (a backend behind a
+    /// proxy), to listen there; <see langword="null"/> to listen in this process's.</param>
+    public static async Task<BenchmarkServer> StartAsync(IPAddress address, BenchmarkTransport transport, X509Certificate2 certificate, EmulatedLink? behind = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IHostLifetime, SignalFreeLifetime>();
-        if (fastOpen)
+        builder.Services.AddGrpc();
+        if (transport == BenchmarkTransport.Default)
         {
-            builder.WebHost.UseFastOpenTransport(options => options.RequireFastOpen = true);
+            if (behind is not null)
+            {
+                builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket =
+                    endPoint => behind.RunInServerNamespace(() => SocketTransportOptions.CreateDefaultBoundListenSocket(endPoint)));
+            }
+        }
+        else
+        {
+            builder.WebHost.UseFastOpenTransport(options =>
+            {
+                options.RequireFastOpen = true;
+                options.EarlyDataPolicy = transport == BenchmarkTransport.FastOpenDefer ? EarlyDataPolicy.Defer : EarlyDataPolicy.Flag;
+                if (behind is not null)
+                {
+                    options.CreateBoundListenSocket = endPoint => behind.RunInServerNamespace(() => FastOpenTransportOptions.CreateDefaultBoundListenSocket(endPoint));
+                }
+            });
         }
 
         builder.WebHost.UseKestrel(kestrel =>
@@ -45,6 +77,11 @@ internal sealed class BenchmarkServer : IAsyncDisposable
             kestrel.Listen(address, 0, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                listen.UseHttps(certificate, https => https.SslProtocols = SslProtocols.Tls13);
+            });
+            kestrel.Listen(address, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
                 listen.UseHttps(certificate, https => https.SslProtocols = SslProtocols.Tls13);
             });
         });
@@ -58,12 +95,12 @@ internal sealed class BenchmarkServer : IAsyncDisposable
             response.ContentLength = s_body.Length;
             return response.Body.WriteAsync(s_body).AsTask();
         });
+        app.MapGrpcService<PingService>();
         await app.StartAsync().ConfigureAwait(false);
 
-        var endPoints = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
-            .Select(uri => new Uri(uri))
-            .ToDictionary(uri => uri.Scheme, uri => new IPEndPoint(IPAddress.Parse(uri.Host), uri.Port));
-        return new BenchmarkServer(app, endPoints["http"], endPoints["https"]);
+        // In the order the listeners were added: HTTP/1.1, HTTPS, gRPC.
+        var endPoints = BoundEndPoints.Of(app);
+        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2]);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,11 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
-using KestrelTfo.Client;
 
 namespace KestrelTfo.LatencyBenchmark;
 
@@ -16,8 +13,7 @@ namespace KestrelTfo.LatencyBenchmark;
 /// </summary>
 internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 serverCertificate) : IFirstByteClient
 {
-    private readonly X509ChainPolicy _chainPolicy = BenchmarkCertificate.TrustOnly(serverCertificate);
-    private readonly RemoteCertificateValidationCallback _validation = BenchmarkCertificate.AcceptOnly(serverCertificate);
+    private readonly BenchmarkHandlerFactory _handlers = new(serverCertificate);
 
     public string Name => fastOpen ? "HttpClient + UseFastOpen" : "HttpClient";
 
@@ -32,39 +28,7 @@ internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 
         Socket? connection = null;
         Socket CreateSocket() => connection = createSocket();
 
-        using var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                CertificateChainPolicy = _chainPolicy,
-                RemoteCertificateValidationCallback = _validation,
-            },
-        };
-        if (fastOpen)
-        {
-            handler.UseFastOpen(options => options.CreateSocket = _ => CreateSocket());
-        }
-        else
-        {
-            // SocketsHttpHandler's own connect, with the socket made on the client side of the link.
-            handler.ConnectCallback = async (context, token) =>
-            {
-                var socket = CreateSocket();
-                socket.NoDelay = true;
-                try
-                {
-                    await socket.ConnectAsync(server, token).ConfigureAwait(false);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            };
-        }
-
+        using var handler = _handlers.Create(fastOpen, CreateSocket, server);
         using var client = new HttpClient(handler);
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"{(https ? "https" : "http")}://{server}/"));
         request.Headers.ConnectionClose = true;

@@ -6,11 +6,12 @@ using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.NetEmu;
 
 // Time to first response byte on new connections over an emulated WAN link: Kestrel's default transport with a
-// plain and a TFO client, and KestrelTfo with a TFO client, over HTTP/1.1 and HTTPS (TLS 1.3). Run it through
+// plain and a TFO client, and KestrelTfo (under Flag, and under Defer with its kernel filter) with a TFO client, over
+// HTTP/1.1, HTTPS (TLS 1.3) and gRPC; and the same through a YARP proxy with a second link behind it. Run it through
 // eng/bench-latency.sh, which builds it in Release and runs it as root in a private network namespace.
-const string Usage = "usage: eng/bench-latency.sh [--rtt 10,50,100] [--connections 40] [--warmup 10] [--output artifacts/latency]";
+const string Usage = "usage: eng/bench-latency.sh [--rtt 10,50,100] [--backend-rtt MS] [--connections 40] [--warmup 10] [--output artifacts/latency]";
 var names = args.Chunk(2).Select(pair => pair[0]).ToArray();
-if (args.Length % 2 != 0 || names.Any(name => name is not ("--rtt" or "--connections" or "--warmup" or "--output" or "--command")) || names.Distinct().Count() != names.Length)
+if (args.Length % 2 != 0 || names.Any(name => name is not ("--rtt" or "--backend-rtt" or "--connections" or "--warmup" or "--output" or "--command")) || names.Distinct().Count() != names.Length)
 {
     var given = args.Chunk(2).Where(pair => pair[0] != "--command").SelectMany(pair => pair);
     Console.Error.WriteLine($"bench-latency: unknown, repeated or incomplete argument in '{string.Join(' ', given)}'");
@@ -19,14 +20,17 @@ if (args.Length % 2 != 0 || names.Any(name => name is not ("--rtt" or "--connect
 }
 
 var settings = args.Chunk(2).ToDictionary(pair => pair[0][2..], pair => pair[1]);
-var rtts = (settings.GetValueOrDefault("rtt") ?? "10,50,100").Split(',').Select(value =>
-    double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rtt) && rtt is > 0 and <= 10_000 ? rtt : double.NaN).ToArray();
+static double Milliseconds(string value) =>
+    double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rtt) && rtt is > 0 and <= 10_000 ? rtt : double.NaN;
+var rtts = (settings.GetValueOrDefault("rtt") ?? "10,50,100").Split(',').Select(Milliseconds).ToArray();
+// The proxy's link to its backend: the client's RTT unless given.
+double? backendRtt = settings.GetValueOrDefault("backend-rtt") is { } backend ? Milliseconds(backend) : null;
 var connections = int.TryParse(settings.GetValueOrDefault("connections") ?? "40", CultureInfo.InvariantCulture, out var count) ? count : 0;
 // The first connection of each scenario only fetches the TFO cookie, so at least one must be a warm-up.
 var warmup = int.TryParse(settings.GetValueOrDefault("warmup") ?? "10", CultureInfo.InvariantCulture, out var warm) ? warm : 0;
-if (rtts.Any(double.IsNaN) || rtts.Distinct().Count() != rtts.Length || connections is < 1 or > 10_000 || warmup is < 1 or > 10_000)
+if (rtts.Any(double.IsNaN) || rtts.Distinct().Count() != rtts.Length || backendRtt is double.NaN || connections is < 1 or > 10_000 || warmup is < 1 or > 10_000)
 {
-    Console.Error.WriteLine("bench-latency: --rtt takes different milliseconds above 0 and up to 10000, comma-separated; --connections and --warmup take 1 to 10000");
+    Console.Error.WriteLine("bench-latency: --rtt takes different milliseconds above 0 and up to 10000, comma-separated, --backend-rtt one such; --connections and --warmup take 1 to 10000");
     Console.Error.WriteLine(Usage);
     return 2;
 }
@@ -73,59 +77,111 @@ var fastOpen = new SocketClient(fastOpen: true, certificate);
 // What a .NET caller gets: SocketsHttpHandler's own connect, and KestrelTfo.Client's TFO connect callback.
 var httpClient = new HttpClientFirstByteClient(fastOpen: false, certificate);
 var httpClientFastOpen = new HttpClientFirstByteClient(fastOpen: true, certificate);
-const string DefaultTransport = "Kestrel default";
-const string FastOpenTransport = "KestrelTfo";
+var grpc = new GrpcFirstByteClient(fastOpen: false, certificate);
+var grpcFastOpen = new GrpcFirstByteClient(fastOpen: true, certificate);
 
 const int TraceCapacity = 4096;
 var results = new List<ScenarioResult>();
 foreach (var rtt in rtts)
 {
-    // A bound for a stalled run: twice the 21 round trips one round of the ten scenarios needs, plus a margin.
-    using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds((warmup + connections) * 2 * 21 * (rtt + 1)) + TimeSpan.FromMinutes(2));
+    var behindRtt = backendRtt ?? rtt;
     // One link per server, so each has an address of its own: the kernel caches TFO cookies per destination address.
     // Traced, so each connection's time splits into the client's, the server's and the link's (see TimeSplit). The
     // trace is drained after every connection; a connection and the probes before it take a few dozen segments.
-    using var defaultLink = EmulatedLink.Start(new EmulatedLinkOptions { TraceCapacity = TraceCapacity }.WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
-    using var fastOpenLink = EmulatedLink.Start(new EmulatedLinkOptions { TraceCapacity = TraceCapacity }.WithRoundTripTime(TimeSpan.FromMilliseconds(rtt)));
-    await using var defaultServer = await BenchmarkServer.StartAsync(defaultLink.ServerAddress, fastOpen: false, certificate);
-    await using var fastOpenServer = await BenchmarkServer.StartAsync(fastOpenLink.ServerAddress, fastOpen: true, certificate);
+    // A proxy sits in this process's namespace between two links: its clients behind one, its backend behind the
+    // other (CallerSide.Client), so the backend's connections cross a link of their own.
+    EmulatedLink Link(double roundTrip, LinkSide callerSide = LinkSide.Server) =>
+        EmulatedLink.Start(new EmulatedLinkOptions { TraceCapacity = TraceCapacity, CallerSide = callerSide }.WithRoundTripTime(TimeSpan.FromMilliseconds(roundTrip)));
+    using var defaultLink = Link(rtt);
+    using var fastOpenLink = Link(rtt);
+    using var deferLink = Link(rtt);
+    using var defaultProxyLink = Link(rtt);
+    using var defaultBackendLink = Link(behindRtt, LinkSide.Client);
+    using var fastOpenProxyLink = Link(rtt);
+    using var fastOpenBackendLink = Link(behindRtt, LinkSide.Client);
+    await using var defaultServer = await BenchmarkServer.StartAsync(defaultLink.ServerAddress, BenchmarkTransport.Default, certificate);
+    await using var fastOpenServer = await BenchmarkServer.StartAsync(fastOpenLink.ServerAddress, BenchmarkTransport.FastOpen, certificate);
+    await using var deferServer = await BenchmarkServer.StartAsync(deferLink.ServerAddress, BenchmarkTransport.FastOpenDefer, certificate);
+    await using var defaultBackend = await BenchmarkServer.StartAsync(defaultBackendLink.ServerAddress, BenchmarkTransport.Default, certificate, behind: defaultBackendLink);
+    await using var fastOpenBackend = await BenchmarkServer.StartAsync(fastOpenBackendLink.ServerAddress, BenchmarkTransport.FastOpen, certificate, behind: fastOpenBackendLink);
+    await using var defaultProxy = await ProxyServer.StartAsync(defaultProxyLink.ServerAddress, fastOpen: false, certificate, defaultBackend.Http);
+    await using var fastOpenProxy = await ProxyServer.StartAsync(fastOpenProxyLink.ServerAddress, fastOpen: true, certificate, fastOpenBackend.Http);
     using var defaultPath = new PathRoundTripProbe(defaultLink);
     using var fastOpenPath = new PathRoundTripProbe(fastOpenLink);
+    using var deferPath = new PathRoundTripProbe(deferLink);
+    using var defaultProxyPath = new PathRoundTripProbe(defaultProxyLink);
+    using var defaultBackendPath = new PathRoundTripProbe(defaultBackendLink);
+    using var fastOpenProxyPath = new PathRoundTripProbe(fastOpenProxyLink);
+    using var fastOpenBackendPath = new PathRoundTripProbe(fastOpenBackendLink);
+    PathRoundTripProbe[] paths = [defaultPath, fastOpenPath, deferPath, defaultProxyPath, defaultBackendPath, fastOpenProxyPath, fastOpenBackendPath];
 
-    var cases = new List<(Scenario Scenario, EmulatedLink Link, PathRoundTripProbe Path, IPEndPoint Server, List<double> Samples, List<TimeSplit?> Splits)>();
-    foreach (var https in new[] { false, true })
+    var cases = new List<Case>();
+    foreach (var protocol in new[] { BenchmarkProtocol.Http1, BenchmarkProtocol.Https })
     {
-        cases.Add((new Scenario(DefaultTransport, plain, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, [], []));
-        cases.Add((new Scenario(DefaultTransport, fastOpen, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, [], []));
-        cases.Add((new Scenario(FastOpenTransport, fastOpen, https, true), fastOpenLink, fastOpenPath, https ? fastOpenServer.Https : fastOpenServer.Http, [], []));
-        cases.Add((new Scenario(DefaultTransport, httpClient, https, false), defaultLink, defaultPath, https ? defaultServer.Https : defaultServer.Http, [], []));
-        cases.Add((new Scenario(FastOpenTransport, httpClientFastOpen, https, true), fastOpenLink, fastOpenPath, https ? fastOpenServer.Https : fastOpenServer.Http, [], []));
+        cases.Add(new Case(new Scenario(BenchmarkTransport.Default, plain, protocol), defaultLink, defaultPath, defaultServer.For(protocol)));
+        cases.Add(new Case(new Scenario(BenchmarkTransport.Default, fastOpen, protocol), defaultLink, defaultPath, defaultServer.For(protocol)));
+        cases.Add(new Case(new Scenario(BenchmarkTransport.FastOpen, fastOpen, protocol), fastOpenLink, fastOpenPath, fastOpenServer.For(protocol)));
+        cases.Add(new Case(new Scenario(BenchmarkTransport.FastOpenDefer, fastOpen, protocol), deferLink, deferPath, deferServer.For(protocol)));
+        cases.Add(new Case(new Scenario(BenchmarkTransport.Default, httpClient, protocol), defaultLink, defaultPath, defaultServer.For(protocol)));
+        cases.Add(new Case(new Scenario(BenchmarkTransport.FastOpen, httpClientFastOpen, protocol), fastOpenLink, fastOpenPath, fastOpenServer.For(protocol)));
+        if (protocol == BenchmarkProtocol.Http1)
+        {
+            // HttpClient sends its GET in the SYN; under Defer the kernel filter trims it, and it follows the handshake.
+            cases.Add(new Case(new Scenario(BenchmarkTransport.FastOpenDefer, httpClientFastOpen, protocol), deferLink, deferPath, deferServer.For(protocol)));
+        }
     }
 
-    Console.WriteLine($"RTT {rtt} ms: {warmup} warm-up and {connections} measured connections per scenario");
+    cases.Add(new Case(new Scenario(BenchmarkTransport.Default, grpc, BenchmarkProtocol.Grpc), defaultLink, defaultPath, defaultServer.Grpc));
+    cases.Add(new Case(new Scenario(BenchmarkTransport.FastOpen, grpcFastOpen, BenchmarkProtocol.Grpc), fastOpenLink, fastOpenPath, fastOpenServer.Grpc));
+    foreach (var protocol in new[] { BenchmarkProtocol.Http1, BenchmarkProtocol.Https })
+    {
+        var https = protocol == BenchmarkProtocol.Https;
+        cases.Add(new Case(
+            new Scenario(BenchmarkTransport.Default, plain, protocol, Proxied: true), defaultProxyLink, defaultProxyPath, https ? defaultProxy.Https : defaultProxy.Http, defaultBackendLink, defaultBackendPath));
+        cases.Add(new Case(
+            new Scenario(BenchmarkTransport.FastOpen, fastOpen, protocol, Proxied: true), fastOpenProxyLink, fastOpenProxyPath, https ? fastOpenProxy.Https : fastOpenProxy.Http, fastOpenBackendLink, fastOpenBackendPath));
+    }
+
+    // A bound for a stalled run: twice the round trips one round needs without TFO (a probe takes two: its handshake
+    // and its close), plus a margin.
+    var roundTrips = cases.Sum(measured => measured.Scenario.MostRoundTrips) + 2 * paths.Length;
+    using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds((warmup + connections) * 2 * roundTrips * (Math.Max(rtt, behindRtt) + 1)) + TimeSpan.FromMinutes(2));
+
+    Console.WriteLine($"RTT {rtt} ms (proxy to backend {behindRtt} ms): {warmup} warm-up and {connections} measured connections per scenario");
     // Interleaved, one connection at a time: every scenario sees the same moments of a busy machine.
     for (var round = 0; round < warmup + connections; round++)
     {
-        defaultPath.Measure();
-        fastOpenPath.Measure();
-        foreach (var (scenario, link, _, server, samples, splits) in cases)
+        foreach (var path in paths)
+        {
+            path.Measure();
+        }
+
+        foreach (var measured in cases)
         {
             // Its first socket is made before the clock starts, so the emulator's namespace hop is not timed.
-            using var sockets = new ClientSocketSource(link);
-            var missed = link.Trace!.Missed;
-            var timing = await scenario.Client.TimeToFirstByteAsync(sockets.Take, server, scenario.Https, timeout.Token);
-            var trace = link.Trace.Drain();
+            using var sockets = new ClientSocketSource(measured.Link);
+            var missed = measured.Link.Trace!.Missed;
+            var backendMissed = measured.BackendLink?.Trace!.Missed;
+            // The probes' segments and an earlier connection's close are not this connection's backend leg.
+            measured.BackendLink?.Trace!.Drain();
+            var timing = await measured.Scenario.Client.TimeToFirstByteAsync(sockets.Take, measured.Server, measured.Scenario.Https, timeout.Token);
+            var trace = measured.Link.Trace.Drain();
+            var backendTrace = measured.BackendLink?.Trace!.Drain();
             if (round >= warmup)
             {
-                samples.Add(timing.Milliseconds);
+                measured.Samples.Add(timing.Milliseconds);
                 // A full trace may have lost any of the connection's segments.
-                splits.Add(link.Trace.Missed == missed ? TimeSplit.Of(timing, trace) : null);
+                measured.Splits.Add(measured.Link.Trace.Missed == missed ? TimeSplit.Of(timing, trace) : null);
+                if (measured.BackendLink is { } backendLink)
+                {
+                    measured.BackendLegs.Add(backendLink.Trace!.Missed == backendMissed ? BackendLeg.Of(timing, backendTrace!) : null);
+                }
             }
         }
     }
 
     // The path's RTT over the whole run, warm-up included: it is the link's, not the scenarios'.
-    results.AddRange(cases.Select(c => new ScenarioResult(rtt, c.Path.Samples.ToArray(), c.Scenario, c.Samples, c.Splits)));
+    results.AddRange(cases.Select(measured => measured.Result(rtt, behindRtt)));
 }
 
 var shallow = shallowIdle is not null;
@@ -134,5 +190,6 @@ await File.WriteAllTextAsync(Path.Combine(output, "latency.md"), markdown);
 await File.WriteAllTextAsync(Path.Combine(output, "latency.json"), Report.Json(results, connections, warmup, command, shallow));
 Console.WriteLine();
 Console.WriteLine(markdown);
-Console.WriteLine($"written: {Path.Combine(output, "latency.md")}, {Path.Combine(output, "latency.json")}");
+await File.WriteAllTextAsync(Path.Combine(output, "latency.svg"), LatencyChart.Svg(results));
+Console.WriteLine($"written: {Path.Combine(output, "latency.md")}, {Path.Combine(output, "latency.json")}, {Path.Combine(output, "latency.svg")}");
 return 0;

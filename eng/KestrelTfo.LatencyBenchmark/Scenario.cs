@@ -1,13 +1,49 @@
 namespace KestrelTfo.LatencyBenchmark;
 
-/// <summary>One measured combination: which server transport, which client, which protocol.</summary>
-internal sealed record Scenario(string Server, IFirstByteClient Client, bool Https, bool ServerHasFastOpen)
+/// <summary>
+/// One measured combination: which server transport, which client, which protocol, and whether a proxy stands between
+/// them. A proxied scenario's transport is that of the proxy and the backend both, and with a TFO transport the proxy's
+/// forwarding client connects with TCP Fast Open too.
+/// </summary>
+internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient Client, BenchmarkProtocol Protocol, bool Proxied = false)
 {
-    public string Protocol => Https ? "HTTPS (TLS 1.3)" : "HTTP/1.1";
+    public bool Https => Protocol != BenchmarkProtocol.Http1;
+
+    public bool ServerHasFastOpen => Transport != BenchmarkTransport.Default;
+
+    public string Server => (Proxied ? "YARP on " : "") + Transport switch
+    {
+        BenchmarkTransport.Default => Proxied ? "Kestrel default → Kestrel default" : "Kestrel default",
+        BenchmarkTransport.FastOpen => Proxied ? "KestrelTfo + UseFastOpen → KestrelTfo" : "KestrelTfo",
+        _ => "KestrelTfo, Defer",
+    };
+
+    public string ProtocolName => Protocol switch
+    {
+        BenchmarkProtocol.Http1 => "HTTP/1.1",
+        BenchmarkProtocol.Https => "HTTPS (TLS 1.3)",
+        _ => "gRPC (HTTP/2, TLS 1.3)",
+    };
 
     /// <summary>
-    /// The fewest round trips physics allows to the first response byte: the handshake's one (saved when the request
-    /// or ClientHello rides in the SYN), TLS 1.3's one, and the request's own.
+    /// Whether the client's first flight rides in the SYN: a TFO client, a server that takes SYN data, and (under Defer,
+    /// whose kernel filter trims anything else) a ClientHello.
     /// </summary>
-    public int LimitInRoundTrips => (Https ? 3 : 2) - (ServerHasFastOpen && Client.FastOpen ? 1 : 0);
+    public bool SavesRoundTrip => Client.FastOpen && (Transport == BenchmarkTransport.FastOpen || (Transport == BenchmarkTransport.FastOpenDefer && Https));
+
+    /// <summary>
+    /// The fewest round trips physics allows to the first response byte (on the client's leg, for a proxied
+    /// scenario): the handshake's one (saved when the request or ClientHello rides in the SYN), TLS 1.3's one, and the
+    /// request's own. HTTP/2's preface and settings go with the request, so gRPC counts as HTTPS does.
+    /// </summary>
+    public int LimitInRoundTrips => (Https ? 3 : 2) - (SavesRoundTrip ? 1 : 0);
+
+    /// <summary>
+    /// For a proxied scenario, the fewest round trips on the proxy's leg to the backend (plain HTTP/1.1 over a new
+    /// connection): the handshake's, saved by TCP Fast Open, and the request's. Zero without a proxy.
+    /// </summary>
+    public int BackendLimitInRoundTrips => !Proxied ? 0 : Transport == BenchmarkTransport.Default ? 2 : 1;
+
+    /// <summary>The most round trips a connection needs without any saving, both legs: what a run's time bound counts.</summary>
+    public int MostRoundTrips => (Https ? 3 : 2) + (Proxied ? 2 : 0);
 }

@@ -16,7 +16,9 @@ namespace KestrelTfo.NetEmu;
 /// so the host's is left alone), so a server binds <see cref="ServerAddress"/> as usual; the client side is an
 /// anonymous namespace, and client sockets come from <see cref="CreateClientSocket"/> or
 /// <see cref="RunInClientNamespace{T}(Func{T})"/>. A socket keeps the namespace it was created in, so once made it
-/// can be used from any thread.</para>
+/// can be used from any thread. <see cref="EmulatedLinkOptions.CallerSide"/> turns that round: the caller's namespace
+/// is the client side and a server listens in the new one (its listening socket from <see cref="CreateServerSocket"/>
+/// or <see cref="RunInServerNamespace{T}(Func{T})"/>), so two links can chain through the caller.</para>
 /// <para>Needs Linux, root (or <c>CAP_NET_ADMIN</c>) and <c>/dev/net/tun</c>: see <see cref="UnavailableReason"/>.
 /// The devices and anonymous namespace vanish with the process, so a caller that dies leaves nothing.</para>
 /// </remarks>
@@ -26,7 +28,7 @@ public sealed class EmulatedLink : IDisposable
 
     private readonly List<IDisposable> _resources = [];
     private readonly NamespaceThread? _serverNamespace;
-    private readonly NamespaceThread _clientNamespace;
+    private readonly NamespaceThread? _clientNamespace;
     private readonly string[] _namedNamespaces;
     private readonly List<string> _createdNamespaces = [];
     private readonly ILogger _logger;
@@ -55,17 +57,22 @@ public sealed class EmulatedLink : IDisposable
                 _clientNamespace = Track(NamespaceThread.EnterNamespace("netemu client", NamedNamespaces.PathOf(_namedNamespaces[1])));
                 _serverNamespace.Run(() => PrepareNamespace(options.TcpFastOpen));
             }
+            else if (options.CallerSide == LinkSide.Client)
+            {
+                _serverNamespace = Track(NamespaceThread.CreateNamespace("netemu server"));
+                _serverNamespace.Run(() => PrepareNamespace(options.TcpFastOpen));
+            }
             else
             {
                 _clientNamespace = Track(NamespaceThread.CreateNamespace("netemu client"));
             }
 
-            _clientNamespace.Run(() => PrepareNamespace(options.TcpFastOpen));
+            _clientNamespace?.Run(() => PrepareNamespace(options.TcpFastOpen));
 
             var serverDevice = Track(RunInServerNamespace(() => TunDevice.Open("ktfo%d", options.ChecksumOffload)));
             RunInServerNamespace(() => serverDevice.Configure(ServerAddress, ClientAddress, options.Mtu));
-            var clientDevice = Track(_clientNamespace.Run(() => TunDevice.Open("ktfo%d", options.ChecksumOffload)));
-            _clientNamespace.Run(() => clientDevice.Configure(ClientAddress, ServerAddress, options.Mtu));
+            var clientDevice = Track(RunInClientNamespace(() => TunDevice.Open("ktfo%d", options.ChecksumOffload)));
+            RunInClientNamespace(() => clientDevice.Configure(ClientAddress, ServerAddress, options.Mtu));
             ServerDeviceName = serverDevice.Name;
             ClientDeviceName = clientDevice.Name;
 
@@ -115,12 +122,20 @@ public sealed class EmulatedLink : IDisposable
 
     /// <summary>
     /// Gets the client namespace as something other processes can enter while the link lives: a path for
-    /// <c>nsenter --net=PATH</c> (anonymous) or a name for <c>ip netns exec NAME</c> (named).
+    /// <c>nsenter --net=PATH</c> (anonymous, or the process's own with <see cref="EmulatedLinkOptions.CallerSide"/>
+    /// <see cref="LinkSide.Client"/>) or a name for <c>ip netns exec NAME</c> (named).
     /// </summary>
-    public string ClientNamespace => _namedNamespaces.Length > 0 ? _namedNamespaces[1] : _clientNamespace.NamespacePath;
+    public string ClientNamespace => _namedNamespaces.Length > 0 ? _namedNamespaces[1] : _clientNamespace?.NamespacePath ?? CallerNamespacePath;
 
-    /// <summary>Gets the server namespace's name, or <see langword="null"/> when the server side is the caller's namespace.</summary>
-    public string? ServerNamespace => _namedNamespaces.Length > 0 ? _namedNamespaces[0] : null;
+    /// <summary>
+    /// Gets the server namespace: its name when named, the path of the anonymous one the link made with
+    /// <see cref="EmulatedLinkOptions.CallerSide"/> <see cref="LinkSide.Client"/>, or <see langword="null"/> when the
+    /// server side is the caller's namespace.
+    /// </summary>
+    public string? ServerNamespace => _namedNamespaces.Length > 0 ? _namedNamespaces[0] : _serverNamespace?.NamespacePath;
+
+    /// <summary>The process's own namespace, the caller's end when it is the client side.</summary>
+    private static string CallerNamespacePath => $"/proc/{Environment.ProcessId}/ns/net";
 
     /// <summary>Gets the counts for packets from the client to the server.</summary>
     public LinkDirectionStatistics ToServer { get; } = new();
@@ -151,6 +166,11 @@ public sealed class EmulatedLink : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Mtu, 576, nameof(options.Mtu));
         ArgumentOutOfRangeException.ThrowIfNegative(options.TraceCapacity, nameof(options.TraceCapacity));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.TraceCapacity, EmulatedLinkOptions.MaxTraceCapacity, nameof(options.TraceCapacity));
+        if (options.CallerSide == LinkSide.Client && options.NamespaceName is not null)
+        {
+            throw new ArgumentException($"{nameof(options.NamespaceName)} makes both ends named namespaces, so the caller's cannot be the client end", nameof(options));
+        }
+
         return new EmulatedLink(options);
     }
 
@@ -159,14 +179,14 @@ public sealed class EmulatedLink : IDisposable
     /// <returns>How many were removed.</returns>
     public static int RemoveLeftoverNamespaces(ILogger? logger = null) => NamedNamespaces.RemoveLeftovers(logger ?? NullLogger.Instance);
 
-    /// <summary>Runs <paramref name="work"/> synchronously on a thread in the client namespace.</summary>
+    /// <summary>Runs <paramref name="work"/> synchronously on a thread in the client namespace (inline when that is the caller's).</summary>
     /// <typeparam name="T">What the work returns.</typeparam>
     /// <param name="work">Work that creates what must live in the client namespace: sockets, mostly.</param>
     /// <returns>What <paramref name="work"/> returned.</returns>
     public T RunInClientNamespace<T>(Func<T> work)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _clientNamespace.Run(work);
+        return _clientNamespace is null ? work() : _clientNamespace.Run(work);
     }
 
     /// <summary>Runs <paramref name="work"/> synchronously in the server namespace (inline when that is the caller's).</summary>
@@ -229,6 +249,12 @@ public sealed class EmulatedLink : IDisposable
     }
 
     private void RunInServerNamespace(Action work) => RunInServerNamespace(() =>
+    {
+        work();
+        return true;
+    });
+
+    private void RunInClientNamespace(Action work) => RunInClientNamespace(() =>
     {
         work();
         return true;

@@ -51,8 +51,18 @@ public sealed class EmulatedLinkOptions
     public string? NamespaceName { get; set; }
 
     /// <summary>
-    /// Gets or sets the <c>net.ipv4.tcp_fastopen</c> value for the namespaces the link creates (the client's, and
-    /// the server's when <see cref="NamespaceName"/> is set). <see langword="null"/> keeps the kernel's default (1).
+    /// Gets or sets which end of the link is the caller's own network namespace; the other end is an anonymous
+    /// namespace that the link makes. With <see cref="LinkSide.Client"/> the caller connects out across the link to a
+    /// server in the new namespace, so two links chain through the caller: a client behind one link, the caller in the
+    /// middle (a proxy, say) as the server of that link and the client of the next, a backend behind the second.
+    /// </summary>
+    /// <remarks>Defaults to <see cref="LinkSide.Server"/>. <see cref="LinkSide.Client"/> cannot go with
+    /// <see cref="NamespaceName"/>, which makes both ends named namespaces.</remarks>
+    public LinkSide CallerSide { get; set; } = LinkSide.Server;
+
+    /// <summary>
+    /// Gets or sets the <c>net.ipv4.tcp_fastopen</c> value for the namespaces the link creates (the end that is not
+    /// the caller's, or both when <see cref="NamespaceName"/> is set). <see langword="null"/> keeps the kernel's default (1).
     /// </summary>
     /// <remarks>Defaults to 3: client and server TFO on.</remarks>
     public int? TcpFastOpen { get; set; } = 3;

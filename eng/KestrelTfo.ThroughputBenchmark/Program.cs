@@ -4,7 +4,7 @@ using KestrelTfo.Platform;
 using KestrelTfo.ThroughputBenchmark;
 
 // Throughput, connection churn and cost per connection: the same plaintext app on Kestrel's default socket transport
-// and on KestrelTfo, side by side. Run it through eng/bench-throughput.sh, which builds it in Release and runs it as
+// and on KestrelTfo, side by side, and KestrelTfo under Defer against Flag for the cost of Defer's kernel filter. Run it through eng/bench-throughput.sh, which builds it in Release and runs it as
 // root in a private network namespace with net.ipv4.tcp_fastopen=3.
 //   run:  [--pairs 10] [--duration 3] [--warmup 2] [--keepalive-connections 32] [--churn-connections 32]
 //         [--client-cpus 1] [--output artifacts/bench] [--only scenario-id,...]
@@ -47,6 +47,11 @@ Scenario[] scenarios =
     new("churn, TFO client, Defer", LoadKind.FastOpenClient, ServerKind.FastOpenDefer),
     new("cost, plain client", LoadKind.PlainClient, ServerKind.FastOpenFlag, Loops: 1),
     new("cost, TFO client", LoadKind.FastOpenClient, ServerKind.FastOpenFlag, Loops: 1),
+    // Defer against Flag: on connections without SYN data the two differ only by Defer's kernel filter, which every
+    // accepted socket inherits and runs on each incoming segment.
+    new("filter, keep-alive", LoadKind.WrkKeepAlive, ServerKind.FastOpenDefer, Baseline: ServerKind.FastOpenFlag),
+    new("filter, churn", LoadKind.WrkClose, ServerKind.FastOpenDefer, Baseline: ServerKind.FastOpenFlag),
+    new("filter, cost", LoadKind.PlainClient, ServerKind.FastOpenDefer, Loops: 1, Baseline: ServerKind.FastOpenFlag),
 ];
 if (settings.Only.Length > 0)
 {
@@ -66,14 +71,14 @@ try
     foreach (var scenario in scenarios)
     {
         // Warm both up (JIT tiers, pools, the TFO cookie) before anything is timed.
-        foreach (var kind in new[] { ServerKind.Default, scenario.Candidate })
+        foreach (var kind in new[] { scenario.Baseline, scenario.Candidate })
         {
             await LoadAsync(scenario, servers[kind], settings.Warmup);
         }
 
         for (var pair = 1; pair <= settings.Pairs; pair++)
         {
-            foreach (var kind in new[] { ServerKind.Default, scenario.Candidate })
+            foreach (var kind in new[] { scenario.Baseline, scenario.Candidate })
             {
                 var result = await MeasureAsync(scenario, servers[kind], pair);
                 runs.Add(result);

@@ -23,18 +23,18 @@ internal static class Report
     public static string Markdown(IReadOnlyList<Scenario> scenarios, IReadOnlyList<RunResult> runs, Settings settings, Machine machine)
     {
         var text = new StringBuilder();
-        text.AppendLine(Invariant($"Requests per second for a 13-byte plaintext response, KestrelTfo / Kestrel's default socket transport, same app, alternating runs (default, KestrelTfo) × {settings.Pairs} pairs of {settings.Duration.TotalSeconds:0} s, Release. `{settings.Command}`"));
+        text.AppendLine(Invariant($"Requests per second for a 13-byte plaintext response, candidate / baseline (KestrelTfo / Kestrel's default socket transport, or KestrelTfo under Defer / under Flag), same app, alternating runs (baseline, candidate) × {settings.Pairs} pairs of {settings.Duration.TotalSeconds:0} s, Release. `{settings.Command}`"));
         text.AppendLine();
         text.AppendLine(Invariant($"Machine: {machine}. {settings.PinningDescription}"));
         text.AppendLine();
-        text.AppendLine("| scenario | load | default req/s | KestrelTfo req/s | ratio per pair | median ratio | ≥ 0.98 |");
-        text.AppendLine("|---|---|---:|---:|---|---:|---|");
+        text.AppendLine("| scenario | load | baseline | baseline req/s | candidate | candidate req/s | ratio per pair | median ratio | ≥ 0.98 |");
+        text.AppendLine("|---|---|---|---:|---|---:|---|---:|---|");
         foreach (var scenario in scenarios)
         {
             var (baseline, candidate, ratios) = Pairs(scenario, runs);
             var median = Median(ratios);
             text.AppendLine(Invariant(
-                $"| {scenario.Name} | {scenario.LoadDescription(settings.KeepAliveConnections, settings.ChurnConnections)} | {Median(baseline.Select(r => r.RequestsPerSecond)):N0} | {Median(candidate.Select(r => r.RequestsPerSecond)):N0} | {string.Join(' ', ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))} | **{median:F3}** | {(median >= TargetRatio ? "yes" : "no")} |"));
+                $"| {scenario.Name} | {scenario.LoadDescription(settings.KeepAliveConnections, settings.ChurnConnections)} | {Transport(scenario.Baseline)} | {Median(baseline.Select(r => r.RequestsPerSecond)):N0} | {Transport(scenario.Candidate)} | {Median(candidate.Select(r => r.RequestsPerSecond)):N0} | {string.Join(' ', ratios.Select(r => r.ToString("F3", CultureInfo.InvariantCulture)))} | **{median:F3}** | {(median >= TargetRatio ? "yes" : "no")} |"));
         }
 
         text.AppendLine();
@@ -78,6 +78,7 @@ internal static class Report
                     {
                         name = scenario.Name,
                         load = scenario.LoadDescription(settings.KeepAliveConnections, settings.ChurnConnections),
+                        baseline = Transport(scenario.Baseline),
                         candidate = Transport(scenario.Candidate),
                         medianRatio = Median(ratios),
                         ratios,
@@ -93,8 +94,8 @@ internal static class Report
 
     private static (RunResult[] Baseline, RunResult[] Candidate, double[] Ratios) Pairs(Scenario scenario, IReadOnlyList<RunResult> runs)
     {
-        var baseline = runs.Where(r => r.Scenario == scenario.Name && r.Transport == DefaultTransport).OrderBy(r => r.Pair).ToArray();
-        var candidate = runs.Where(r => r.Scenario == scenario.Name && r.Transport != DefaultTransport).OrderBy(r => r.Pair).ToArray();
+        var baseline = runs.Where(r => r.Scenario == scenario.Name && r.Transport == Transport(scenario.Baseline)).OrderBy(r => r.Pair).ToArray();
+        var candidate = runs.Where(r => r.Scenario == scenario.Name && r.Transport == Transport(scenario.Candidate)).OrderBy(r => r.Pair).ToArray();
         return (baseline, candidate, baseline.Zip(candidate, (b, c) => Ratio(c, b)).ToArray());
     }
 

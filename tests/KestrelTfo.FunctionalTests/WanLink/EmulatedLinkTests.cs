@@ -169,6 +169,77 @@ public sealed class EmulatedLinkTests
         Assert.Equal(0, link.ToClient.Replayed);
     }
 
+    [Fact]
+    public void The_caller_can_be_the_client_side_with_the_server_in_a_namespace_of_its_own()
+    {
+        var options = new EmulatedLinkOptions { CallerSide = LinkSide.Client }.WithRoundTripTime(TimeSpan.FromMilliseconds(40));
+        using var link = LinkEnvironment.Start(options);
+        using var listener = link.CreateServerSocket();
+        listener.Bind(new IPEndPoint(link.ServerAddress, 0));
+        listener.Listen();
+
+        // The caller's own socket, no namespace hop: the client side is this process's namespace.
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var started = Stopwatch.GetTimestamp();
+        client.Connect(listener.LocalEndPoint!);
+        var handshake = Stopwatch.GetElapsedTime(started);
+        using var accepted = listener.Accept();
+
+        Assert.InRange(handshake.TotalMilliseconds, 40, 120);
+        Assert.Equal(link.ClientAddress, ((IPEndPoint)accepted.RemoteEndPoint!).Address);
+        Assert.Equal($"/proc/{Environment.ProcessId}/ns/net", link.ClientNamespace);
+        Assert.NotNull(link.ServerNamespace);
+        // The server's address lives in the link's namespace only.
+        using var here = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var refused = Assert.Throws<SocketException>(() => here.Bind(new IPEndPoint(link.ServerAddress, 0)));
+        Assert.Equal(SocketError.AddressNotAvailable, refused.SocketErrorCode);
+    }
+
+    [Fact]
+    public void Two_links_chain_through_the_caller_and_each_keeps_its_own_delay()
+    {
+        // client --(front, 20 ms)-- this process --(back, 60 ms)-- backend
+        using var front = LinkEnvironment.Start(new EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(20)));
+        using var back = LinkEnvironment.Start(new EmulatedLinkOptions { CallerSide = LinkSide.Client }.WithRoundTripTime(TimeSpan.FromMilliseconds(60)));
+        using var middle = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        middle.Bind(new IPEndPoint(front.ServerAddress, 0));
+        middle.Listen();
+        using var backend = back.CreateServerSocket();
+        backend.Bind(new IPEndPoint(back.ServerAddress, 0));
+        backend.Listen();
+
+        // Best of three: a loaded machine only ever adds time.
+        var frontHandshake = Enumerable.Range(0, 3).Min(_ => TimeConnect(front.CreateClientSocket(), middle));
+        var backHandshake = Enumerable.Range(0, 3).Min(_ => TimeConnect(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), backend));
+
+        Assert.InRange(frontHandshake, 20, 55);
+        Assert.InRange(backHandshake, 60, 95);
+        // The client's namespace has a route to the middle only: the backend is reached through the caller, not around it.
+        using var around = front.CreateClientSocket();
+        var unreachable = Assert.Throws<SocketException>(() => around.Connect(backend.LocalEndPoint!));
+        Assert.Equal(SocketError.NetworkUnreachable, unreachable.SocketErrorCode);
+    }
+
+    [Fact]
+    public void A_named_link_cannot_put_the_caller_on_the_client_side()
+    {
+        var options = new EmulatedLinkOptions { CallerSide = LinkSide.Client, NamespaceName = "refused" };
+
+        Assert.Throws<ArgumentException>(() => LinkEnvironment.Start(options));
+    }
+
+    private static double TimeConnect(Socket socket, Socket listener)
+    {
+        using (socket)
+        {
+            var started = Stopwatch.GetTimestamp();
+            socket.Connect(listener.LocalEndPoint!);
+            var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            listener.Accept().Dispose();
+            return elapsed;
+        }
+    }
+
     private static int SendAndCount(EmulatedLink link, bool toServer, int count)
     {
         using var path = new UdpPath(link, toServer);

@@ -6,7 +6,7 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 
 /// <summary>
 /// The latency benchmark's split of a connection's time between client, server and link, on a trace shaped like a
-/// TFO connection's first HTTPS request: exact numbers, so it needs no link.
+/// TFO connection's first HTTPS request, and a proxy's backend leg: exact numbers, so it needs no link.
 /// </summary>
 public sealed class TimeSplitTests
 {
@@ -96,6 +96,42 @@ public sealed class TimeSplitTests
         var trace = s_connection.Append(ToServer(129, 179, sequence: 599, payload: 77));
 
         Assert.Null(TimeSplit.Of(new FirstByteTiming(Ticks(10), Ticks(232), ClientPort), trace));
+    }
+
+    [Fact]
+    public void A_proxys_backend_leg_runs_from_its_SYN_leaving_to_the_first_response_byte_reaching_it()
+    {
+        // The proxy's new connection to the backend, behind a client connection timed from 10 to 300; crossings take 40.
+        TracedSegment[] backend =
+        [
+            ToServer(5, 9, sequence: 7, payload: 0),                  // the previous connection's close, before this one opened
+            ToServer(60, 100, sequence: 1, payload: 120, syn: true),  // SYN + request
+            ToClient(101, 141, sequence: 1, payload: 0, syn: true),   // SYN-ACK
+            ToClient(103, 143, sequence: 2, payload: 90),             // response
+            ToServer(142, 182, sequence: 122, payload: 0),            // bare ACK
+        ];
+
+        var leg = BackendLeg.Of(new FirstByteTiming(Ticks(10), Ticks(300), ClientPort), backend);
+
+        Assert.NotNull(leg);
+        Assert.Equal(83, leg.Value, precision: 6);
+    }
+
+    [Fact]
+    public void A_backend_leg_over_a_reused_or_a_second_connection_is_not_told()
+    {
+        var timing = new FirstByteTiming(Ticks(10), Ticks(300), ClientPort);
+        TracedSegment[] reused = [ToServer(60, 100, sequence: 300, payload: 120), ToClient(101, 141, sequence: 90, payload: 90)];
+        TracedSegment[] two =
+        [
+            ToServer(60, 100, sequence: 1, payload: 0, syn: true),
+            new(true, ClientPort + 1, ServerPort, 1, true, 0, Ticks(61), Ticks(101)),
+            ToClient(101, 141, sequence: 1, payload: 0, syn: true),
+            ToClient(150, 190, sequence: 2, payload: 90),
+        ];
+
+        Assert.Null(BackendLeg.Of(timing, reused));
+        Assert.Null(BackendLeg.Of(timing, two));
     }
 
     private static TracedSegment ToServer(double taken, double delivered, uint sequence, int payload, bool syn = false) =>

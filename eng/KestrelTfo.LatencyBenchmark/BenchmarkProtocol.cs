@@ -1,0 +1,14 @@
+namespace KestrelTfo.LatencyBenchmark;
+
+/// <summary>What the client speaks to the server (to the proxy, for proxy rows).</summary>
+internal enum BenchmarkProtocol
+{
+    /// <summary>HTTP/1.1 over plain TCP.</summary>
+    Http1,
+
+    /// <summary>HTTP/1.1 over TLS 1.3.</summary>
+    Https,
+
+    /// <summary>A gRPC unary call: HTTP/2 over TLS 1.3.</summary>
+    Grpc,
+}
