@@ -11,7 +11,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 configuration=${CONFIGURATION:-Release}
-tests=(KestrelTfo.Tests KestrelTfo.FunctionalTests)
+tests=(KestrelTfo.Tests KestrelTfo.FunctionalTests KestrelTfo.Eng.Tests)
 
 if [[ "${1:-}" != "--in-netns" ]]; then
     # The Debian packages the tests drive: ip (namespaces, links), curl (a TCP Fast Open client from outside .NET),

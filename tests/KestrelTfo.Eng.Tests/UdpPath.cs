@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.NetEmu;
 
-namespace KestrelTfo.FunctionalTests.WanLink;
+namespace KestrelTfo.Eng.Tests;
 
 /// <summary>A UDP socket bound on one side of a link, and one on the other side connected to it.</summary>
 internal sealed class UdpPath : IDisposable

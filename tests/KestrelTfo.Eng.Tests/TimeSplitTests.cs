@@ -2,7 +2,7 @@ using System.Diagnostics;
 using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.NetEmu;
 
-namespace KestrelTfo.FunctionalTests.WanLink;
+namespace KestrelTfo.Eng.Tests;
 
 /// <summary>
 /// The latency benchmark's split of a connection's time between client, server and link, on a trace shaped like a

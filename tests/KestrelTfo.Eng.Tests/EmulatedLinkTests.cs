@@ -3,12 +3,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.FunctionalTests.WanLink;
 using KestrelTfo.NetEmu;
+using KestrelTfo.Platform;
 
-namespace KestrelTfo.FunctionalTests.WanLink;
+namespace KestrelTfo.Eng.Tests;
 
 /// <summary>The emulated link itself: each fault does what it says, in its own direction only.</summary>
-[Collection(nameof(RoundTripTimingTests))]
+[Collection(nameof(LinkTimingTests))]
 public sealed class EmulatedLinkTests
 {
     private static readonly TimeSpan s_quiet = TimeSpan.FromMilliseconds(500);
@@ -24,15 +26,20 @@ public sealed class EmulatedLinkTests
         var (server, client) = (path.Receiver, path.Sender);
         server.ReceiveTimeout = client.ReceiveTimeout = 5000;
 
-        var sent = Stopwatch.GetTimestamp();
-        client.Send([1]);
-        var buffer = new byte[16];
-        var from = (EndPoint)new IPEndPoint(IPAddress.Any, 0);
-        server.ReceiveFrom(buffer, ref from);
-        var there = Stopwatch.GetElapsedTime(sent);
-        server.SendTo([2], from);
-        client.Receive(buffer);
-        var back = Stopwatch.GetElapsedTime(sent) - there;
+        // Best of three round trips: a loaded machine only ever adds time.
+        var (there, back) = (TimeSpan.MaxValue, TimeSpan.MaxValue);
+        for (var round = 0; round < 3; round++)
+        {
+            var sent = Stopwatch.GetTimestamp();
+            client.Send([1]);
+            var buffer = new byte[16];
+            var from = (EndPoint)new IPEndPoint(IPAddress.Any, 0);
+            server.ReceiveFrom(buffer, ref from);
+            var arrived = Stopwatch.GetElapsedTime(sent);
+            server.SendTo([2], from);
+            client.Receive(buffer);
+            (there, back) = (Min(there, arrived), Min(back, Stopwatch.GetElapsedTime(sent) - arrived));
+        }
 
         // Never faster than configured; the upper bounds are as wide as the delays, so only a wrong delay fails them.
         Assert.InRange(there.TotalMilliseconds, 80, 160);
@@ -133,7 +140,7 @@ public sealed class EmulatedLinkTests
         using var capture = link.CreateServerSocket(SocketType.Raw, ProtocolType.Tcp);
         using var listener = link.CreateServerSocket();
         listener.Bind(new IPEndPoint(link.ServerAddress, 0));
-        listener.SetRawSocketOption(6, 23, BitConverter.GetBytes(16)); // TCP_FASTOPEN, queue length
+        FastOpenListenSocket.Enable(listener, 16);
         listener.Listen();
         var server = (IPEndPoint)listener.LocalEndPoint!;
         var serving = ServeAsync(listener, connections: 2);
@@ -178,14 +185,13 @@ public sealed class EmulatedLinkTests
         listener.Bind(new IPEndPoint(link.ServerAddress, 0));
         listener.Listen();
 
-        // The caller's own socket, no namespace hop: the client side is this process's namespace.
+        // The caller's own socket, no namespace hop: the client side is this process's namespace. Best of three.
+        var handshake = Enumerable.Range(0, 3).Min(_ => TimeConnect(new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp), listener));
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        var started = Stopwatch.GetTimestamp();
         client.Connect(listener.LocalEndPoint!);
-        var handshake = Stopwatch.GetElapsedTime(started);
         using var accepted = listener.Accept();
 
-        Assert.InRange(handshake.TotalMilliseconds, 40, 120);
+        Assert.InRange(handshake, 40, 120);
         Assert.Equal(link.ClientAddress, ((IPEndPoint)accepted.RemoteEndPoint!).Address);
         Assert.Equal($"/proc/{Environment.ProcessId}/ns/net", link.ClientNamespace);
         Assert.NotNull(link.ServerNamespace);
@@ -227,6 +233,8 @@ public sealed class EmulatedLinkTests
 
         Assert.Throws<ArgumentException>(() => LinkEnvironment.Start(options));
     }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private static double TimeConnect(Socket socket, Socket listener)
     {
@@ -275,7 +283,7 @@ public sealed class EmulatedLinkTests
     private static async Task ConnectAndSendAsync(EmulatedLink link, IPEndPoint server, string data)
     {
         using var socket = link.CreateClientSocket();
-        socket.SetRawSocketOption(6, 30, BitConverter.GetBytes(1)); // TCP_FASTOPEN_CONNECT
+        FastOpenConnect.Set(socket, enabled: true);
         await socket.ConnectAsync(server, TestContext.Current.CancellationToken);
         await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(data), TestContext.Current.CancellationToken);
         var buffer = new byte[16];

@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.FunctionalTests.WanLink;
 using KestrelTfo.NetEmu;
 
-namespace KestrelTfo.FunctionalTests.WanLink;
+namespace KestrelTfo.Eng.Tests;
 
 /// <summary>The link's segment trace: what each TCP segment carried and when it left and arrived, over a real link.</summary>
-[Collection(nameof(RoundTripTimingTests))]
+[Collection(nameof(LinkTimingTests))]
 public sealed class SegmentTraceTests
 {
     private static readonly TimeSpan s_toServer = TimeSpan.FromMilliseconds(40);
@@ -27,10 +28,10 @@ public sealed class SegmentTraceTests
         Assert.Single(segments, s => !s.ToServer && !s.Syn && s.PayloadLength == 7);
         foreach (var segment in segments)
         {
-            // Never faster than the direction's delay. The upper bound only catches a wrong delay or stamp: a busy
-            // machine may release a packet late, never 50 ms late without something being wrong.
+            // Never faster than the direction's delay. The upper bound only catches a wrong delay or stamp: a loaded
+            // machine may release a packet late, by tens of milliseconds at worst, never by more than 100.
             var delay = segment.ToServer ? s_toServer : s_toClient;
-            Assert.InRange(Stopwatch.GetElapsedTime(segment.Taken, segment.Delivered), delay, delay + TimeSpan.FromMilliseconds(50));
+            Assert.InRange(Stopwatch.GetElapsedTime(segment.Taken, segment.Delivered), delay, delay + TimeSpan.FromMilliseconds(100));
         }
 
         Assert.Equal(0, link.Trace.Missed);

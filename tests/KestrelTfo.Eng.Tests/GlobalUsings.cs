@@ -1,0 +1,2 @@
+global using KestrelTfo.Testing;
+global using Xunit;
