@@ -31,15 +31,18 @@ internal static class FastOpenDoctor
 
             // A client only needs the client bit; the self-test needs both, since it is its own client.
             var needed = options.Check is null ? LinuxFastOpenSysctl.ClientBit | LinuxFastOpenSysctl.ServerBit : LinuxFastOpenSysctl.ClientBit;
-            CheckSysctl(report, needed);
+            var sysctl = CheckSysctl(report, needed);
+
+            // Bit 0x4: this machine's SYNs carry data without asking for a cookie, which changes what the checks see.
+            var sendsDataWithoutCookie = (sysctl & LinuxFastOpenSysctl.ClientWithoutCookieBit) != 0;
             CheckBlackhole(report, netstat);
             if (options.Check is null)
             {
-                await LoopbackSelfTest.RunAsync(report, netstat, options.Timeout, cancellationToken);
+                await LoopbackSelfTest.RunAsync(report, netstat, sendsDataWithoutCookie, options.Timeout, cancellationToken);
             }
             else
             {
-                await ServerCheck.RunAsync(report, options.Check, options.Connections, netstat, options.Timeout, cancellationToken);
+                await ServerCheck.RunAsync(report, options.Check, options.Connections, netstat, sendsDataWithoutCookie, options.Timeout, cancellationToken);
             }
         }
 
@@ -54,10 +57,6 @@ internal static class FastOpenDoctor
         };
         return report;
     }
-
-    /// <summary>Whether this machine sends data in SYNs without asking for a cookie (bit 0x4 of the sysctl).</summary>
-    internal static bool SendsDataWithoutCookie() =>
-        LinuxFastOpenSysctl.TryRead(out var value, out _) && (value & LinuxFastOpenSysctl.ClientWithoutCookieBit) != 0;
 
     private static bool CheckPlatform(DoctorReport report, bool isLinux)
     {
@@ -76,7 +75,8 @@ internal static class FastOpenDoctor
         return true;
     }
 
-    private static void CheckSysctl(DoctorReport report, int needed)
+    /// <summary>Reads and judges the setting; returns it, or null when it cannot be read.</summary>
+    private static int? CheckSysctl(DoctorReport report, int needed)
     {
         var name = LinuxFastOpenSysctl.Name;
         if (!LinuxFastOpenSysctl.TryRead(out var value, out var readError))
@@ -84,7 +84,7 @@ internal static class FastOpenDoctor
             var unreadable = KernelSupport.LinuxUnreadable(readError!);
             report.Add(new DoctorCheck(name, false, "unreadable", unreadable.Problem!));
             report.Fail(DoctorExitCode.KernelSetting, new DoctorFix(unreadable.Fix!, []));
-            return;
+            return null;
         }
 
         var client = (value & LinuxFastOpenSysctl.ClientBit) != 0;
@@ -115,7 +115,7 @@ internal static class FastOpenDoctor
         if (problems.Count == 0)
         {
             report.Add(new DoctorCheck(name, true, shown, bits));
-            return;
+            return value;
         }
 
         report.Add(new DoctorCheck(name, false, shown, $"{bits}: {string.Join("; ", problems)}"));
@@ -128,6 +128,8 @@ internal static class FastOpenDoctor
                 new("Docker", fix.Docker),
                 new("Kubernetes", fix.Kubernetes),
             ]));
+
+        return value;
     }
 
     /// <summary>Informational: blackhole detection pauses this machine's outgoing TFO, never its listeners.</summary>

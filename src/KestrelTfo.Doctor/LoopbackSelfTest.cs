@@ -17,7 +17,7 @@ internal static class LoopbackSelfTest
     private static readonly byte[] s_cookiePayload = Encoding.ASCII.GetBytes("kestreltfo-doctor: cookie\n");
     private static readonly byte[] s_synPayload = Encoding.ASCII.GetBytes("kestreltfo-doctor: data in the SYN\n");
 
-    public static async Task RunAsync(DoctorReport report, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task RunAsync(DoctorReport report, LinuxNetstat netstat, bool sendsDataWithoutCookie, TimeSpan timeout, CancellationToken cancellationToken)
     {
         // Linux caches cookies per destination address: an address no earlier run used makes the first
         // connection a real cookie request instead of one that silently reuses an old cookie.
@@ -49,7 +49,7 @@ internal static class LoopbackSelfTest
         }
 
         var cookieRequests = Delta(countersBefore, countersBetween, TcpFastOpenCounter.CookieReqd);
-        if (cookieSynData && FastOpenDoctor.SendsDataWithoutCookie())
+        if (cookieSynData && sendsDataWithoutCookie)
         {
             report.Add(new DoctorCheck("cookie", true, "not asked for",
                 "the first connection's data rode in its SYN without a cookie (bit 0x4), and the listener took it (bit 0x200)"));
@@ -68,7 +68,7 @@ internal static class LoopbackSelfTest
         {
             Fail(report, "cookie", "not requested",
                 "the first connection neither carried its data in the SYN nor asked for a cookie (TCPFastOpenCookieReqd +0)",
-                NoCookieRequestFix());
+                NoCookieRequestFix(sendsDataWithoutCookie));
         }
 
         var (synData, serverSynData) = await ConnectAsync(listener, server, s_synPayload, timeout, cancellationToken);
@@ -175,8 +175,8 @@ internal static class LoopbackSelfTest
         $"a loopback connection with TCP_FASTOPEN_CONNECT failed ({error}): bring loopback up (`ip link set lo up`), " +
         "allow TCP on it, and use Linux 4.11 or later";
 
-    private static string NoCookieRequestFix() =>
-        FastOpenDoctor.SendsDataWithoutCookie()
+    private static string NoCookieRequestFix(bool sendsDataWithoutCookie) =>
+        sendsDataWithoutCookie
             ? $"{LinuxFastOpenSysctl.Name} has bit 0x4: clients send data in SYNs without asking for a cookie, which a server takes only with bit 0x200 (and then from anyone). Set it to 3: `sysctl -w {LinuxFastOpenSysctl.Name}=3`"
             : "the client asked for no cookie although the client bit is on: look for a firewall rule or security module that strips the TCP Fast Open option";
 

@@ -16,25 +16,44 @@ internal static class ServerCheck
     // Each address may take the whole timeout to fail, so a name with many stops being tried after a few.
     private const int MaxAddresses = 4;
 
-    public static async Task RunAsync(DoctorReport report, CheckTarget target, int connections, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Resolves the target and checks the server at the first of its addresses that answers.</summary>
+    /// <param name="report">Where the checks go.</param>
+    /// <param name="target">The server.</param>
+    /// <param name="connections">How many connections follow the cookie connection.</param>
+    /// <param name="netstat">The kernel's counters, for the report.</param>
+    /// <param name="sendsDataWithoutCookie">This machine's setting has bit 0x4, so its SYNs carry data without a cookie.</param>
+    /// <param name="timeout">How long each step may take.</param>
+    /// <param name="cancellationToken">Ends the check.</param>
+    public static async Task RunAsync(
+        DoctorReport report, CheckTarget target, int connections, LinuxNetstat netstat, bool sendsDataWithoutCookie, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var addresses = await ResolveAsync(report, target, timeout, cancellationToken);
         if (addresses is not null)
         {
-            await RunAsync(report, target, addresses, connections, netstat, timeout, cancellationToken);
+            await RunAsync(report, target, addresses, connections, netstat, sendsDataWithoutCookie, timeout, cancellationToken);
         }
     }
 
-    /// <summary>Checks the server at the first of <paramref name="addresses"/> that answers, as a browser would pick one.</summary>
+    /// <summary>
+    /// Checks the server at the first of <paramref name="addresses"/> that answers, as a browser would pick one, from a
+    /// machine whose setting lacks bit 0x4 (the tests' names resolve to addresses they choose).
+    /// </summary>
     internal static async Task RunAsync(
         DoctorReport report, CheckTarget target, IReadOnlyList<IPAddress> addresses, int connections, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var netstat = new LinuxNetstat();
-        await RunAsync(report, target, addresses, connections, netstat, timeout, cancellationToken);
+        await RunAsync(report, target, addresses, connections, netstat, sendsDataWithoutCookie: false, timeout, cancellationToken);
     }
 
     private static async Task RunAsync(
-        DoctorReport report, CheckTarget target, IReadOnlyList<IPAddress> addresses, int connections, LinuxNetstat netstat, TimeSpan timeout, CancellationToken cancellationToken)
+        DoctorReport report,
+        CheckTarget target,
+        IReadOnlyList<IPAddress> addresses,
+        int connections,
+        LinuxNetstat netstat,
+        bool sendsDataWithoutCookie,
+        TimeSpan timeout,
+        CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfZero(addresses.Count);
         var request = Encoding.ASCII.GetBytes($"HEAD / HTTP/1.1\r\nHost: {target.Host}\r\nConnection: close\r\n\r\n");
@@ -78,7 +97,7 @@ internal static class ServerCheck
         // The kernel keeps cookies per destination address, so the later connections go where the first was answered.
         var others = unanswered.Count == 0 ? "" : $" ({server} answered; not {string.Join("; ", unanswered)})";
         report.Add(new DoctorCheck("server-cookie", true, first.Answer, (first.SynDataAcknowledged
-            ? FastOpenDoctor.SendsDataWithoutCookie()
+            ? sendsDataWithoutCookie
                 ? $"this connection's {what} rode in the SYN without a cookie (bit 0x4), and the server took it: it takes data in SYNs from anyone"
                 : $"a cookie for this server was cached from an earlier connection, so this connection's {what} rode in the SYN already"
             : $"the first connection asked for a cookie and sent its {what} after the handshake") + others));
