@@ -18,13 +18,14 @@ public sealed class FastOpenClientHostNameTests
         var server = new Uri($"http://localhost:{app.EndPoint.Port}");
         using var log = new ClientLog();
 
-        var cookieRequest = await FastOpenHttp.ReportAsync(server, log);
+        // The kernel keeps one cookie per server address, and other tests and samples use 127.0.0.1 too: the first
+        // request fetches a cookie unless one of them already has.
+        await FastOpenHttp.ReportAsync(server, log);
         var fastOpen = await FastOpenHttp.ReportAsync(server, log);
 
-        Assert.False(cookieRequest.Report.IsFastOpen);
         Assert.True(fastOpen.Report.IsFastOpen);
         Assert.Equal((EarlyDataKind.HttpRequest, "GET"), (fastOpen.Report.EarlyDataKind, fastOpen.Report.EarlyDataMethod));
-        Assert.Equal(["CookieRequested", "DataAccepted"], log.Connections);
+        Assert.Equal("DataAccepted", log.Connections[^1]);
     }
 
     [Theory(Timeout = Limits.Test)]
