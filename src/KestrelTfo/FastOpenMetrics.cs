@@ -16,13 +16,21 @@ namespace KestrelTfo;
 /// tagged <c>kestreltfo.early_data.kind</c>: <c>tls_client_hello</c>, <c>http</c>, <c>http2_preface</c> or
 /// <c>unknown</c>.</item>
 /// <item><c>kestreltfo.early_data.guard</c> (counter, <c>{connection}</c>): what the early-data guard did, tagged
-/// <c>kestreltfo.early_data.action</c>: <c>flagged</c>, <c>deferred</c>, <c>rejected</c>,
+/// <c>kestreltfo.early_data.action</c>: <c>flagged</c>, <c>deferred</c>, <c>kernel_deferred</c>,
 /// <c>deferral_timed_out</c>, <c>deferral_reset</c> (a deferred connection that never completed its handshake,
 /// as a replayed SYN does) or <c>debounced</c>.</item>
+/// <item><c>kestreltfo.handshake.pending</c> (up-down counter, <c>{connection}</c>): TCP Fast Open connections accepted
+/// before their handshake completed and waiting for it, each holding a place in its listener's kernel queue
+/// (<see cref="FastOpenTransportOptions.QueueLength"/>).</item>
+/// <item><c>kestreltfo.handshake.aborted</c> (counter, <c>{connection}</c>): TCP Fast Open connections reset before their
+/// handshake completed, tagged <c>kestreltfo.handshake.abort_reason</c>: <c>timed_out</c>
+/// (<see cref="FastOpenTransportOptions.FastOpenHandshakeTimeout"/>) or <c>client_limit</c>
+/// (<see cref="FastOpenTransportOptions.MaxPendingHandshakesPerClient"/>).</item>
 /// <item><c>kestreltfo.listener.fast_open</c> (observable gauge, <c>{listener}</c>): 1 for a listener that
 /// accepts TCP Fast Open now (its socket option is set and the kernel's server bit is on), else 0.</item>
 /// <item><c>kestreltfo.kernel.events</c> (observable counter, <c>{event}</c>): the kernel's own TCP Fast Open
-/// counters from <c>/proc/net/netstat</c> for the app's network namespace (Linux), tagged
+/// counters from <c>/proc/net/netstat</c> (Linux), counted from when the app started; the kernel counts per network
+/// namespace, so other processes in the app's namespace add to them. Tagged
 /// <c>kestreltfo.kernel.counter</c> with the kernel's name, such as <c>TCPFastOpenPassive</c>,
 /// <c>TCPFastOpenPassiveFail</c> or <c>TCPFastOpenPassiveAltKey</c>. Read only when a listener collects.</item>
 /// </list>

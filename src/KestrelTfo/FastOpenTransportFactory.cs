@@ -31,6 +31,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
     private readonly FastOpenMeter _meter;
     private readonly CookieKeyReloader? _reloader;
     private readonly bool _canInspectConnections;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates the transport factory.</summary>
     /// <param name="options">The transport options.</param>
@@ -46,7 +47,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
     /// <param name="loggerFactory">The logger factory.</param>
     /// <param name="reload">Where reloaded options come from, to rotate cookie keys; null to follow no reloads.</param>
     /// <param name="meterFactory">The host's meter factory, or null for a meter of the transport's own.</param>
-    /// <param name="time">The clock of the debounce window and the deferral timeout.</param>
+    /// <param name="time">The clock of the debounce window, the handshake bound and the queue-full warning.</param>
     /// <param name="canInspectConnections">Whether this platform tells which connections carried data in their SYN; tests pretend otherwise.</param>
     internal FastOpenTransportFactory(
         IOptions<FastOpenTransportOptions> options,
@@ -70,7 +71,8 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         _canInspectConnections = canInspectConnections ?? FastOpenListenSocket.CanInspectConnections;
         _kernelSupport = new Lazy<KernelSupport>(() => KernelSupportCheck.Run(_options, _logger));
         _debouncer = _options.ClientHelloDebounceWindow is { } window ? new ClientHelloDebouncer(window, time) : null;
-        _watcher = new HandshakeWatcher(_options.EarlyDataDeferTimeout, time);
+        _time = time;
+        _watcher = new HandshakeWatcher(_options.FastOpenHandshakeTimeout, time);
         Listeners = new FastOpenListeners(FastOpenCookieKey.ToSocketOption(_options.CookieKey, _options.BackupCookieKey), _logger);
         _meter = new FastOpenMeter(meterFactory, Listeners.Snapshot, _netstat);
         if (reload is { } source)
@@ -120,8 +122,9 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         }
 
         var guard = new EarlyDataGuard(_options.EarlyDataPolicyFor(ipEndPoint.Port), _canInspectConnections, _options.AllowUnguardedEarlyData,
-            _options.KernelEarlyDataFilter, _debouncer, _watcher, _meter, _logger);
-        var listener = new FastOpenConnectionListener(ipEndPoint, _options, guard, support, _loggerFactory, Listeners.Remove);
+            _options.KernelEarlyDataFilter, _debouncer, _meter, _logger);
+        var pending = new PendingHandshakes(_options, guard, _watcher, _meter, _logger, _time);
+        var listener = new FastOpenConnectionListener(ipEndPoint, _options, guard, pending, support, _loggerFactory, Listeners.Remove);
         try
         {
             Listeners.Bind(listener);

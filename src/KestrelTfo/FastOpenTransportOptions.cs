@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Net;
 using System.Net.Sockets;
 
@@ -75,15 +76,49 @@ public sealed class FastOpenTransportOptions
         EarlyDataPolicyByPort.TryGetValue(port, out var policy) ? policy : EarlyDataPolicy;
 
     /// <summary>
-    /// Gets or sets how long <see cref="EarlyDataPolicy.Defer"/> waits, where it defers in the transport rather than
-    /// the kernel, for a connection's handshake to complete before it closes the connection unseen. A real client
-    /// completes it within one round trip, or a few seconds when its ACK is lost and the server's SYN-ACK must be sent
-    /// again.
+    /// Gets or sets how long a TCP Fast Open connection may take to complete its handshake once the kernel has accepted
+    /// its SYN. Until then it holds a place in the listener's queue (<see cref="QueueLength"/>), which a client that
+    /// sends SYNs and never acknowledges the server's SYN-ACK would otherwise keep for the minute or two the kernel
+    /// resends it. A connection past the bound is aborted with a reset, under every <see cref="KestrelTfo.EarlyDataPolicy"/>,
+    /// and counted (<c>kestreltfo.handshake.aborted</c>); under <see cref="EarlyDataPolicy.Defer"/> the application never
+    /// saw its early data.
     /// </summary>
     /// <remarks>
-    /// Defaults to 10 seconds. Must be positive.
+    /// Defaults to 10 seconds: a real client completes the handshake within one round trip, and within 10 s even on a
+    /// path with a round trip of 2 s whose first two ACKs are lost (the server resends its SYN-ACK after 1 s and 3 s).
+    /// Must be positive.
     /// </remarks>
-    public TimeSpan EarlyDataDeferTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan FastOpenHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets the former name of <see cref="FastOpenHandshakeTimeout"/>, which now bounds every TCP Fast Open
+    /// connection's handshake, not only deferred ones.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to 10 seconds, as <see cref="FastOpenHandshakeTimeout"/>, which it reads and writes.
+    /// </remarks>
+    [Obsolete("Use FastOpenHandshakeTimeout, which now bounds every TCP Fast Open handshake, deferred or not.")]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public TimeSpan EarlyDataDeferTimeout
+    {
+        get => FastOpenHandshakeTimeout;
+        set => FastOpenHandshakeTimeout = value;
+    }
+
+    /// <summary>
+    /// Gets or sets how many TCP Fast Open connections one client may have waiting for their handshake on a listener at
+    /// once, counting an IPv4 address or an IPv6 /64 as one client. Beyond it the client's new TCP Fast Open connections
+    /// are aborted with a reset as soon as they are accepted, before the application sees them, and counted
+    /// (<c>kestreltfo.handshake.aborted</c>): one client that sends SYNs with data and no ACKs then holds at most this
+    /// many places in the listener's queue (<see cref="QueueLength"/>) and cannot take TCP Fast Open away from the
+    /// others. <see langword="null"/> sets no limit.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to 32. A handshake waits one round trip, so one address reaches 32 only by opening more than 32 TCP Fast
+    /// Open connections within one round trip: 320 a second to one listener at a 100 ms round trip. Raise it for a proxy
+    /// or NAT gateway that opens more than that from one address. Must be positive.
+    /// </remarks>
+    public int? MaxPendingHandshakesPerClient { get; set; } = 32;
 
     /// <summary>
     /// Gets or sets a value indicating whether <see cref="EarlyDataPolicy.Defer"/> has the kernel refuse early data that is

@@ -39,6 +39,25 @@ public sealed class KernelEventsMetricTests
             moved);
     }
 
+    [Fact(Timeout = Limits.Test)]
+    public async Task The_instrument_counts_from_the_apps_start_not_from_the_namespaces()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using (var earlier = new KestrelAppFactory<Program>())
+        {
+            await RawHttp.ExchangeAsync(earlier.EndPoint, RawHttp.Request("/tfo"), fastOpen: true, Timeout);
+            await RawHttp.ExchangeAsync(earlier.EndPoint, RawHttp.Request("/tfo"), fastOpen: true, Timeout);
+        }
+
+        using var netstat = new LinuxNetstat();
+        Assert.True(netstat.TryRead(out var kernel));
+        Assert.True(kernel[TcpFastOpenCounter.Passive] > 0);
+        await using var app = new KestrelAppFactory<Program>();
+        _ = app.EndPoint;
+
+        Assert.All(Observe(app), counter => Assert.Equal(0, counter.Value));
+    }
+
     private static Dictionary<TcpFastOpenCounter, long> Observe(KestrelAppFactory<Program> app)
     {
         using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());

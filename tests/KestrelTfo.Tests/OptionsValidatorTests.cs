@@ -45,6 +45,30 @@ public sealed class OptionsValidatorTests
         Assert.Contains("but is -1", failure, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void A_per_client_limit_below_one_fails_and_null_sets_none(int limit)
+    {
+        var failure = Assert.Single(_validator.Validate(null, new FastOpenTransportOptions { MaxPendingHandshakesPerClient = limit }).Failures!);
+
+        Assert.StartsWith("Kestrel:FastOpen:MaxPendingHandshakesPerClient must be positive (null sets no limit)", failure, StringComparison.Ordinal);
+        Assert.True(_validator.Validate(null, new FastOpenTransportOptions { MaxPendingHandshakesPerClient = null }).Succeeded);
+    }
+
+    [Fact]
+    public void The_handshake_bound_defaults_to_10_seconds_and_32_places_per_client_and_its_former_name_still_sets_it()
+    {
+        var options = new FastOpenTransportOptions();
+        Assert.Equal(TimeSpan.FromSeconds(10), options.FastOpenHandshakeTimeout);
+        Assert.Equal(32, options.MaxPendingHandshakesPerClient);
+
+#pragma warning disable CS0618 // The obsolete name is what is tested.
+        options.EarlyDataDeferTimeout = TimeSpan.FromSeconds(3);
+#pragma warning restore CS0618
+        Assert.Equal(TimeSpan.FromSeconds(3), options.FastOpenHandshakeTimeout);
+    }
+
     [Fact]
     public void Zero_queue_length_and_backlog_fail_together()
     {
@@ -62,8 +86,8 @@ public sealed class OptionsValidatorTests
     }
 
     [Theory]
-    [InlineData(nameof(FastOpenTransportOptions.EarlyDataDeferTimeout), "00:00:00")]
-    [InlineData(nameof(FastOpenTransportOptions.EarlyDataDeferTimeout), "-00:00:01")]
+    [InlineData(nameof(FastOpenTransportOptions.FastOpenHandshakeTimeout), "00:00:00")]
+    [InlineData(nameof(FastOpenTransportOptions.FastOpenHandshakeTimeout), "-00:00:01")]
     [InlineData(nameof(FastOpenTransportOptions.ClientHelloDebounceWindow), "00:00:00")]
     [InlineData(nameof(FastOpenTransportOptions.ClientHelloDebounceWindow), "-00:00:01")]
     public void Non_positive_time_spans_fail_naming_the_key_and_the_value(string setting, string value)

@@ -21,7 +21,7 @@ namespace KestrelTfo.EarlyData;
 /// SYN never does. On Linux the kernel does the deferring: the listener's <see cref="ClientHelloSynFilter"/> makes it
 /// refuse the data of every SYN that does not start like a ClientHello, and the client sends that data again after the
 /// handshake. Data that passes the filter but not the full classification, and every listener the filter cannot be
-/// attached to, are deferred in the transport by the shared <see cref="HandshakeWatcher"/>.
+/// attached to, are deferred in the transport until <see cref="PendingHandshakes"/> sees the handshake complete.
 /// </remarks>
 internal sealed class EarlyDataGuard
 {
@@ -30,7 +30,6 @@ internal sealed class EarlyDataGuard
     private readonly bool _allowUnguardedEarlyData;
     private readonly bool _kernelFilter;
     private readonly ClientHelloDebouncer? _debouncer;
-    private readonly HandshakeWatcher _watcher;
     private readonly FastOpenMeter _meter;
     private readonly ILogger _logger;
     private bool _inspecting;
@@ -41,7 +40,6 @@ internal sealed class EarlyDataGuard
     /// <param name="allowUnguardedEarlyData">Whether TCP Fast Open may be on where nothing can be inspected.</param>
     /// <param name="kernelFilter">Whether Defer may have the kernel refuse the data (<see cref="FastOpenTransportOptions.KernelEarlyDataFilter"/>).</param>
     /// <param name="debouncer">Shared by the transport's listeners, or null when debouncing is off.</param>
-    /// <param name="watcher">Shared by the transport's listeners.</param>
     /// <param name="meter">The transport's instruments.</param>
     /// <param name="logger">The transport's logger.</param>
     public EarlyDataGuard(
@@ -50,7 +48,6 @@ internal sealed class EarlyDataGuard
         bool allowUnguardedEarlyData,
         bool kernelFilter,
         ClientHelloDebouncer? debouncer,
-        HandshakeWatcher watcher,
         FastOpenMeter meter,
         ILogger logger)
     {
@@ -59,7 +56,6 @@ internal sealed class EarlyDataGuard
         _allowUnguardedEarlyData = allowUnguardedEarlyData;
         _kernelFilter = kernelFilter;
         _debouncer = debouncer;
-        _watcher = watcher;
         _meter = meter;
         _logger = logger;
     }
@@ -125,22 +121,25 @@ internal sealed class EarlyDataGuard
         Span<byte> head = stackalloc byte[SynDataInspection.PeekedBytes];
         var inspection = SynDataInspection.Inspect(socket, head);
         var info = inspection.Info;
-        _meter.ConnectionAccepted(tags, info.ReceivedSynData || info.IsFastOpenChild);
+        var pending = info.State == TcpState.SynReceived;
+        _meter.ConnectionAccepted(tags, info.ReceivedSynData || info.IsFastOpenChild || pending);
         if (!info.ReceivedSynData)
         {
-            if (!info.IsFastOpenChild)
+            // Before Linux 6.x marks TCP Fast Open children (TCPI_OPT_TFO_CHILD), SYN_RECV at accept is what tells one
+            // whose SYN data the filter refused: nothing else is accepted before its handshake completes.
+            if (!info.IsFastOpenChild && !pending)
             {
                 return EarlyDataDecision.Admit(FastOpenFeature.NotFastOpen);
             }
 
             if (!_kernelDefers)
             {
-                return EarlyDataDecision.Admit(FastOpenFeature.WithoutEarlyData);
+                return EarlyDataDecision.Admit(FastOpenFeature.WithoutEarlyData, pending);
             }
 
             _meter.Guarded(tags, EarlyDataGuardAction.KernelDeferred);
             FastOpenLog.EarlyDataDeferredByKernel(_logger, socket);
-            return EarlyDataDecision.Admit(FastOpenFeature.DeferredByKernel);
+            return EarlyDataDecision.Admit(FastOpenFeature.DeferredByKernel, pending);
         }
 
         var early = inspection.Classification;
@@ -154,71 +153,44 @@ internal sealed class EarlyDataGuard
                 return EarlyDataDecision.Refuse;
             }
 
-            return EarlyDataDecision.Admit(FastOpenFeature.Safe(inspection.Length, early));
+            return EarlyDataDecision.Admit(FastOpenFeature.Safe(inspection.Length, early), pending);
         }
 
         FastOpenLog.EarlyDataNotReplaySafe(_logger, socket, inspection.Length, early, _policy);
         if (_policy == EarlyDataPolicy.Flag)
         {
             _meter.Guarded(tags, EarlyDataGuardAction.Flagged);
-            return EarlyDataDecision.Admit(FastOpenFeature.Flagged(inspection.Length, early, socket));
+            return EarlyDataDecision.Admit(FastOpenFeature.Flagged(inspection.Length, early, socket), pending);
         }
 
         _meter.Guarded(tags, EarlyDataGuardAction.Deferred);
         var deferred = FastOpenFeature.Deferred(inspection.Length, early);
 
-        // On loopback the handshake is over before the accept: nothing to wait for.
+        // On loopback the handshake is over before the accept: nothing to wait for. One already reset (CLOSE) is held too, and
+        // the watcher ends it at its first look.
         return info.HandshakeCompleted ? EarlyDataDecision.Admit(deferred) : EarlyDataDecision.Hold(deferred);
     }
 
     /// <summary>
-    /// Shuts the connection's input until the watcher sees its handshake complete. If it never does, the connection is
-    /// aborted unread; the wait is the connection's own and never holds up the accept loop.
+    /// Counts a connection whose input <see cref="PendingHandshakes"/> holds shut until its handshake completes; if it never
+    /// does, the connection is aborted unread and <see cref="HoldEnded"/> says why.
     /// </summary>
-    /// <remarks>
-    /// While held, the socket closes with a reset: a connection that has not completed its handshake and is closed in
-    /// the meantime (the server stopping, say) is gone at once, instead of lingering in the kernel resending a SYN-ACK
-    /// and a FIN to a client that may be a replay's.
-    /// </remarks>
-    public void Hold(ConnectionContext connection, Socket socket, ListenerTags tags)
+    public void Hold(ListenerTags tags) => _meter.DeferralPending(tags, +1);
+
+    /// <summary>Counts and logs how a held connection's wait ended.</summary>
+    public void HoldEnded(EndPoint? remote, ListenerTags tags, HandshakeWatcher.Failure? failure, string? reason)
     {
-        var gate = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        connection.Transport = new DeferredDuplexPipe(connection.Transport, gate.Task);
-        var remote = connection.RemoteEndPoint;
-        socket.LingerState = new LingerOption(enable: true, seconds: 0);
-        _watcher.Watch(socket, gate, (failure, reason) =>
+        _meter.DeferralPending(tags, -1);
+        if (failure is not { } how)
         {
-            _meter.DeferralPending(tags, -1);
-            if (failure is not { } how)
-            {
-                // Before the gate opens: an app that answers and closes at once must close gracefully.
-                RestoreGracefulClose(socket);
-                return;
-            }
-
-            if (how != HandshakeWatcher.Failure.Stopped)
-            {
-                _meter.Guarded(tags, how == HandshakeWatcher.Failure.TimedOut ? EarlyDataGuardAction.DeferralTimedOut : EarlyDataGuardAction.DeferralReset);
-            }
-
-            FastOpenLog.EarlyDataDeferralFailed(_logger, remote, reason!);
-            connection.Abort(new ConnectionAbortedException($"The TCP Fast Open handshake did not complete: {reason}."));
-        });
-
-        // Counted once the watcher has it, so that whoever sees the count sees a deferral whose clock has started. One that
-        // ends at once shows as -1 before +1, briefly.
-        _meter.DeferralPending(tags, +1);
-    }
-
-    private static void RestoreGracefulClose(Socket socket)
-    {
-        try
-        {
-            socket.LingerState = new LingerOption(enable: false, seconds: 0);
+            return;
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+
+        if (how != HandshakeWatcher.Failure.Stopped)
         {
-            // Closed meanwhile: nothing left to close gracefully.
+            _meter.Guarded(tags, how == HandshakeWatcher.Failure.TimedOut ? EarlyDataGuardAction.DeferralTimedOut : EarlyDataGuardAction.DeferralReset);
         }
+
+        FastOpenLog.EarlyDataDeferralFailed(_logger, remote, reason!);
     }
 }

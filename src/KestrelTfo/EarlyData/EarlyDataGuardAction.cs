@@ -15,7 +15,7 @@ internal enum EarlyDataGuardAction
     /// <summary>The kernel's filter refused a SYN's data, which the client then sent after the handshake.</summary>
     KernelDeferred,
 
-    /// <summary>A deferred connection's handshake did not complete within <c>EarlyDataDeferTimeout</c>.</summary>
+    /// <summary>A deferred connection's handshake did not complete within <c>FastOpenHandshakeTimeout</c>.</summary>
     DeferralTimedOut,
 
     /// <summary>A deferred connection left SYN_RECV without completing its handshake, as a replayed SYN does.</summary>

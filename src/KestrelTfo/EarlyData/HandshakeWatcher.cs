@@ -4,10 +4,12 @@ using KestrelTfo.Platform;
 namespace KestrelTfo.EarlyData;
 
 /// <summary>
-/// Waits, for every connection the guard defers in user space, until the kernel reports its handshake complete, and
-/// opens or fails each one's gate. The kernel raises no event for that, so the watcher asks it: one timer for all
-/// pending connections, set for the next one due, each connection asked after 1 ms, then at intervals that double up to
-/// 50 ms. Used where the kernel's filter cannot be attached, and for SYN data that passes the filter but not the guard.
+/// Waits, for every TCP Fast Open connection accepted before its handshake completed, until the kernel reports the
+/// handshake complete, and opens or fails each one's gate. The kernel raises no event for that, so the watcher asks it:
+/// one timer for all pending connections, set for the next one due, each connection asked after 1 ms, then at intervals
+/// that double up to 50 ms. The gate holds back a deferred connection's input (where the kernel's filter cannot be
+/// attached, and for SYN data that passes the filter but not the guard) and every such connection's close
+/// (<see cref="Internal.PendingHandshakes"/>).
 /// </summary>
 internal sealed class HandshakeWatcher : IDisposable
 {
@@ -35,6 +37,9 @@ internal sealed class HandshakeWatcher : IDisposable
 
         /// <summary>The connection left SYN_RECV for another state, as a replayed SYN does when the real client resets it.</summary>
         Reset,
+
+        /// <summary>The socket was closed while it waited (the connection was aborted).</summary>
+        Closed,
 
         /// <summary>The transport stopped first.</summary>
         Stopped,
@@ -132,7 +137,7 @@ internal sealed class HandshakeWatcher : IDisposable
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            return (true, Failure.Reset, "the connection was closed while it waited");
+            return (true, Failure.Closed, "the connection was closed while it waited");
         }
 
         if (info.HandshakeCompleted)

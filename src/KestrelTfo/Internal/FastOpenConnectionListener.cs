@@ -19,6 +19,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
     private readonly FastOpenTransportOptions _options;
     private readonly EarlyDataGuard _guard;
+    private readonly PendingHandshakes _pending;
     private readonly ILogger _logger;
     private readonly SocketConnectionContextFactory _factory;
     private readonly FastOpenListenSocketSetup _setup;
@@ -29,6 +30,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     /// <param name="endPoint">Where to listen; port 0 picks a free port.</param>
     /// <param name="options">The transport's options.</param>
     /// <param name="guard">This listener's guard.</param>
+    /// <param name="pending">This listener's bounds for connections accepted before their handshake completed.</param>
     /// <param name="kernel">What the kernel supports, for the start-up line.</param>
     /// <param name="loggerFactory">The app's logger factory.</param>
     /// <param name="disposed">Told when the listener is disposed, so the transport stops rotating its keys.</param>
@@ -36,6 +38,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         IPEndPoint endPoint,
         FastOpenTransportOptions options,
         EarlyDataGuard guard,
+        PendingHandshakes pending,
         KernelSupport kernel,
         ILoggerFactory loggerFactory,
         Action<FastOpenConnectionListener>? disposed = null)
@@ -44,6 +47,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         Tags = new ListenerTags(endPoint);
         _options = options;
         _guard = guard;
+        _pending = pending;
         _disposed = disposed;
         _logger = loggerFactory.CreateLogger(FastOpenLog.Category);
         _setup = new FastOpenListenSocketSetup(options, guard, kernel, _logger);
@@ -151,23 +155,36 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     private ConnectionContext? Admit(Socket socket)
     {
         ConnectionContext? connection = null;
+        UInt128? admitted = null;
         try
         {
             socket.NoDelay = _options.NoDelay;
             var decision = _guard.Decide(socket, Tags);
             if (decision.Feature is not { } feature)
             {
-                // Closed with a reset, so the client learns at once that nothing it sent was taken.
-                socket.LingerState = new LingerOption(enable: true, seconds: 0);
-                socket.Dispose();
+                Reset(socket);
                 return null;
+            }
+
+            if (decision.HandshakePending)
+            {
+                if (!_pending.TryAdmit(socket, EndPoint, Tags, out var client))
+                {
+                    // Beyond its client's share: the reset frees its place in the kernel's queue before the app sees it.
+                    Reset(socket);
+                    return null;
+                }
+
+                admitted = client;
             }
 
             connection = _factory.Create(socket);
             connection.Features.Set<IFastOpenFeature>(feature);
-            if (decision.Defer)
+            if (admitted is { } watched)
             {
-                _guard.Hold(connection, socket, Tags);
+                var gated = _pending.Watch(connection, socket, watched, Tags, decision.Defer);
+                admitted = null;
+                return gated;
             }
 
             return connection;
@@ -195,11 +212,26 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
 
             return null;
         }
+        finally
+        {
+            if (admitted is { } unwatched)
+            {
+                _pending.Release(unwatched);
+            }
+        }
+    }
+
+    /// <summary>Closes with a reset, so the client learns at once that nothing it sent was taken.</summary>
+    private static void Reset(Socket socket)
+    {
+        socket.LingerState = new LingerOption(enable: true, seconds: 0);
+        socket.Dispose();
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)
     {
         _listenSocket?.Dispose();
+        _pending.Stop();
         return default;
     }
 
@@ -207,6 +239,7 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     {
         _disposed?.Invoke(this);
         _listenSocket?.Dispose();
+        _pending.Stop();
         _factory.Dispose();
         return default;
     }

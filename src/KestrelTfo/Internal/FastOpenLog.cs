@@ -87,7 +87,25 @@ internal static partial class FastOpenLog
         EventName = "ConnectionFailed")]
     public static partial void ConnectionFailed(ILogger logger, EndPoint endPoint, Exception exception);
 
-    // 16 to 19: reserved.
+    [LoggerMessage(16, LogLevel.Warning,
+        "The TCP Fast Open queue of {EndPoint} is full: {Pending} connections wait for their handshake (QueueLength {QueueLength}). Until some complete, the kernel takes no data from new SYNs there, and those clients fall back to a normal handshake, one round trip slower. If this is your traffic, raise Kestrel:FastOpen:QueueLength; no client holds more than {PerClientLimit} places (Kestrel:FastOpen:MaxPendingHandshakesPerClient). Said at most once a minute while it lasts.",
+        EventName = "QueueFull")]
+    public static partial void QueueFull(ILogger logger, EndPoint endPoint, int pending, int queueLength, int? perClientLimit);
+
+    [LoggerMessage(17, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint} to {EndPoint} reset as soon as accepted: its client has {Limit} connections waiting for their handshake already (MaxPendingHandshakesPerClient).",
+        EventName = "ClientLimitReached")]
+    public static partial void ClientLimitReached(ILogger logger, EndPoint? remoteEndPoint, int limit, EndPoint endPoint);
+
+    [LoggerMessage(18, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint} reset: its handshake did not complete within {Timeout} (FastOpenHandshakeTimeout).",
+        EventName = "HandshakeTimedOut")]
+    public static partial void HandshakeTimedOut(ILogger logger, EndPoint? remoteEndPoint, TimeSpan timeout);
+
+    [LoggerMessage(19, LogLevel.Debug,
+        "TCP Fast Open connection from {RemoteEndPoint} ended before its handshake completed: {Reason}.",
+        EventName = "HandshakeNotCompleted")]
+    public static partial void HandshakeNotCompleted(ILogger logger, EndPoint? remoteEndPoint, string reason);
 
     public static void EarlyDataNotReplaySafe(ILogger logger, Socket socket, int earlyDataLength, EarlyDataClassification early, EarlyDataPolicy policy)
     {

@@ -51,9 +51,14 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
             }
         }
 
-        if (options.EarlyDataDeferTimeout <= TimeSpan.Zero)
+        if (options.FastOpenHandshakeTimeout <= TimeSpan.Zero)
         {
-            Fail(ref failures, nameof(options.EarlyDataDeferTimeout), options.EarlyDataDeferTimeout, "must be positive");
+            Fail(ref failures, nameof(options.FastOpenHandshakeTimeout), options.FastOpenHandshakeTimeout, "must be positive");
+        }
+
+        if (options.MaxPendingHandshakesPerClient <= 0)
+        {
+            Fail(ref failures, nameof(options.MaxPendingHandshakesPerClient), options.MaxPendingHandshakesPerClient, "must be positive (null sets no limit)");
         }
 
         if (options.ClientHelloDebounceWindow <= TimeSpan.Zero)

@@ -21,6 +21,9 @@ internal sealed class FastOpenMeter : IDisposable
     private readonly Counter<long> _earlyDataBytes;
     private readonly Counter<long> _guard;
     private readonly UpDownCounter<long> _pending;
+    private readonly UpDownCounter<long> _handshakesPending;
+    private readonly Counter<long> _handshakesAborted;
+    private readonly TcpFastOpenCounters _kernelAtStart;
 
     /// <param name="meterFactory">The host's meter factory; without one the meter is this object's own.</param>
     /// <param name="listeners">The live listeners, for the per-listener gauge.</param>
@@ -35,6 +38,14 @@ internal sealed class FastOpenMeter : IDisposable
         _earlyDataBytes = _meter.CreateCounter<long>("kestreltfo.early_data.bytes", "By", "Early-data bytes of TCP Fast Open connections, by what the early data is.");
         _guard = _meter.CreateCounter<long>("kestreltfo.early_data.guard", "{connection}", "What the early-data guard did with connections whose early data is not replay-safe, and with duplicate ClientHellos.");
         _pending = _meter.CreateUpDownCounter<long>("kestreltfo.early_data.pending", "{connection}", "Connections whose early data the transport holds until their handshake completes.");
+        _handshakesPending = _meter.CreateUpDownCounter<long>("kestreltfo.handshake.pending", "{connection}", "TCP Fast Open connections accepted before their handshake completed and waiting for it, each holding a place in its listener's queue.");
+        _handshakesAborted = _meter.CreateCounter<long>("kestreltfo.handshake.aborted", "{connection}", "TCP Fast Open connections reset before their handshake completed: it took too long, or their client held its share of the queue.");
+
+        // The kernel counts per network namespace from its creation; the instrument reports what happened since this app started.
+        if (!OperatingSystem.IsLinux() || !netstat.TryRead(out _kernelAtStart))
+        {
+            _kernelAtStart = default;
+        }
 
         _meter.CreateObservableGauge(
             "kestreltfo.listener.fast_open",
@@ -43,9 +54,9 @@ internal sealed class FastOpenMeter : IDisposable
             "1 for a listener that accepts TCP Fast Open now, else 0.");
         _meter.CreateObservableCounter(
             "kestreltfo.kernel.events",
-            () => ObserveKernel(netstat),
+            () => ObserveKernel(netstat, _kernelAtStart),
             "{event}",
-            "The kernel's TCP Fast Open counters (/proc/net/netstat TcpExt) for the app's network namespace.");
+            "The kernel's TCP Fast Open counters (/proc/net/netstat TcpExt) since the app started. The kernel counts per network namespace, so other processes in the app's namespace add to them.");
     }
 
     /// <summary>The value of <see cref="FastOpenTag"/>, boxed once for all connections.</summary>
@@ -85,6 +96,22 @@ internal sealed class FastOpenMeter : IDisposable
         }
     }
 
+    public void HandshakePending(ListenerTags listener, int change)
+    {
+        if (_handshakesPending.Enabled)
+        {
+            _handshakesPending.Add(change, listener.Address, listener.Port, listener.NetworkType);
+        }
+    }
+
+    public void HandshakeAborted(ListenerTags listener, HandshakeAbortReason reason)
+    {
+        if (_handshakesAborted.Enabled)
+        {
+            _handshakesAborted.Add(1, listener.Address, listener.Port, listener.NetworkType, new("kestreltfo.handshake.abort_reason", AbortReasonName(reason)));
+        }
+    }
+
     public void Dispose()
     {
         if (_ownsMeter)
@@ -101,6 +128,13 @@ internal sealed class FastOpenMeter : IDisposable
         _ => "unknown",
     };
 
+    private static string AbortReasonName(HandshakeAbortReason reason) => reason switch
+    {
+        HandshakeAbortReason.TimedOut => "timed_out",
+        HandshakeAbortReason.ClientLimit => "client_limit",
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
+    };
+
     private static Measurement<int>[] ObserveListeners(IReadOnlyList<FastOpenConnectionListener> listeners)
     {
         // One read of the sysctl per collection: fixing it turns every listener on without a restart.
@@ -115,7 +149,7 @@ internal sealed class FastOpenMeter : IDisposable
         return measurements;
     }
 
-    private static List<Measurement<long>> ObserveKernel(LinuxNetstat netstat)
+    private static List<Measurement<long>> ObserveKernel(LinuxNetstat netstat, TcpFastOpenCounters atStart)
     {
         var measurements = new List<Measurement<long>>(TcpFastOpenCounters.All.Length);
         if (!OperatingSystem.IsLinux() || !netstat.TryRead(out var counters))
@@ -127,7 +161,8 @@ internal sealed class FastOpenMeter : IDisposable
         {
             if (counters.IsPresent(counter))
             {
-                measurements.Add(new Measurement<long>(counters[counter], new KeyValuePair<string, object?>("kestreltfo.kernel.counter", TcpFastOpenCounters.KernelName(counter))));
+                var sinceStart = counters[counter] - (atStart.IsPresent(counter) ? atStart[counter] : 0);
+                measurements.Add(new Measurement<long>(sinceStart, new KeyValuePair<string, object?>("kestreltfo.kernel.counter", TcpFastOpenCounters.KernelName(counter))));
             }
         }
 

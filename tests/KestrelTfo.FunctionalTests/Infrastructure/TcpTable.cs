@@ -8,6 +8,7 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 internal static class TcpTable
 {
     private const string SynSent = "02";
+    private const string SynReceived = "03";
     private const string TimeWait = "06";
 
     /// <summary>How many sockets are still trying to connect to <paramref name="remote"/>.</summary>
@@ -17,6 +18,13 @@ internal static class TcpTable
     /// <summary>How many sockets have <paramref name="local"/> as their own address, in any state but TIME_WAIT.</summary>
     public static int CountLocal(IPEndPoint local) =>
         Sockets(local.AddressFamily).Count(fields => fields[1] == Key(local) && fields[3] != TimeWait);
+
+    /// <summary>
+    /// How many sockets have <paramref name="local"/> as their own address, in any state but TIME_WAIT, leaving out the
+    /// kernel's requests for SYNs it answered (SYN_RECV without a socket of their own, inode 0), which are no sockets yet.
+    /// </summary>
+    public static int CountLocalSockets(IPEndPoint local) =>
+        Sockets(local.AddressFamily).Count(fields => fields[1] == Key(local) && fields[3] != TimeWait && !(fields[3] == SynReceived && fields[9] == "0"));
 
     /// <summary>
     /// Waits, at most <paramref name="limit"/>, until no socket is trying to connect to <paramref name="remote"/>,
@@ -34,7 +42,7 @@ internal static class TcpTable
         return count;
     }
 
-    // Each line's fields: slot, local address, remote address, state, ...
+    // Each line's fields: slot, local address, remote address, state, queues, timer, retransmits, uid, timeouts, inode, ...
     private static IEnumerable<string[]> Sockets(AddressFamily family) =>
         File.ReadLines(family == AddressFamily.InterNetwork ? "/proc/net/tcp" : "/proc/net/tcp6")
             .Skip(1)
