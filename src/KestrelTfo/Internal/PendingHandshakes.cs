@@ -47,9 +47,6 @@ internal sealed class PendingHandshakes
         _time = time;
     }
 
-    /// <summary>The connections waiting for their handshake now, with those whose client reset them within the last minute.</summary>
-    public int Count => _shares.Count;
-
     /// <summary>
     /// Takes a socket accepted in SYN_RECV into its client's share, or says to reset it: its client holds its share
     /// already. Says when the queue is full.
