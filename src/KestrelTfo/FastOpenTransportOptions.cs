@@ -72,6 +72,20 @@ public sealed class FastOpenTransportOptions
     /// </remarks>
     public IDictionary<int, EarlyDataPolicy> EarlyDataPolicyByPort { get; } = new Dictionary<int, EarlyDataPolicy>();
 
+    /// <summary>
+    /// Gets or sets what happens to a request whose method is not replay-safe (anything but GET, HEAD and OPTIONS) when
+    /// it arrived before its connection's handshake completed, as a request in a SYN's data does under
+    /// <see cref="EarlyDataPolicy.Flag"/>, or when a proxy forwarded it with <c>Early-Data: 1</c> (RFC 8470). Endpoint
+    /// metadata (<c>[EarlyData(...)]</c>) overrides it where the app calls <c>UseEarlyDataGuard()</c> after routing.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see cref="EarlyDataRequestHandling.WaitForHandshake"/>: the request reaches the app once the
+    /// handshake has completed, which a replay never does, so nothing unsafe runs twice and the client sees no error.
+    /// <see cref="EarlyDataRequestHandling.TooEarly"/> answers 425 instead; <see cref="EarlyDataRequestHandling.RunAtOnce"/>
+    /// runs it, and leaves the app to read <see cref="IEarlyDataRequestFeature.IsPossibleReplay"/>.
+    /// </remarks>
+    public EarlyDataRequestHandling UnsafeEarlyDataRequests { get; set; } = EarlyDataRequestHandling.WaitForHandshake;
+
     internal EarlyDataPolicy EarlyDataPolicyFor(int port) =>
         EarlyDataPolicyByPort.TryGetValue(port, out var policy) ? policy : EarlyDataPolicy;
 

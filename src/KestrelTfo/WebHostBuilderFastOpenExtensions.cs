@@ -49,6 +49,8 @@ public static class WebHostBuilderFastOpenExtensions
                     .Bind(context.Configuration.GetSection(FastOpenTransportOptions.ConfigurationSectionName));
                 services.AddSingleton<IValidateOptions<FastOpenTransportOptions>, FastOpenTransportOptionsValidator>();
                 services.AddTransient<IStartupFilter, FastOpenTagsStartupFilter>();
+                services.AddTransient<IStartupFilter, EarlyDataRequestStartupFilter>();
+                services.AddSingleton<KestrelTfo.EarlyData.EarlyDataGuardPlacement>();
 
                 // Kestrel asks the last registered factory first, so this one is asked before the socket transport.
                 services.AddSingleton<IConnectionListenerFactory>(static provider => new FastOpenTransportFactory(

@@ -10,6 +10,13 @@ builder.Services.AddGrpc();
 
 var app = builder.Build();
 
+// Where a test asks, the early-data guard runs after routing too, so endpoint metadata decides.
+if (app.Configuration.GetValue<bool>("TestApp:EarlyDataGuardAfterRouting"))
+{
+    app.UseRouting();
+    app.UseEarlyDataGuard();
+}
+
 app.MapHealthChecks("/health");
 
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
@@ -30,6 +37,18 @@ app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
     ledger.RecordTransfer(report, feature?.IsPossibleReplay ?? false);
     return report;
 });
+
+// What the early-data guard knew and did about this request; "none" for a request that was no early data.
+app.MapGet("/early-data", EarlyDataReport.Of);
+app.MapGet("/early-data-strict", EarlyDataReport.Of).WithEarlyData(EarlyDataRequestHandling.WaitForHandshake);
+
+// A transfer whose handler the app declares idempotent: it may run at once from early data.
+app.MapPost("/transfer-idempotent", (HttpContext context, RequestLedger ledger) =>
+{
+    var feature = context.Features.Get<IFastOpenFeature>();
+    ledger.RecordTransfer(FastOpenReport.From(feature), context.Features.Get<IEarlyDataRequestFeature>()?.IsPossibleReplay ?? false);
+    return EarlyDataReport.Of(context);
+}).WithEarlyData(EarlyDataRequestHandling.RunAtOnce);
 
 app.MapGet("/visit", (RequestLedger ledger) =>
 {

@@ -34,7 +34,7 @@ internal static class FirstWrite
     private static bool IsExactlyOneSafeRequest(ReadOnlySpan<byte> data)
     {
         var lineLength = Http1Syntax.RequestLineLength(data, bareLineFeed: false, out var methodLength);
-        if (lineLength == 0 || !IsSafeMethod(data[..methodLength]))
+        if (lineLength == 0 || !ReplaySafeMethods.IsSafe(data[..methodLength]))
         {
             return false;
         }
@@ -63,9 +63,6 @@ internal static class FirstWrite
             rest = rest[(end + 2)..];
         }
     }
-
-    private static bool IsSafeMethod(ReadOnlySpan<byte> method) =>
-        method.SequenceEqual("GET"u8) || method.SequenceEqual("HEAD"u8) || method.SequenceEqual("OPTIONS"u8);
 
     // One header line without its CRLF: token ":" value, the value visible characters, spaces and tabs.
     private static bool IsSafeField(ReadOnlySpan<byte> line, ref int contentLengths)

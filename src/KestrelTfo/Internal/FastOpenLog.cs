@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.EarlyData;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace KestrelTfo.Internal;
@@ -151,7 +152,23 @@ internal static partial class FastOpenLog
         EventName = "EarlyDataDeferredByKernel", SkipEnabledCheck = true)]
     private static partial void EarlyDataDeferredByKernelCore(ILogger logger, EndPoint? remoteEndPoint);
 
-    // 24 to 29: reserved.
+
+    [LoggerMessage(24, LogLevel.Debug,
+        "{Method} {Path} arrived before its connection's handshake completed and is not replay-safe: held until the handshake completes.",
+        EventName = "EarlyDataRequestHeld")]
+    public static partial void EarlyDataRequestHeld(ILogger logger, string method, PathString path);
+
+    [LoggerMessage(25, LogLevel.Debug,
+        "{Method} {Path} may be a replay (early data, or Early-Data: 1 from a proxy) and is not replay-safe: answered 425 Too Early.",
+        EventName = "EarlyDataRequestTooEarly")]
+    public static partial void EarlyDataRequestTooEarly(ILogger logger, string method, PathString path);
+
+    [LoggerMessage(26, LogLevel.Debug,
+        "{Method} {Path} was held for a handshake that never completed, as a replay's never does: not run.",
+        EventName = "EarlyDataRequestDropped")]
+    public static partial void EarlyDataRequestDropped(ILogger logger, string method, PathString path);
+
+    // 27 to 29: reserved.
 
     [LoggerMessage(30, LogLevel.Warning,
         "Could not set the TCP Fast Open cookie keys on {EndPoint} ({SocketError}: {Reason}); it keeps the keys it had.",

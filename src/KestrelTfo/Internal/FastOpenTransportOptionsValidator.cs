@@ -43,6 +43,11 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
             Fail(ref failures, nameof(options.EarlyDataPolicy), options.EarlyDataPolicy, "must be Flag or Defer");
         }
 
+        if (!Enum.IsDefined(options.UnsafeEarlyDataRequests))
+        {
+            Fail(ref failures, nameof(options.UnsafeEarlyDataRequests), options.UnsafeEarlyDataRequests, "must be RunAtOnce, WaitForHandshake or TooEarly");
+        }
+
         foreach (var (port, policy) in options.EarlyDataPolicyByPort)
         {
             if (port is < 0 or > 65535 || !Enum.IsDefined(policy))

@@ -84,6 +84,7 @@ internal sealed class PendingHandshakes
         var handshake = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         socket.LingerState = new LingerOption(enable: true, seconds: 0);
         var gated = new HandshakeGatedConnection(connection, handshake.Task, holdInput: defer, _stopping.Task);
+        connection.Features.Set<IHandshakeCompletionFeature>(new TcpHandshakeCompletion(socket, handshake.Task));
         var remote = connection.RemoteEndPoint;
         if (defer)
         {

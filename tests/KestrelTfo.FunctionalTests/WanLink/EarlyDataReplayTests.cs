@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.Internal;
 using KestrelTfo.NetEmu;
 using KestrelTfo.Platform;
 using KestrelTfo.TestApp;
@@ -32,9 +33,33 @@ public sealed class EarlyDataReplayTests
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = Limits.LongTest)]
-    public async Task Flag_runs_a_replayed_request_twice_and_both_runs_see_the_flag()
+    public async Task Flag_holds_a_POST_from_the_SYN_until_its_handshake_and_the_replayed_SYN_never_runs()
     {
         await using var scene = await Scene.StartAsync("Flag", replay: true);
+
+        await scene.SendTwiceAsync(RawHttp.Post("/transfer"));
+
+        // The replay's connection ends when the real client resets it: its POST, held for a handshake that never came,
+        // is dropped. Only after that is "never ran" a fact.
+        Assert.True(
+            await scene.WaitForLogAsync(nameof(FastOpenLog.EarlyDataRequestDropped), s_patience),
+            "the replayed POST was never dropped");
+        Assert.Equal(1, scene.Link.ToServer.Replayed);
+
+        // The cookie connection's POST came after its handshake; the TFO one came in the SYN, flagged, and waited for its
+        // handshake, so neither may be a replay when it runs, and the replay never ran.
+        Assert.Equal(2, scene.Ledger.Transfers.Count);
+        Assert.Equal(EarlyDataAction.None, scene.Ledger.Transfers[0].EarlyDataAction);
+        Assert.Equal(new FastOpenReport(true, true, RawHttp.Post("/transfer").Length, EarlyDataKind.HttpRequest, "POST", EarlyDataAction.Flagged), scene.Ledger.Transfers[1]);
+        Assert.Equal([false, false], scene.Ledger.PossibleReplays);
+        // Both were held: the original until its handshake completed, the replay until its connection was reset.
+        Assert.Equal(2, scene.Logs.Count(e => e.EventId.Name == nameof(FastOpenLog.EarlyDataRequestHeld)));
+    }
+
+    [Fact(Timeout = Limits.LongTest)]
+    public async Task Flag_with_unsafe_requests_run_at_once_runs_a_replayed_request_twice_and_both_runs_see_the_flag()
+    {
+        await using var scene = await Scene.StartAsync("Flag", replay: true, unsafeRequests: "RunAtOnce");
 
         await scene.SendTwiceAsync(RawHttp.Post("/transfer"));
 
@@ -242,7 +267,7 @@ public sealed class EarlyDataReplayTests
         public IPEndPoint? LoopbackServer { get; }
 
         public static Task<Scene> StartAsync(
-            string policy, bool replay = false, bool debounce = false, FakeTimeProvider? time = null, TimeSpan? toClientDelay = null, bool alsoLoopback = false)
+            string policy, bool replay = false, bool debounce = false, FakeTimeProvider? time = null, TimeSpan? toClientDelay = null, bool alsoLoopback = false, string? unsafeRequests = null)
         {
             FastOpenEnvironment.RequireClientAndServerBits();
             var options = new EmulatedLinkOptions().WithRoundTripTime(s_roundTrip);
@@ -258,6 +283,11 @@ public sealed class EarlyDataReplayTests
 
             var link = LinkEnvironment.Start(options);
             var settings = new Dictionary<string, string?> { ["Kestrel:FastOpen:EarlyDataPolicy"] = policy };
+            if (unsafeRequests is not null)
+            {
+                settings["Kestrel:FastOpen:UnsafeEarlyDataRequests"] = unsafeRequests;
+            }
+
             if (debounce)
             {
                 settings["Kestrel:FastOpen:ClientHelloDebounceWindow"] = "00:00:30";
@@ -285,6 +315,20 @@ public sealed class EarlyDataReplayTests
         {
             await RawHttp.SendAsync(Server, request, Timeout, createSocket: ClientSocket, reset: true, tolerateReset: true);
             await RawHttp.SendAsync(Server, request, Timeout, createSocket: ClientSocket, reset: true, tolerateReset: true);
+        }
+
+        public IReadOnlyList<LogEntry> Logs => _app.Logs.Transport;
+
+        /// <summary>Waits, bounded, until the transport has logged <paramref name="eventName"/>.</summary>
+        public async Task<bool> WaitForLogAsync(string eventName, TimeSpan limit)
+        {
+            var deadline = DateTime.UtcNow + limit;
+            while (!Logs.Any(e => e.EventId.Name == eventName) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50, Timeout);
+            }
+
+            return Logs.Any(e => e.EventId.Name == eventName);
         }
 
         /// <summary>Nothing at Warning or above from Kestrel or the transport: the guard's own lines are below that.</summary>

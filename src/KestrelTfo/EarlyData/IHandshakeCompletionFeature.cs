@@ -1,0 +1,14 @@
+namespace KestrelTfo.EarlyData;
+
+/// <summary>
+/// A connection feature for a connection whose handshake had not completed when the transport handed it over: a TCP Fast
+/// Open connection still in SYN_RECV (and, with TLS early data, a TLS handshake under way). A replay never completes it.
+/// </summary>
+internal interface IHandshakeCompletionFeature
+{
+    /// <summary>Gets a value indicating whether the handshake has completed now.</summary>
+    bool IsCompleted { get; }
+
+    /// <summary>Gets a task that says true once the handshake completes, false once it cannot.</summary>
+    Task<bool> Completion { get; }
+}

@@ -1,0 +1,16 @@
+namespace KestrelTfo;
+
+/// <summary>
+/// Endpoint metadata that says what happens to a request for the endpoint that may be a replay (see
+/// <see cref="EarlyDataRequestHandling"/>), instead of the default: safe methods at once, others as
+/// <see cref="FastOpenTransportOptions.UnsafeEarlyDataRequests"/> says.
+/// </summary>
+/// <remarks>
+/// Set it with <c>[EarlyData(...)]</c> or <c>.WithEarlyData(...)</c>. It takes effect where the early-data guard runs
+/// after routing: call <c>app.UseEarlyDataGuard()</c> after <c>app.UseRouting()</c>.
+/// </remarks>
+public interface IEarlyDataMetadata
+{
+    /// <summary>Gets what happens to the endpoint's requests that may be replays.</summary>
+    EarlyDataRequestHandling Handling { get; }
+}
