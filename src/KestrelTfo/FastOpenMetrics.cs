@@ -26,6 +26,11 @@ namespace KestrelTfo;
 /// handshake completed, tagged <c>kestreltfo.handshake.abort_reason</c>: <c>timed_out</c>
 /// (<see cref="FastOpenTransportOptions.FastOpenHandshakeTimeout"/>) or <c>client_limit</c>
 /// (<see cref="FastOpenTransportOptions.MaxPendingHandshakesPerClient"/>).</item>
+/// <item><c>kestreltfo.early_data.requests</c> (counter, <c>{request}</c>): requests that may be replays (they arrived
+/// before their connection's handshake completed, or with <c>Early-Data: 1</c>), tagged
+/// <c>kestreltfo.early_data.handling</c>: <c>run_at_once</c>, <c>wait_for_handshake</c> or <c>too_early</c>, and
+/// <c>kestreltfo.early_data.from_proxy</c>. No listener tags. ASP.NET Core's <c>http.server.request.duration</c> of
+/// such a request carries <c>kestreltfo.early_data</c> = true.</item>
 /// <item><c>kestreltfo.listener.fast_open</c> (observable gauge, <c>{listener}</c>): 1 for a listener that
 /// accepts TCP Fast Open now (its socket option is set and the kernel's server bit is on), else 0.</item>
 /// <item><c>kestreltfo.kernel.events</c> (observable counter, <c>{event}</c>): the kernel's own TCP Fast Open

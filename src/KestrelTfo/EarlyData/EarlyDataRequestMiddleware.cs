@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using KestrelTfo.Internal;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -13,12 +15,26 @@ namespace KestrelTfo.EarlyData;
 /// second decides with the endpoint's metadata.
 /// </summary>
 internal sealed class EarlyDataRequestMiddleware(
-    RequestDelegate next, EarlyDataGuardPlacement placement, IOptions<FastOpenTransportOptions> options, ILoggerFactory loggerFactory, bool afterRouting)
+    RequestDelegate next,
+    EarlyDataGuardPlacement placement,
+    IOptions<FastOpenTransportOptions> options,
+    ILoggerFactory loggerFactory,
+    IMeterFactory meterFactory,
+    bool afterRouting)
 {
+    /// <summary>Tags a request that may be a replay on ASP.NET Core's request metrics, and names this meter's decisions.</summary>
+    public const string EarlyDataTag = "kestreltfo.early_data";
+
     private const string EarlyDataHeader = "Early-Data";
 
     private readonly EarlyDataRequestHandling _unsafeDefault = options.Value.UnsafeEarlyDataRequests;
     private readonly ILogger _logger = loggerFactory.CreateLogger(FastOpenLog.Category);
+
+    // The transport's meter: the factory hands out one meter per name, so these instruments sit beside the transport's.
+    private readonly Counter<long> _requests = meterFactory.Create(FastOpenMetrics.MeterName).CreateCounter<long>(
+        "kestreltfo.early_data.requests",
+        "{request}",
+        "Requests that may be replays (early data, or Early-Data: 1 from a proxy), by what the early-data guard did with them.");
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -31,6 +47,7 @@ internal sealed class EarlyDataRequestMiddleware(
         var metadata = context.GetEndpoint()?.Metadata.GetMetadata<IEarlyDataMetadata>();
         var handling = EarlyDataRequestRule.Decide(context.Request.Method, feature.IsFromProxy, metadata?.Handling, _unsafeDefault);
         feature.Decide(handling);
+        Count(context, feature, handling);
         switch (handling)
         {
             case EarlyDataRequestHandling.RunAtOnce:
@@ -44,6 +61,25 @@ internal sealed class EarlyDataRequestMiddleware(
                 return WaitThenRunAsync(context, feature.Handshake!);
         }
     }
+
+    private void Count(HttpContext context, EarlyDataRequestFeature feature, EarlyDataRequestHandling handling)
+    {
+        context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(EarlyDataTag, true));
+        if (_requests.Enabled)
+        {
+            _requests.Add(
+                1,
+                new KeyValuePair<string, object?>("kestreltfo.early_data.handling", HandlingName(handling)),
+                new KeyValuePair<string, object?>("kestreltfo.early_data.from_proxy", feature.IsFromProxy));
+        }
+    }
+
+    private static string HandlingName(EarlyDataRequestHandling handling) => handling switch
+    {
+        EarlyDataRequestHandling.RunAtOnce => "run_at_once",
+        EarlyDataRequestHandling.WaitForHandshake => "wait_for_handshake",
+        _ => "too_early",
+    };
 
     private static EarlyDataRequestFeature? Mark(HttpContext context)
     {

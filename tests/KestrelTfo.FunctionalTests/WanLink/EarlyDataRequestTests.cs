@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using KestrelTfo.FunctionalTests.Infrastructure;
@@ -21,11 +22,14 @@ public sealed class EarlyDataRequestTests
     public async Task A_GET_from_the_SYN_runs_at_once_and_says_it_may_be_a_replay()
     {
         await using var scene = await Scene.StartAsync();
+        using var metrics = new MetricsCollector(scene.Services.GetRequiredService<IMeterFactory>(), FastOpenMetrics.MeterName, "Microsoft.AspNetCore.Hosting");
 
         Assert.EndsWith("early RunAtOnce proxy=False possibleReplay=True", await scene.SendInSynAsync(Get("/early-data")), StringComparison.Ordinal);
 
         // A plain connection's request is no early data.
         Assert.EndsWith("none", await scene.SendPlainAsync(Get("/early-data")), StringComparison.Ordinal);
+        Assert.Equal(1, metrics.Sum("kestreltfo.early_data.requests", ("kestreltfo.early_data.handling", "run_at_once"), ("kestreltfo.early_data.from_proxy", false)));
+        Assert.Equal(1, metrics.Sum("http.server.request.duration", ("kestreltfo.early_data", true)));
     }
 
     [Fact(Timeout = Limits.LongTest)]
@@ -100,6 +104,8 @@ public sealed class EarlyDataRequestTests
         }
 
         public RequestLedger Ledger { get; }
+
+        public IServiceProvider Services => _app.Services;
 
         public static Task<Scene> StartAsync(Dictionary<string, string?>? settings = null)
         {
