@@ -12,6 +12,9 @@ var app = builder.Build();
 
 app.MapHealthChecks("/health");
 
+// What the connection's TLS settled, whichever layer terminated it.
+app.MapGet("/tls", (Func<HttpContext, Task<TlsReport>>)TlsReport.FromAsync);
+
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
 
 // Asked per request, unlike the rest of the report, which describes the connection.

@@ -268,17 +268,11 @@ internal sealed class OpenSslConnection : IDisposable
         Exception? failure = null;
         try
         {
+            // The handshake's last read may have brought application data along (a resumed client sends its request
+            // with its Finished): decrypt what OpenSSL holds before waiting for more.
+            var ended = false;
             while (true)
             {
-                var read = await transport.Input.ReadAsync();
-                if (read.IsCanceled)
-                {
-                    break;
-                }
-
-                Receive(read.Buffer);
-                transport.Input.AdvanceTo(read.Buffer.End);
-
                 var closed = DecryptInto(toApp);
                 if (PendingOutput > 0)
                 {
@@ -287,10 +281,20 @@ internal sealed class OpenSslConnection : IDisposable
                 }
 
                 var flushed = await toApp.FlushAsync();
-                if (closed || read.IsCompleted || flushed.IsCompleted)
+                if (closed || ended || flushed.IsCompleted)
                 {
                     break;
                 }
+
+                var read = await transport.Input.ReadAsync();
+                if (read.IsCanceled)
+                {
+                    break;
+                }
+
+                Receive(read.Buffer);
+                transport.Input.AdvanceTo(read.Buffer.End);
+                ended = read.IsCompleted;
             }
         }
         catch (Exception exception)
