@@ -204,8 +204,9 @@ internal sealed class OpenSslConnection : IDisposable
         var valid = options.ClientCertificateValidation is { } validate ? validate(certificate, chain, errors) : errors == SslPolicyErrors.None;
         if (!valid)
         {
+            var subject = certificate.Subject;
             certificate.Dispose();
-            throw new AuthenticationException($"The client certificate '{certificate.Subject}' failed validation ({errors}).");
+            throw new AuthenticationException($"The client certificate '{subject}' failed validation ({errors}).");
         }
 
         return certificate;
