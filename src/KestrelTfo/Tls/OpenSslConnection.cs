@@ -40,6 +40,9 @@ internal sealed class OpenSslConnection : IDisposable
         _toNetwork = toNetwork;
     }
 
+    /// <summary>Whether the SSL and both BIO references are freed (after <see cref="Dispose"/>).</summary>
+    internal bool IsReleased => _ssl.IsClosed && _fromNetwork.IsClosed && _toNetwork.IsClosed;
+
     /// <summary>Why the certificate selector refused this connection, for the log; null when it did not.</summary>
     public string? SelectionFailure { get; private set; }
 

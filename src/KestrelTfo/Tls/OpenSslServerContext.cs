@@ -101,6 +101,9 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
 
     public HttpsConnectionAdapterOptions Options { get; }
 
+    /// <summary>Whether the SSL_CTX is freed (after <see cref="Dispose"/>).</summary>
+    internal bool IsReleased => _context.IsClosed;
+
     /// <summary>The ALPN protocols served, in preference order.</summary>
     public byte[][] ApplicationProtocols { get; }
 
