@@ -17,4 +17,7 @@ internal static partial class OpenSslTlsLog
 
     [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId}: TLS ended after the handshake: {Reason}", EventName = "ConnectionFailed")]
     public static partial void ConnectionFailed(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(4, LogLevel.Information, "The configured endpoint {Endpoint} stays on Kestrel's UseHttps (SslStream): {Reason}.", EventName = "EndpointStaysOnSslStream")]
+    public static partial void EndpointStaysOnSslStream(ILogger logger, string endpoint, string reason);
 }
