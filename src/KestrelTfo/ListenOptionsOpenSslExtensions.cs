@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography.X509Certificates;
 using KestrelTfo.OpenSsl;
@@ -20,7 +21,8 @@ namespace Microsoft.AspNetCore.Hosting;
 /// </summary>
 public static class ListenOptionsOpenSslExtensions
 {
-    private static int s_fallbackLogged;
+    // Once per host (its logger factory), not once per endpoint: the reason is the machine's, not the endpoint's.
+    private static readonly ConditionalWeakTable<ILoggerFactory, object> s_fallbackLogged = new();
 
     /// <summary>Serves HTTPS on this endpoint with <paramref name="serverCertificate"/>, through the TLS layer on OpenSSL.</summary>
     /// <param name="listenOptions">The endpoint.</param>
@@ -69,25 +71,32 @@ public static class ListenOptionsOpenSslExtensions
     /// <param name="listenOptions">The endpoint.</param>
     /// <param name="httpsOptions">The endpoint's HTTPS options, as <c>UseHttps</c> takes them.</param>
     /// <returns>The same <paramref name="listenOptions"/>.</returns>
-    public static ListenOptions UseOpenSslHttps(this ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions)
+    public static ListenOptions UseOpenSslHttps(this ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions) =>
+        UseOpenSslHttps(listenOptions, httpsOptions, OperatingSystem.IsLinux() ? OpenSslLibrary.UnavailableReason : "not Linux");
+
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <param name="httpsOptions">The endpoint's HTTPS options.</param>
+    /// <param name="unavailableReason">Why OpenSSL 3 cannot serve here, or null; tests pass one to take the fallback.</param>
+    internal static ListenOptions UseOpenSslHttps(ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, string? unavailableReason)
     {
         ArgumentNullException.ThrowIfNull(listenOptions);
         ArgumentNullException.ThrowIfNull(httpsOptions);
 
         var loggerFactory = listenOptions.ApplicationServices.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
         var logger = loggerFactory.CreateLogger(OpenSslTlsLog.Category);
-        if (!OperatingSystem.IsLinux() || OpenSslLibrary.UnavailableReason is not null)
+        var endpoint = listenOptions.EndPoint.ToString() ?? "an endpoint";
+        if (unavailableReason is not null || !OperatingSystem.IsLinux())
         {
-            if (Interlocked.Exchange(ref s_fallbackLogged, 1) == 0)
+            if (s_fallbackLogged.TryAdd(loggerFactory, s_fallbackLogged))
             {
-                OpenSslTlsLog.OpenSslUnavailable(logger, OpenSslLibrary.UnavailableReason ?? "not Linux", listenOptions.ToString() ?? "an endpoint");
+                OpenSslTlsLog.OpenSslUnavailable(logger, unavailableReason ?? "not Linux", endpoint);
             }
 
             return listenOptions.UseHttps(httpsOptions);
         }
 
         AddLayer(listenOptions, httpsOptions, loggerFactory);
-        OpenSslTlsLog.EndpointOnOpenSsl(logger, listenOptions.ToString() ?? "an endpoint", $"0x{OpenSslLibrary.VersionNumber:x}");
+        OpenSslTlsLog.EndpointOnOpenSsl(logger, endpoint, OpenSslLibrary.VersionText);
 
         // Kestrel's HTTPS middleware passes a connection whose TLS feature is set straight through; registering it marks
         // the endpoint as TLS (the https scheme, HTTP/2 on Http1AndHttp2) through public API.

@@ -15,6 +15,9 @@ internal static class OpenSslLibrary
     /// <summary>OpenSSL's version number (0xMNN00PP0L), 0 when it cannot be loaded.</summary>
     public static ulong VersionNumber => IsAvailable ? Libcrypto.OpenSSL_version_num() : 0;
 
+    /// <summary>The version as major.minor.patch, for logs.</summary>
+    public static string VersionText => $"{VersionNumber >> 28}.{(VersionNumber >> 20) & 0xff}.{(VersionNumber >> 4) & 0xff}";
+
     private static string? Probe()
     {
         if (!OperatingSystem.IsLinux())

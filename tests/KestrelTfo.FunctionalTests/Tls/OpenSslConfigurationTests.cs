@@ -1,9 +1,11 @@
+extern alias Sample;
+
 using System.Net;
-using System.Security.Cryptography.X509Certificates;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
 using KestrelTfo.Tls;
 using Microsoft.AspNetCore.Hosting;
+using SampleProgram = Sample::Program;
 
 namespace KestrelTfo.FunctionalTests.Tls;
 
@@ -16,8 +18,7 @@ public sealed class OpenSslConfigurationTests
     [Fact(Timeout = Limits.Test)]
     public async Task A_configured_endpoint_is_served_by_the_layer_and_one_with_an_Sni_section_stays_on_SslStream()
     {
-        var certificateFile = Path.Combine(Path.GetTempPath(), $"kestreltfo-{Guid.NewGuid():N}.pfx");
-        await File.WriteAllBytesAsync(certificateFile, TestCertificate.Instance.Export(X509ContentType.Pkcs12, "secret"), TestContext.Current.CancellationToken);
+        var certificateFile = TestCertificate.ExportToTemporaryFile("secret");
         try
         {
             var layer = Loopback.NextAddress();
@@ -49,5 +50,59 @@ public sealed class OpenSslConfigurationTests
         {
             File.Delete(certificateFile);
         }
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task The_samples_configured_HTTPS_endpoint_is_served_by_the_layer()
+    {
+        var certificateFile = TestCertificate.ExportToTemporaryFile("secret");
+        try
+        {
+            var address = Loopback.NextAddress();
+            await using var app = new KestrelAppFactory<SampleProgram>(
+                settings: new()
+                {
+                    ["Kestrel:Endpoints:Https:Url"] = $"https://{address}:0",
+                    ["Kestrel:Endpoints:Https:Certificate:Path"] = certificateFile,
+                    ["Kestrel:Endpoints:Https:Certificate:Password"] = "secret",
+                },
+                listen: _ => { });
+            using var client = new HttpClient(FastOpenHttp.Handler(log: null)) { BaseAddress = new Uri($"https://{app.EndPoint}") };
+
+            Assert.Equal("this connection did not use TFO\n", await client.GetStringAsync("/", TestContext.Current.CancellationToken));
+            var served = Assert.Single(app.Logs.Entries, e => e.Category == OpenSslTlsLog.Category && e.EventId.Id == 2);
+            Assert.Contains(app.EndPoint.Address.ToString(), served.Message);
+        }
+        finally
+        {
+            File.Delete(certificateFile);
+        }
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Without_OpenSSL_3_endpoints_fall_back_to_Kestrels_HTTPS_and_say_so_once()
+    {
+        var first = Loopback.NextAddress();
+        var second = Loopback.NextAddress();
+        await using var app = new KestrelAppFactory<Program>(listen: options =>
+        {
+            foreach (var address in new[] { first, second })
+            {
+                options.Listen(address, 0, listen => ListenOptionsOpenSslExtensions.UseOpenSslHttps(
+                    listen, new() { ServerCertificate = TestCertificate.Instance }, unavailableReason: "a test says so"));
+            }
+        });
+
+        var reports = new List<TlsReport>();
+        foreach (var endPoint in app.EndPoints)
+        {
+            reports.Add(await OpenSslEndpoint.ReportAsync(new Uri($"https://{endPoint}")));
+        }
+
+        Assert.Equal(2, reports.Count);
+        Assert.All(reports, r => Assert.True(r.IsHttps && r.TlsFeatureType != typeof(OpenSslTlsFeature).FullName, r.ToString()));
+        var warning = Assert.Single(app.Logs.Entries, e => e.Category == OpenSslTlsLog.Category && e.EventId.Id == 1);
+        Assert.Contains("a test says so", warning.Message);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
     }
 }
