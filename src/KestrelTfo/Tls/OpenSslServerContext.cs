@@ -50,6 +50,10 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
             Control(Libssl.SSL_CTRL_SET_MAX_PROTO_VERSION, maximum, "SSL_CTX_set_max_proto_version");
             Control(Libssl.SSL_CTRL_SET_SESS_CACHE_MODE, Libssl.SSL_SESS_CACHE_SERVER, "SSL_CTX_set_session_cache_mode", expectOne: false);
 
+            // One TLS 1.3 ticket per handshake, not OpenSSL's two: a client resumes with one, and each costs the server
+            // an encryption and a record on every full handshake.
+            OpenSslError.Check(Libssl.SSL_CTX_set_num_tickets(_context, 1), "SSL_CTX_set_num_tickets");
+
             // Renegotiation is refused (SslStream's server does not start one either); compression is CRIME.
             Libssl.SSL_CTX_set_options(_context, Libssl.SSL_OP_NO_RENEGOTIATION | Libssl.SSL_OP_NO_COMPRESSION | Libssl.SSL_OP_CIPHER_SERVER_PREFERENCE);
 

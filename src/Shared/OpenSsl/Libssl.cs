@@ -64,6 +64,9 @@ internal static unsafe partial class Libssl
     public static partial ulong SSL_CTX_set_options(SafeSslContextHandle ctx, ulong options);
 
     [LibraryImport(LibraryName)]
+    public static partial int SSL_CTX_set_num_tickets(SafeSslContextHandle ctx, nuint count);
+
+    [LibraryImport(LibraryName)]
     public static partial int SSL_CTX_use_certificate(SafeSslContextHandle ctx, nint x509);
 
     [LibraryImport(LibraryName)]
