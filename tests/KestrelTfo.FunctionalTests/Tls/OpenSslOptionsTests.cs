@@ -87,6 +87,11 @@ public sealed class OpenSslOptionsTests
         var established = app.Logs.Entries.Where(e => e.Category == KestrelHttpsLog.Category && e.EventId.Id == 3).ToList();
         Assert.Equal(2, established.Count);
         Assert.All(established, e => Assert.EndsWith("Tls13", e.Message));
+
+        // Kestrel's own connection duration carries the tag too, through IConnectionMetricsTagsFeature, once each ends.
+        Assert.True(
+            await metrics.WaitUntilAsync(m => m.TagValues("kestrel.connection.duration", "tls.protocol.version").Count(v => Equals(v, "1.3")) == 2, TimeSpan.FromSeconds(10), Timeout),
+            string.Join(", ", metrics.TagValues("kestrel.connection.duration", "tls.protocol.version")));
     }
 
     /// <summary>The server by a host name, which the client sends by SNI (SocketsHttpHandler sends the URI's host).</summary>
