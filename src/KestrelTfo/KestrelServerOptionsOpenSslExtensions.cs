@@ -24,7 +24,7 @@ public static class KestrelServerOptionsOpenSslExtensions
     /// callback of the app's own for the same name must call <c>UseOpenSslHttps</c> itself. Endpoints with an <c>Sni</c>
     /// section, endpoints added by a later reload, and <c>https://</c> URLs from <c>--urls</c> or
     /// <c>ASPNETCORE_URLS</c> stay on Kestrel's <c>UseHttps</c> (<c>SslStream</c>); an endpoint with an <c>Sni</c> section
-    /// is logged at start-up.
+    /// and the <c>https://</c> URLs are logged at start-up.
     /// </remarks>
     /// <param name="options">Kestrel's options.</param>
     /// <returns>The same <paramref name="options"/>.</returns>
@@ -51,6 +51,16 @@ public static class KestrelServerOptionsOpenSslExtensions
                     configured.ListenOptions.UseOpenSslHttps(configured.HttpsOptions);
                 }
             });
+        }
+
+        // Kestrel binds these with its default certificate in internal code, after every public hook has run.
+        var urls = options.ApplicationServices?.GetService<IConfiguration>()?[WebHostDefaults.ServerUrlsKey];
+        foreach (var url in urls?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [])
+        {
+            if (url.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            {
+                OpenSslTlsLog.EndpointStaysOnSslStream(logger, url, "https URLs from --urls or ASPNETCORE_URLS are bound by Kestrel's internal code (configure the endpoint under Kestrel:Endpoints to serve it with the layer)");
+            }
         }
 
         return options;

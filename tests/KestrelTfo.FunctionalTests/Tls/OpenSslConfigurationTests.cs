@@ -105,4 +105,33 @@ public sealed class OpenSslConfigurationTests
         Assert.Contains("a test says so", warning.Message);
         Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Warning, warning.Level);
     }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task An_https_URL_from_urls_stays_on_SslStream_and_a_line_says_so()
+    {
+        var certificateFile = TestCertificate.ExportToTemporaryFile("secret");
+        try
+        {
+            var address = Loopback.NextAddress();
+            await using var app = new KestrelAppFactory<Program>(
+                settings: new()
+                {
+                    ["urls"] = $"https://{address}:0",
+                    ["Kestrel:Certificates:Default:Path"] = certificateFile,
+                    ["Kestrel:Certificates:Default:Password"] = "secret",
+                },
+                listen: options => options.UseOpenSslHttpsForConfiguredEndpoints());
+
+            var report = await OpenSslEndpoint.ReportAsync(new Uri($"https://{app.EndPoint}"));
+
+            Assert.True(report.IsHttps);
+            Assert.NotEqual(typeof(OpenSslTlsFeature).FullName, report.TlsFeatureType);
+            var stays = Assert.Single(app.Logs.Entries, e => e.Category == OpenSslTlsLog.Category && e.EventId.Id == 4);
+            Assert.Contains($"https://{address}:0", stays.Message);
+        }
+        finally
+        {
+            File.Delete(certificateFile);
+        }
+    }
 }
