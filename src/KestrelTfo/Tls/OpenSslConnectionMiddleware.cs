@@ -29,10 +29,10 @@ internal sealed class OpenSslConnectionMiddleware(
             return;
         }
 
+        using var connection = OpenSslConnection.Create(server, context);
         var startTimestamp = Stopwatch.GetTimestamp();
         var counted = metrics?.HandshakeStart(context) ?? false;
         var transport = context.Transport;
-        using var connection = OpenSslConnection.Create(server, context);
         using var handshakeEnds = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed);
         if (server.Options.HandshakeTimeout != Timeout.InfiniteTimeSpan)
         {

@@ -18,13 +18,15 @@ public sealed class OpenSslHostileInputTests
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
-    public static TheoryData<string, byte[]> Garbage => new()
-    {
-        { "bytes that are no TLS record", [.. "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8, .. new byte[200]] },
-        { "a record longer than TLS allows", [0x16, 0x03, 0x01, 0xFF, 0xFF, .. new byte[100]] },
-        { "a fatal alert instead of a ClientHello", [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28] },
-        { "a handshake record of an unknown message", [0x16, 0x03, 0x01, 0x00, 0x04, 0x63, 0x00, 0x00, 0x00] },
-    };
+    private static readonly (string What, byte[] Bytes)[] GarbageInputs =
+    [
+        ("bytes that are no TLS record", [.. "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8, .. new byte[200]]),
+        ("a record longer than TLS allows", [0x16, 0x03, 0x01, 0xFF, 0xFF, .. new byte[100]]),
+        ("a fatal alert instead of a ClientHello", [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]),
+        ("a handshake record of an unknown message", [0x16, 0x03, 0x01, 0x00, 0x04, 0x63, 0x00, 0x00, 0x00]),
+    ];
+
+    public static TheoryData<string, byte[]> Garbage => new(GarbageInputs.Select(g => (g.What, g.Bytes)));
 
     [Theory(Timeout = Limits.Test)]
     [MemberData(nameof(Garbage))]
@@ -157,5 +159,53 @@ public sealed class OpenSslHostileInputTests
         }
 
         return true;
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Hostile_connections_leave_no_unobserved_exception()
+    {
+        var unobserved = new List<Exception>();
+        EventHandler<UnobservedTaskExceptionEventArgs> record = (_, e) =>
+        {
+            // Other test classes run meanwhile: only the layer's own count here.
+            if (e.Exception.ToString().Contains("KestrelTfo.Tls", StringComparison.Ordinal))
+            {
+                lock (unobserved)
+                {
+                    unobserved.Add(e.Exception);
+                }
+            }
+        };
+        TaskScheduler.UnobservedTaskException += record;
+        try
+        {
+            await using (var app = OpenSslEndpoint.Start(https => https.HandshakeTimeout = TimeSpan.FromMilliseconds(500)))
+            {
+                foreach (var (_, bytes) in GarbageInputs)
+                {
+                    await SendAndReadToCloseAsync(app.EndPoint, bytes);
+                }
+
+                var hello = SynPayloads.ClientHello("curl-tls13.bin");
+                await SendAndReadToCloseAsync(app.EndPoint, hello[..10]);
+                using (var socket = await ConnectAsync(app.EndPoint))
+                {
+                    await socket.SendAsync(hello, SocketFlags.None, Timeout);
+                }
+
+                await AssertServedAsync(app);
+            }
+
+            // Whatever a finished connection left unobserved is reported when its task is finalized.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= record;
+        }
+
+        Assert.Empty(unobserved);
     }
 }
