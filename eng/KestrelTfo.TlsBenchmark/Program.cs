@@ -5,7 +5,8 @@ using KestrelTfo.TlsBenchmark;
 // Handshakes per second and server CPU per handshake, the TLS layer on OpenSSL against Kestrel's UseHttps on the same
 // transport, full and resumed, runs alternating so that a noisy machine weighs on both; then, with --soak N, N full
 // handshakes against the layer with the process's resident memory and file descriptors before and after.
-//   KestrelTfo.TlsBenchmark [--seconds 5] [--rounds 3] [--soak 0] [--output artifacts/bench]
+// Then keep-alive throughput over HTTPS (HTTP/1.1, wrk, 16 connections): small responses and 1 MB ones.
+//   KestrelTfo.TlsBenchmark [--seconds 5] [--rounds 3] [--soak 0] [--no-throughput] [--output artifacts/bench]
 var seconds = Option("--seconds", 5);
 var rounds = Option("--rounds", 3);
 var soak = Option("--soak", 0);
@@ -45,11 +46,42 @@ foreach (var resumed in new[] { false, true })
 {
     var layer = runs.Where(r => r.Resumed == resumed && r.Stack == stacks[0].Item1).ToList();
     var sslStream = runs.Where(r => r.Resumed == resumed && r.Stack == stacks[1].Item1).ToList();
-    double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
     var (layerRate, sslRate) = (Median(layer.Select(r => r.PerSecond)), Median(sslStream.Select(r => r.PerSecond)));
     var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerHandshake)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerHandshake)));
     report.AppendLine(CultureInfo.InvariantCulture,
         $"| {(resumed ? "resumed (ticket)" : "full")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x |");
+}
+
+if (!args.Contains("--no-throughput"))
+{
+    var throughput = new List<ThroughputRun>();
+    for (var round = 0; round < rounds; round++)
+    {
+        foreach (var path in new[] { "/", "/1mb" })
+        {
+            foreach (var (name, endPoint) in round % 2 == 0 ? stacks : stacks.Reverse())
+            {
+                var run = await ThroughputRun.RunAsync(name, endPoint, path, seconds, connections: 16);
+                throughput.Add(run);
+                Console.Error.WriteLine($"{name,-22} {path,-5} {run.RequestsPerSecond,9:F0} req/s  {run.ServerCpuMicrosecondsPerRequest,7:F0} µs server CPU");
+            }
+        }
+    }
+
+    report.AppendLine();
+    report.AppendLine("Keep-alive throughput: `wrk -t1 -c16`, HTTP/1.1 over TLS 1.3; server CPU per request.");
+    report.AppendLine();
+    report.AppendLine("| response | layer req/s | SslStream req/s | ratio | layer CPU µs | SslStream CPU µs | CPU ratio |");
+    report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+    foreach (var path in new[] { "/", "/1mb" })
+    {
+        var layer = throughput.Where(r => r.Path == path && r.Stack == stacks[0].Item1).ToList();
+        var sslStream = throughput.Where(r => r.Path == path && r.Stack == stacks[1].Item1).ToList();
+        var (layerRate, sslRate) = (Median(layer.Select(r => r.RequestsPerSecond)), Median(sslStream.Select(r => r.RequestsPerSecond)));
+        var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerRequest)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerRequest)));
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"| {(path == "/" ? "2 bytes" : "1 MB")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x |");
+    }
 }
 
 if (soak > 0)
@@ -82,6 +114,8 @@ if (soak > 0)
 Directory.CreateDirectory(output);
 await File.WriteAllTextAsync(Path.Combine(output, "tls.md"), report.ToString());
 Console.WriteLine(report);
+
+static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
 
 int Option(string name, int fallback)
 {

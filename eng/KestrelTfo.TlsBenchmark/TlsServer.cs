@@ -37,6 +37,8 @@ internal sealed class TlsServer : IAsyncDisposable
         });
         var app = builder.Build();
         app.MapGet("/", () => "ok");
+        var megabyte = new byte[1024 * 1024];
+        app.MapGet("/1mb", () => Results.Bytes(megabyte, "application/octet-stream"));
         await app.StartAsync();
 
         var endPoints = app.Urls.Select(u => new Uri(u)).Select(u => new IPEndPoint(IPAddress.Parse(u.Host), u.Port)).ToList();

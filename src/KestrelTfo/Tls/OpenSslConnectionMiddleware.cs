@@ -67,8 +67,12 @@ internal sealed class OpenSslConnectionMiddleware(
         context.Features.Set(feature);
         context.Features.Get<IConnectionMetricsTagsFeature>()?.Tags.Add(new("tls.protocol.version", KestrelTlsMetrics.ProtocolVersion(feature.Protocol)));
 
+        // Inline: each side's continuation runs on the thread that produced the data (the transport's, or Kestrel's),
+        // as Kestrel's own transports do, instead of a thread-pool hop per direction per flush.
         var pipeOptions = new PipeOptions(
             pool: context.Features.Get<IMemoryPoolFeature>()?.MemoryPool,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
             useSynchronizationContext: false);
         var toApp = new Pipe(pipeOptions);
         var fromApp = new Pipe(pipeOptions);
