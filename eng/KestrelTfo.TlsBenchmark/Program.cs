@@ -103,11 +103,12 @@ if (soak > 0)
     report.AppendLine();
     report.AppendLine(CultureInfo.InvariantCulture, $"Soak: {done} full handshakes on the layer.");
     report.AppendLine();
-    report.AppendLine("| handshakes | resident KB | file descriptors | managed heap KB |");
-    report.AppendLine("|---:|---:|---:|---:|");
+    report.AppendLine("| handshakes | resident KB | native heap in use KB | file descriptors | managed heap KB |");
+    report.AppendLine("|---:|---:|---:|---:|---:|");
     foreach (var (handshakes, footprint) in footprints)
     {
-        report.AppendLine(CultureInfo.InvariantCulture, $"| {handshakes} | {footprint.ResidentKilobytes} | {footprint.FileDescriptors} | {footprint.ManagedBytes / 1024} |");
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"| {handshakes} | {footprint.ResidentKilobytes} | {footprint.NativeHeapKilobytes} | {footprint.FileDescriptors} | {footprint.ManagedBytes / 1024} |");
     }
 }
 

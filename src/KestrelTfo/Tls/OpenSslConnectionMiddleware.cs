@@ -43,6 +43,9 @@ internal sealed class OpenSslConnectionMiddleware(
         try
         {
             await connection.HandshakeAsync(transport, handshakeEnds.Token);
+
+            // The timeout is the handshake's only: its timer need not run on for the rest of the connection.
+            handshakeEnds.CancelAfter(Timeout.InfiniteTimeSpan);
             feature = connection.CreateFeature(connection.ValidateClientCertificate());
         }
         catch (OperationCanceledException exception) when (!context.ConnectionClosed.IsCancellationRequested)
