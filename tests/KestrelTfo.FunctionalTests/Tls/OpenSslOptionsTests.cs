@@ -111,6 +111,26 @@ public sealed class OpenSslOptionsTests
         return handler;
     }
 
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_failed_handshake_is_recorded_with_its_error_type_and_no_protocol()
+    {
+        await using var app = OpenSslEndpoint.Start();
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>(), KestrelTlsMetrics.MeterName);
+
+        using (var socket = new System.Net.Sockets.Socket(app.EndPoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            await socket.ConnectAsync(app.EndPoint, Timeout);
+            await socket.SendAsync("not TLS\r\n\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None, Timeout);
+            await socket.ReceiveAsync(new byte[64], System.Net.Sockets.SocketFlags.None, Timeout);
+        }
+
+        Assert.True(await metrics.WaitUntilAsync(m => m.TagValues("kestrel.tls_handshake.duration", "error.type").Count == 1, TimeSpan.FromSeconds(10), Timeout));
+        var failed = Assert.Single(metrics.Measurements, m => m.Instrument == "kestrel.tls_handshake.duration");
+        Assert.Equal(typeof(System.Security.Authentication.AuthenticationException).FullName, failed.Tags["error.type"]);
+        Assert.False(failed.Tags.ContainsKey("tls.protocol.version"));
+        Assert.Equal(0, metrics.Sum("kestrel.active_tls_handshakes"));
+    }
+
     private static SocketsHttpHandler WithClientCertificate(X509Certificate2? certificate)
     {
         var handler = FastOpenHttp.Handler(log: null);
