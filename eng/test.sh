@@ -15,9 +15,9 @@ tests=(KestrelTfo.Tests KestrelTfo.FunctionalTests KestrelTfo.Eng.Tests)
 
 if [[ "${1:-}" != "--in-netns" ]]; then
     # The Debian packages the tests drive: ip (namespaces, links), curl (a TCP Fast Open client from outside .NET),
-    # nft (the DNAT balancers of the fleet tests).
-    if [[ $(id -u) -eq 0 ]] && { ! command -v ip || ! command -v curl || ! command -v nft; } >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq iproute2 curl nftables >/dev/null
+    # nft (the DNAT balancers of the fleet tests), openssl (s_client, an interop client of the TLS layer).
+    if [[ $(id -u) -eq 0 ]] && { ! command -v ip || ! command -v curl || ! command -v nft || ! command -v openssl; } >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq iproute2 curl nftables openssl >/dev/null
     fi
 
     # Restore and build before entering the namespace: it has no route to the package feed.

@@ -19,6 +19,9 @@ if (app.Configuration.GetValue<bool>("TestApp:EarlyDataGuardAfterRouting"))
 
 app.MapHealthChecks("/health");
 
+// What the connection's TLS settled, whichever layer terminated it.
+app.MapGet("/tls", (Func<HttpContext, Task<TlsReport>>)TlsReport.FromAsync);
+
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
 
 // Asked per request, unlike the rest of the report, which describes the connection.

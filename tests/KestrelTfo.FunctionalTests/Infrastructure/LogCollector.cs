@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
-internal sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message);
+internal sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception = null);
 
 /// <summary>Keeps every log entry of a test host so a test can assert on what was logged, and how often.</summary>
 internal sealed class LogCollector : ILoggerProvider
@@ -27,6 +27,6 @@ internal sealed class LogCollector : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            collector._entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception)));
+            collector._entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception));
     }
 }

@@ -14,6 +14,14 @@ internal static class TestCertificate
         certificate is not null &&
         certificate.GetCertHashString(HashAlgorithmName.SHA256) == Instance.GetCertHashString(HashAlgorithmName.SHA256);
 
+    /// <summary>Writes the certificate with its key to a new PKCS#12 file (for configuration's <c>Certificate:Path</c>); the caller deletes it.</summary>
+    public static string ExportToTemporaryFile(string password)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"kestreltfo-{Guid.NewGuid():N}.pfx");
+        File.WriteAllBytes(path, Instance.Export(X509ContentType.Pkcs12, password));
+        return path;
+    }
+
     private static X509Certificate2 Create()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);

@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text;
+using KestrelTfo.TlsBenchmark;
+
+// Handshakes per second and server CPU per handshake, the TLS layer on OpenSSL against Kestrel's UseHttps on the same
+// transport, full and resumed, runs alternating so that a noisy machine weighs on both; then, with --soak N, N full
+// handshakes against the layer with the process's resident memory and file descriptors before and after.
+// Then keep-alive throughput over HTTPS (HTTP/1.1, wrk, 16 connections): small responses and 1 MB ones.
+//   KestrelTfo.TlsBenchmark [--seconds 5] [--rounds 3] [--soak 0] [--no-throughput] [--output artifacts/bench]
+var seconds = Option("--seconds", 5);
+var rounds = Option("--rounds", 3);
+var soak = Option("--soak", 0);
+var output = args.SkipWhile(a => a != "--output").Skip(1).FirstOrDefault() ?? "artifacts/bench";
+
+await using var server = await TlsServer.StartAsync();
+var stacks = new[] { ("OpenSSL layer", server.Layer), ("SslStream (UseHttps)", server.SslStream) };
+
+// Warm-up: JIT, tiering and the first tickets, on both.
+foreach (var (name, endPoint) in stacks)
+{
+    await HandshakeRun.RunAsync(name, endPoint, resumed: false, 1);
+}
+
+var runs = new List<HandshakeRun>();
+for (var round = 0; round < rounds; round++)
+{
+    foreach (var resumed in new[] { false, true })
+    {
+        foreach (var (name, endPoint) in round % 2 == 0 ? stacks : stacks.Reverse())
+        {
+            var run = await HandshakeRun.RunAsync(name, endPoint, resumed, seconds);
+            runs.Add(run);
+            Console.Error.WriteLine($"{name,-22} {(resumed ? "resumed" : "full"),-8} {run.PerSecond,8:F0}/s  {run.ServerCpuMicrosecondsPerHandshake,7:F0} µs server CPU");
+        }
+    }
+}
+
+var report = new StringBuilder();
+report.AppendLine(CultureInfo.InvariantCulture, $"# TLS handshakes: the layer on OpenSSL against Kestrel's UseHttps ({rounds} rounds of {seconds} s, medians)");
+report.AppendLine();
+report.AppendLine("Each connection: a TLS 1.3 handshake and one `GET /` by `openssl s_time` (sequential, one client), on the TCP Fast Open transport, over loopback. Server CPU is the server process's own time per connection.");
+report.AppendLine();
+report.AppendLine("| handshake | layer /s | SslStream /s | ratio | layer CPU µs | SslStream CPU µs | CPU ratio |");
+report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+foreach (var resumed in new[] { false, true })
+{
+    var layer = runs.Where(r => r.Resumed == resumed && r.Stack == stacks[0].Item1).ToList();
+    var sslStream = runs.Where(r => r.Resumed == resumed && r.Stack == stacks[1].Item1).ToList();
+    var (layerRate, sslRate) = (Median(layer.Select(r => r.PerSecond)), Median(sslStream.Select(r => r.PerSecond)));
+    var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerHandshake)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerHandshake)));
+    report.AppendLine(CultureInfo.InvariantCulture,
+        $"| {(resumed ? "resumed (ticket)" : "full")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x |");
+}
+
+if (!args.Contains("--no-throughput"))
+{
+    var throughput = new List<ThroughputRun>();
+    for (var round = 0; round < rounds; round++)
+    {
+        foreach (var path in new[] { "/", "/1mb" })
+        {
+            foreach (var (name, endPoint) in round % 2 == 0 ? stacks : stacks.Reverse())
+            {
+                var run = await ThroughputRun.RunAsync(name, endPoint, path, seconds, connections: 16);
+                throughput.Add(run);
+                Console.Error.WriteLine($"{name,-22} {path,-5} {run.RequestsPerSecond,9:F0} req/s  {run.ServerCpuMicrosecondsPerRequest,7:F0} µs server CPU");
+            }
+        }
+    }
+
+    report.AppendLine();
+    report.AppendLine("Keep-alive throughput: `wrk -t1 -c16`, HTTP/1.1 over TLS 1.3; server CPU per request.");
+    report.AppendLine();
+    report.AppendLine("| response | layer req/s | SslStream req/s | ratio | layer CPU µs | SslStream CPU µs | CPU ratio |");
+    report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+    foreach (var path in new[] { "/", "/1mb" })
+    {
+        var layer = throughput.Where(r => r.Path == path && r.Stack == stacks[0].Item1).ToList();
+        var sslStream = throughput.Where(r => r.Path == path && r.Stack == stacks[1].Item1).ToList();
+        var (layerRate, sslRate) = (Median(layer.Select(r => r.RequestsPerSecond)), Median(sslStream.Select(r => r.RequestsPerSecond)));
+        var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerRequest)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerRequest)));
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"| {(path == "/" ? "2 bytes" : "1 MB")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x |");
+    }
+}
+
+if (soak > 0)
+{
+    // Footprints at each quarter: growth that stops (caches filling, allocator arenas) is not a leak; growth that
+    // goes on is.
+    var footprints = new List<(long Handshakes, NativeFootprint Footprint)> { (0, NativeFootprint.Take()) };
+    long done = 0;
+    while (done < soak)
+    {
+        done += (await HandshakeRun.RunAsync(stacks[0].Item1, server.Layer, resumed: false, 10)).Connections;
+        if (done * 4 / soak > footprints.Count - 1 || done >= soak)
+        {
+            footprints.Add((done, NativeFootprint.Take()));
+            Console.Error.WriteLine($"soak: {done} handshakes, {footprints[^1].Footprint}");
+        }
+    }
+
+    report.AppendLine();
+    report.AppendLine(CultureInfo.InvariantCulture, $"Soak: {done} full handshakes on the layer.");
+    report.AppendLine();
+    report.AppendLine("| handshakes | resident KB | native heap in use KB | file descriptors | managed heap KB |");
+    report.AppendLine("|---:|---:|---:|---:|---:|");
+    foreach (var (handshakes, footprint) in footprints)
+    {
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"| {handshakes} | {footprint.ResidentKilobytes} | {footprint.NativeHeapKilobytes} | {footprint.FileDescriptors} | {footprint.ManagedBytes / 1024} |");
+    }
+}
+
+Directory.CreateDirectory(output);
+await File.WriteAllTextAsync(Path.Combine(output, "tls.md"), report.ToString());
+Console.WriteLine(report);
+
+static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
+
+int Option(string name, int fallback)
+{
+    var value = args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+    return value is null ? fallback : int.Parse(value, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,58 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace KestrelTfo.TlsBenchmark;
+
+/// <summary>
+/// One Kestrel on the TCP Fast Open transport with two HTTPS endpoints that differ only in the TLS stack: the layer on
+/// OpenSSL (<c>UseOpenSslHttps</c>) and Kestrel's own (<c>UseHttps</c>, SslStream), with the same certificate.
+/// </summary>
+internal sealed class TlsServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TlsServer(WebApplication app, IPEndPoint layer, IPEndPoint sslStream)
+    {
+        _app = app;
+        Layer = layer;
+        SslStream = sslStream;
+    }
+
+    public IPEndPoint Layer { get; }
+
+    public IPEndPoint SslStream { get; }
+
+    public static async Task<TlsServer> StartAsync()
+    {
+        var certificate = CreateCertificate();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseFastOpenTransport();
+        builder.WebHost.UseKestrel(options =>
+        {
+            options.Listen(IPAddress.Loopback, 0, listen => listen.UseOpenSslHttps(certificate));
+            options.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate));
+        });
+        var app = builder.Build();
+        app.MapGet("/", () => "ok");
+        var megabyte = new byte[1024 * 1024];
+        app.MapGet("/1mb", () => Results.Bytes(megabyte, "application/octet-stream"));
+        await app.StartAsync();
+
+        var endPoints = app.Urls.Select(u => new Uri(u)).Select(u => new IPEndPoint(IPAddress.Parse(u.Host), u.Port)).ToList();
+        return new TlsServer(app, endPoints[0], endPoints[1]);
+    }
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private static X509Certificate2 CreateCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+    }
+}

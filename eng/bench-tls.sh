@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# TLS handshakes per second and server CPU per handshake: the TLS layer on OpenSSL (UseOpenSslHttps) against Kestrel's
+# UseHttps (SslStream), on the same TCP Fast Open transport in one server, full and resumed, runs alternating, ratios
+# side by side; with --soak N, then N full handshakes on the layer with resident memory and file descriptors before and
+# after. The client is `openssl s_time` (one connection at a time: a handshake and one GET).
+# Then keep-alive throughput over HTTPS (HTTP/1.1, wrk -t1 -c16): 2-byte and 1 MB responses, server CPU per request.
+#   eng/bench-tls.sh [--seconds 5] [--rounds 3] [--soak 100000] [--no-throughput] [--output artifacts/bench]
+# Root: runs in a private network namespace (unshare -n) with loopback up and net.ipv4.tcp_fastopen=3.
+# Writes OUTPUT/tls.md.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+if [[ "${1:-}" != "--in-netns" ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "bench-tls: needs root (a private network namespace); run it with sudo" >&2
+        exit 2
+    fi
+    { command -v openssl && command -v wrk; } >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl wrk >/dev/null; }
+    dotnet build eng/KestrelTfo.TlsBenchmark -c Release -nologo -v quiet
+    exec unshare --net -- "$0" --in-netns "$@"
+fi
+shift
+ip link set lo up
+echo 3 > /proc/sys/net/ipv4/tcp_fastopen
+exec dotnet eng/KestrelTfo.TlsBenchmark/bin/Release/net10.0/KestrelTfo.TlsBenchmark.dll "$@"

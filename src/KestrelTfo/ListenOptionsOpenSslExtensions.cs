@@ -1,0 +1,114 @@
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Versioning;
+using System.Security.Cryptography.X509Certificates;
+using KestrelTfo.OpenSsl;
+using KestrelTfo.Tls;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Microsoft.AspNetCore.Hosting;
+
+/// <summary>
+/// Serves an endpoint's HTTPS with the TLS layer on OpenSSL 3 instead of <c>SslStream</c>, called where
+/// <c>UseHttps</c> would be. The endpoint still gets everything <c>UseHttps</c> gives (the https scheme, HTTP/2 by
+/// ALPN, Kestrel's TLS features, metrics and logs). Where OpenSSL 3 cannot be loaded, the endpoint is served by
+/// Kestrel's own <c>UseHttps</c> with the same options, and a warning says so once: never plaintext.
+/// </summary>
+public static class ListenOptionsOpenSslExtensions
+{
+    // Once per host (its logger factory), not once per endpoint: the reason is the machine's, not the endpoint's.
+    private static readonly ConditionalWeakTable<ILoggerFactory, object> s_fallbackLogged = new();
+
+    /// <summary>Serves HTTPS on this endpoint with <paramref name="serverCertificate"/>, through the TLS layer on OpenSSL.</summary>
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <param name="serverCertificate">The server's certificate, with its private key (RSA or ECDSA).</param>
+    /// <returns>The same <paramref name="listenOptions"/>.</returns>
+    public static ListenOptions UseOpenSslHttps(this ListenOptions listenOptions, X509Certificate2 serverCertificate)
+    {
+        ArgumentNullException.ThrowIfNull(serverCertificate);
+        return listenOptions.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = serverCertificate });
+    }
+
+    /// <summary>Serves HTTPS on this endpoint with the certificate in a PKCS#12 file, through the TLS layer on OpenSSL.</summary>
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <param name="fileName">The certificate file, relative to the app's content root unless absolute.</param>
+    /// <param name="password">The file's password, or null.</param>
+    /// <returns>The same <paramref name="listenOptions"/>.</returns>
+    public static ListenOptions UseOpenSslHttps(this ListenOptions listenOptions, string fileName, string? password)
+    {
+        ArgumentNullException.ThrowIfNull(listenOptions);
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        var contentRoot = listenOptions.ApplicationServices.GetService<IHostEnvironment>()?.ContentRootPath ?? AppContext.BaseDirectory;
+        var certificate = X509CertificateLoader.LoadPkcs12FromFile(Path.Combine(contentRoot, fileName), password);
+        return listenOptions.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate });
+    }
+
+    /// <summary>Serves HTTPS on this endpoint with options <paramref name="configureOptions"/> sets, through the TLS layer on OpenSSL.</summary>
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <param name="configureOptions">Sets the certificate (or a selector) and the rest; see <see cref="UseOpenSslHttps(ListenOptions, HttpsConnectionAdapterOptions)"/>.</param>
+    /// <returns>The same <paramref name="listenOptions"/>.</returns>
+    public static ListenOptions UseOpenSslHttps(this ListenOptions listenOptions, Action<HttpsConnectionAdapterOptions> configureOptions)
+    {
+        ArgumentNullException.ThrowIfNull(configureOptions);
+        var options = new HttpsConnectionAdapterOptions();
+        configureOptions(options);
+        return listenOptions.UseOpenSslHttps(options);
+    }
+
+    /// <summary>
+    /// Serves HTTPS on this endpoint through the TLS layer on OpenSSL, with <paramref name="httpsOptions"/>: the
+    /// certificate and its chain, <c>ServerCertificateSelector</c> (SNI), client certificates (<c>AllowCertificate</c>,
+    /// <c>RequireCertificate</c>, <c>ClientCertificateValidation</c>, <c>CheckCertificateRevocation</c>),
+    /// <c>SslProtocols</c> (TLS 1.2 and 1.3) and <c>HandshakeTimeout</c>. Settings the layer cannot honour
+    /// (<c>OnAuthenticate</c>, <c>TlsClientHelloBytesCallback</c>, <c>DelayCertificate</c>, TLS before 1.2) throw
+    /// <see cref="NotSupportedException"/> here, at start-up, naming the setting.
+    /// </summary>
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <param name="httpsOptions">The endpoint's HTTPS options, as <c>UseHttps</c> takes them.</param>
+    /// <returns>The same <paramref name="listenOptions"/>.</returns>
+    public static ListenOptions UseOpenSslHttps(this ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions) =>
+        UseOpenSslHttps(listenOptions, httpsOptions, OperatingSystem.IsLinux() ? OpenSslLibrary.UnavailableReason : "not Linux");
+
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <param name="httpsOptions">The endpoint's HTTPS options.</param>
+    /// <param name="unavailableReason">Why OpenSSL 3 cannot serve here, or null; tests pass one to take the fallback.</param>
+    internal static ListenOptions UseOpenSslHttps(ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, string? unavailableReason)
+    {
+        ArgumentNullException.ThrowIfNull(listenOptions);
+        ArgumentNullException.ThrowIfNull(httpsOptions);
+
+        var loggerFactory = listenOptions.ApplicationServices.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+        var logger = loggerFactory.CreateLogger(OpenSslTlsLog.Category);
+        var endpoint = listenOptions.EndPoint.ToString() ?? "an endpoint";
+        if (unavailableReason is not null || !OperatingSystem.IsLinux())
+        {
+            if (s_fallbackLogged.TryAdd(loggerFactory, s_fallbackLogged))
+            {
+                OpenSslTlsLog.OpenSslUnavailable(logger, unavailableReason ?? "not Linux", endpoint);
+            }
+
+            return listenOptions.UseHttps(httpsOptions);
+        }
+
+        AddLayer(listenOptions, httpsOptions, loggerFactory);
+        OpenSslTlsLog.EndpointOnOpenSsl(logger, endpoint, OpenSslLibrary.VersionText);
+
+        // Kestrel's HTTPS middleware passes a connection whose TLS feature is set straight through; registering it marks
+        // the endpoint as TLS (the https scheme, HTTP/2 on Http1AndHttp2) through public API.
+        return listenOptions.UseHttps(httpsOptions);
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static void AddLayer(ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, ILoggerFactory loggerFactory)
+    {
+        var server = new OpenSslServerContext(httpsOptions, listenOptions.Protocols);
+        var meterFactory = listenOptions.ApplicationServices.GetService<IMeterFactory>();
+        var metrics = meterFactory is null ? null : new KestrelTlsMetrics(meterFactory);
+        listenOptions.Use(next => new OpenSslConnectionMiddleware(next, server, loggerFactory, metrics).OnConnectionAsync);
+    }
+}

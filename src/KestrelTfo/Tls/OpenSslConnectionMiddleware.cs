@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Runtime.Versioning;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Logging;
+
+namespace KestrelTfo.Tls;
+
+/// <summary>
+/// The connection middleware that terminates TLS on OpenSSL for one endpoint: it runs the handshake, sets Kestrel's TLS
+/// features, and hands the rest of the pipeline plaintext. Kestrel's own HTTPS middleware, which follows it, sees the
+/// TLS feature and passes the connection through. A failed handshake ends that connection only.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class OpenSslConnectionMiddleware(
+    ConnectionDelegate next, OpenSslServerContext server, ILoggerFactory loggerFactory, KestrelTlsMetrics? metrics)
+{
+    private readonly ILogger _httpsLogger = loggerFactory.CreateLogger(KestrelHttpsLog.Category);
+    private readonly ILogger _logger = loggerFactory.CreateLogger(OpenSslTlsLog.Category);
+
+    public async Task OnConnectionAsync(ConnectionContext context)
+    {
+        if (context.Features.Get<ITlsConnectionFeature>() is not null)
+        {
+            await next(context);
+            return;
+        }
+
+        using var connection = OpenSslConnection.Create(server, context);
+        var startTimestamp = Stopwatch.GetTimestamp();
+        var counted = metrics?.HandshakeStart(context) ?? false;
+        var transport = context.Transport;
+        using var handshakeEnds = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed);
+        if (server.Options.HandshakeTimeout != Timeout.InfiniteTimeSpan)
+        {
+            handshakeEnds.CancelAfter(server.Options.HandshakeTimeout);
+        }
+
+        OpenSslTlsFeature feature;
+        try
+        {
+            await connection.HandshakeAsync(transport, handshakeEnds.Token);
+
+            // The timeout is the handshake's only: its timer need not run on for the rest of the connection.
+            handshakeEnds.CancelAfter(Timeout.InfiniteTimeSpan);
+            feature = connection.CreateFeature(connection.ValidateClientCertificate());
+        }
+        catch (OperationCanceledException exception) when (!context.ConnectionClosed.IsCancellationRequested)
+        {
+            KestrelHttpsLog.AuthenticationTimedOut(_httpsLogger);
+            metrics?.HandshakeStop(context, counted, startTimestamp, protocol: null, exception);
+            return;
+        }
+        catch (Exception exception)
+        {
+            KestrelHttpsLog.AuthenticationFailed(_httpsLogger, exception);
+            metrics?.HandshakeStop(context, counted, startTimestamp, protocol: null, exception);
+            return;
+        }
+
+        metrics?.HandshakeStop(context, counted, startTimestamp, feature.Protocol, exception: null);
+        KestrelHttpsLog.HttpsConnectionEstablished(_httpsLogger, context.ConnectionId, feature.Protocol);
+
+        context.Features.Set<ITlsConnectionFeature>(feature);
+        context.Features.Set<ITlsHandshakeFeature>(feature);
+        context.Features.Set<ITlsApplicationProtocolFeature>(feature);
+        context.Features.Set(feature);
+        context.Features.Get<IConnectionMetricsTagsFeature>()?.Tags.Add(new("tls.protocol.version", KestrelTlsMetrics.ProtocolVersion(feature.Protocol)));
+
+        // Inline: each side's continuation runs on the thread that produced the data (the transport's, or Kestrel's),
+        // as Kestrel's own transports do, instead of a thread-pool hop per direction per flush.
+        var pipeOptions = new PipeOptions(
+            pool: context.Features.Get<IMemoryPoolFeature>()?.MemoryPool,
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            useSynchronizationContext: false);
+        var toApp = new Pipe(pipeOptions);
+        var fromApp = new Pipe(pipeOptions);
+        context.Transport = new TlsDuplexPipe(toApp.Reader, fromApp.Writer);
+        var pumps = connection.RunAsync(transport, toApp.Writer, fromApp.Reader);
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            // Kestrel is done with the connection: end both directions, then the pumps, before the SSL is freed.
+            await toApp.Reader.CompleteAsync();
+            await fromApp.Writer.CompleteAsync();
+            transport.Input.CancelPendingRead();
+            try
+            {
+                await pumps;
+            }
+            catch (Exception exception)
+            {
+                OpenSslTlsLog.ConnectionFailed(_logger, context.ConnectionId, exception.Message);
+            }
+
+            context.Transport = transport;
+        }
+    }
+}

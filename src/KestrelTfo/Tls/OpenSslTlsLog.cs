@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Logging;
+
+namespace KestrelTfo.Tls;
+
+/// <summary>The layer's own messages, category <see cref="Category"/>. Event ids are fixed: never reuse or renumber one.</summary>
+internal static partial class OpenSslTlsLog
+{
+    public const string Category = "KestrelTfo.Tls";
+
+    [LoggerMessage(1, LogLevel.Warning,
+        "OpenSSL 3 is not available ({Reason}): HTTPS on {Endpoint} is served by Kestrel's own UseHttps (SslStream) instead.",
+        EventName = "OpenSslUnavailable")]
+    public static partial void OpenSslUnavailable(ILogger logger, string reason, string endpoint);
+
+    [LoggerMessage(2, LogLevel.Information, "HTTPS on {Endpoint} is served by the TLS layer on OpenSSL {Version}.", EventName = "EndpointOnOpenSsl")]
+    public static partial void EndpointOnOpenSsl(ILogger logger, string endpoint, string version);
+
+    [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId}: TLS ended after the handshake: {Reason}", EventName = "ConnectionFailed")]
+    public static partial void ConnectionFailed(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(4, LogLevel.Information, "The configured endpoint {Endpoint} stays on Kestrel's UseHttps (SslStream): {Reason}.", EventName = "EndpointStaysOnSslStream")]
+    public static partial void EndpointStaysOnSslStream(ILogger logger, string endpoint, string reason);
+}

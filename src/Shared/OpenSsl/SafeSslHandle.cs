@@ -1,0 +1,27 @@
+using System.Runtime.InteropServices;
+
+namespace KestrelTfo.OpenSsl;
+
+/// <summary>Owns an SSL: one connection's TLS state (it also releases the BIOs it was given); freed once, when disposed or finalized.</summary>
+internal sealed class SafeSslHandle : SafeHandle
+{
+    private static long s_released;
+
+    /// <summary>Made by the P/Invoke marshaller, which sets the pointer.</summary>
+    public SafeSslHandle()
+        : base(IntPtr.Zero, ownsHandle: true)
+    {
+    }
+
+    /// <summary>How many of these this process has freed: tests check that a connection's are.</summary>
+    public static long Released => Interlocked.Read(ref s_released);
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    protected override bool ReleaseHandle()
+    {
+        Libssl.SSL_free(handle);
+        Interlocked.Increment(ref s_released);
+        return true;
+    }
+}
