@@ -1,3 +1,4 @@
+using KestrelTfo.Internal;
 using System.Diagnostics.Metrics;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
@@ -53,12 +54,12 @@ public sealed class EarlyDataGuardTests
         Assert.Single(app.Services.GetRequiredService<RequestLedger>().Transfers);
         Assert.Equal(1, metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "kernel_deferred")));
         Assert.Equal(0, metrics.Sum("kestreltfo.early_data.connections"));
-        Assert.Equal(policy == "Reject" ? 1 : 0, app.Logs.Transport.Count(e => e.EventId.Name == "RejectMeansDefer"));
-        Assert.Contains(app.Logs.Transport, e => e.EventId.Name == "ListenerStarted" && e.Message.Contains("deferred by the kernel's filter", StringComparison.Ordinal));
+        Assert.Equal(policy == "Reject" ? 1 : 0, app.Logs.Transport.Count(e => e.EventId.Name == nameof(FastOpenLog.RejectMeansDefer)));
+        Assert.Contains(app.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.ListenerStarted) && e.Message.Contains("deferred by the kernel's filter", StringComparison.Ordinal));
     }
 
     public static TheoryData<string, string> ClientHellos() => new(
-        from file in SynPayloads.ClientHelloFiles from family in new[] { "ipv4", "ipv6" } select (file, family));
+        from file in ClientHelloCorpus.Names from family in new[] { "ipv4", "ipv6" } select (file, family));
 
     [Theory(Timeout = Limits.Test)]
     [MemberData(nameof(ClientHellos))]
@@ -69,7 +70,7 @@ public sealed class EarlyDataGuardTests
             settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer" },
             listen: o => o.Listen(SynPayloads.LoopbackOf(family), 0));
         // A line end after it lets Kestrel judge the bytes at once; the kernel's filter and the guard look at the start only.
-        byte[] hello = [.. SynPayloads.ClientHello(file), (byte)'\r', (byte)'\n'];
+        byte[] hello = [.. ClientHelloCorpus.Read(file), (byte)'\r', (byte)'\n'];
         await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
         using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
 
@@ -95,7 +96,7 @@ public sealed class EarlyDataGuardTests
         await using var app = new KestrelAppFactory<Program>(
             settings: new() { ["Kestrel:FastOpen:ClientHelloDebounceWindow"] = "00:00:30" },
             configure: web => web.ConfigureServices(services => services.AddSingleton<TimeProvider>(time)));
-        byte[] hello = [.. SynPayloads.ClientHello("curl-tls13.bin"), (byte)'\r', (byte)'\n'];
+        byte[] hello = [.. ClientHelloCorpus.Read("curl-tls13.bin"), (byte)'\r', (byte)'\n'];
         await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
         using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
         Task<RawExchange> SendHelloAsync() => RawHttp.SendAsync(app.EndPoint, hello, Timeout, tolerateReset: true);
@@ -182,9 +183,9 @@ public sealed class EarlyDataGuardTests
 
         Assert.True(exchange.SynDataAcknowledged);
         Assert.Equal(new FastOpenReport(true, true, RawHttp.Post("/transfer").Length, EarlyDataKind.HttpRequest, "POST", EarlyDataAction.Deferred), Report(exchange));
-        var warning = Assert.Single(app.Logs.Transport, e => e.EventId.Name == "KernelFilterUnavailable");
+        var warning = Assert.Single(app.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.KernelFilterUnavailable));
         Assert.Equal(LogLevel.Warning, warning.Level);
-        Assert.Contains(app.Logs.Transport, e => e.EventId.Name == "ListenerStarted" && e.Message.Contains("deferred in the transport", StringComparison.Ordinal));
+        Assert.Contains(app.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.ListenerStarted) && e.Message.Contains("deferred in the transport", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = Limits.Test)]
@@ -224,7 +225,7 @@ public sealed class EarlyDataGuardTests
         // Kestrel refuses what is not HTTP; the guard saw a TFO connection with unknown early data, and the server
         // goes on serving.
         Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
-        Assert.Contains(app.Logs.Transport, e => e.EventId.Id == 20 && e.Message.Contains("are Unknown", StringComparison.Ordinal));
+        Assert.Contains(app.Logs.Transport, e => e.EventId == LogEvents.Transport(nameof(FastOpenLog.EarlyDataNotReplaySafe)) && e.Message.Contains("are Unknown", StringComparison.Ordinal));
         var report = Report(await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout));
         Assert.Equal(EarlyDataKind.HttpRequest, report.EarlyDataKind);
     }
@@ -261,7 +262,7 @@ public sealed class EarlyDataGuardTests
 
         // The listener went on accepting: the next connection is served.
         Assert.Equal(200, (await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout)).StatusCode);
-        var failed = Assert.Single(app.Logs.Transport, e => e.EventId.Name == "ConnectionFailed");
+        var failed = Assert.Single(app.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.ConnectionFailed));
         Assert.Equal(LogLevel.Error, failed.Level);
         Assert.DoesNotContain(app.Logs.Entries, e => e.Level == LogLevel.Critical);
     }

@@ -10,7 +10,6 @@ namespace KestrelTfo.FunctionalTests;
 /// <summary>Which failures of the TFO client's connect move on to a host's next address, over real sockets.</summary>
 public sealed class FastOpenClientFailoverTests
 {
-    private const int ConnectAttemptFailed = 103;
 
     // Far more than the small socket buffers below hold, so the send is still under way when the server resets.
     private const int FirstWriteLength = 1 << 20;
@@ -49,7 +48,7 @@ public sealed class FastOpenClientFailoverTests
         var error = await Assert.ThrowsAsync<IOException>(() => connect.WaitAsync(TimeSpan.FromSeconds(20), Timeout));
         Assert.IsType<SocketException>(error.InnerException);
         Assert.False(next.Poll(0, SelectMode.SelectRead), "a connection reached the next address");
-        Assert.Empty(log.WithId(ConnectAttemptFailed));
+        Assert.Empty(log.WithEvent(nameof(FastOpenClientLog.ConnectAttemptFailed)));
     }
 
     private static Socket Listen(IPEndPoint endPoint)

@@ -11,8 +11,6 @@ namespace KestrelTfo.FunctionalTests;
 /// <summary>The TFO HttpClient handler on a path that drops SYNs carrying data.</summary>
 public sealed class FastOpenClientFallbackTests
 {
-    private const int FallbackRaceStarted = 104;
-    private const int FallbackRaceWon = 105;
 
     // Far longer than a test may take: only the test's clock can end it.
     private static readonly TimeSpan s_fallbackDelay = TimeSpan.FromMinutes(5);
@@ -68,8 +66,8 @@ public sealed class FastOpenClientFallbackTests
         Assert.Equal(["ok", "ok"], bodies);
         Assert.Equal(4, sockets);
         Assert.Equal(["CookieRequested"], log.Connections);
-        Assert.Equal(2, log.WithId(FallbackRaceStarted).Count);
-        Assert.Equal([LogLevel.Information, LogLevel.Debug], log.WithId(FallbackRaceWon).Select(e => e.Level));
+        Assert.Equal(2, log.WithEvent(nameof(FastOpenClientLog.FallbackRaceStarted)).Count);
+        Assert.Equal([LogLevel.Information, LogLevel.Debug], log.WithEvent(nameof(FastOpenClientLog.FallbackRaceWon)).Select(e => e.Level));
     }
 
     [Fact(Timeout = Limits.Test)]
@@ -115,7 +113,7 @@ public sealed class FastOpenClientFallbackTests
             Assert.True(sockets[0].SafeHandle.IsClosed, "the losing attempt was still running when the race returned");
         }
 
-        Assert.Single(log.WithId(FallbackRaceWon));
+        Assert.Single(log.WithEvent(nameof(FastOpenClientLog.FallbackRaceWon)));
     }
 
     [Fact(Timeout = Limits.Test)]
@@ -129,7 +127,7 @@ public sealed class FastOpenClientFallbackTests
 
         Assert.Equal(["ok", "ok"], bodies);
         Assert.Equal(["CookieRequested", "SynRetransmitted"], log.Connections);
-        Assert.Empty(log.WithId(FallbackRaceStarted));
+        Assert.Empty(log.WithEvent(nameof(FastOpenClientLog.FallbackRaceStarted)));
     }
 
     /// <summary>

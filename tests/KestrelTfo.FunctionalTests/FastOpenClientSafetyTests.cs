@@ -78,7 +78,7 @@ public sealed class FastOpenClientSafetyTests
         // again without data.
         var options = new NetEmu.EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(100));
         options.ToServer.DropSynWithData = synWithDataDropped;
-        using var link = WanLink.LinkEnvironment.Start(options);
+        using var link = LinkEnvironment.Start(options);
         await using var app = new KestrelAppFactory<Program>(listen: o => o.Listen(link.ServerAddress, 0));
         using var kestrel = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>(), FastOpenMetrics.MeterName, "Microsoft.AspNetCore.Server.Kestrel");
         using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
@@ -168,7 +168,7 @@ public sealed class FastOpenClientSafetyTests
                 o.Listen(second, port, listen => listen.UseHttps(TestCertificate.Instance));
             });
         using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
-        var hello = SynPayloads.ClientHello("sslstream-tls13.bin");
+        var hello = ClientHelloCorpus.Read("sslstream-tls13.bin");
 
         // Cookies for both addresses, so that either connection could carry the ClientHello in its SYN.
         foreach (var endPoint in app.EndPoints)
@@ -200,7 +200,7 @@ public sealed class FastOpenClientSafetyTests
         // The second connection is alive: the server answered the ClientHello with its handshake.
         Assert.True(await socket.ReceiveAsync(new byte[5], SocketFlags.None, Timeout) > 0);
         Assert.Equal(0, metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "debounced")));
-        Assert.Single(log.WithId(103));
+        Assert.Single(log.WithEvent(nameof(FastOpenClientLog.ConnectAttemptFailed)));
     }
 
     private static async Task<string> ExchangeAsync(FastOpenConnector connector, DnsEndPoint endPoint, string request)

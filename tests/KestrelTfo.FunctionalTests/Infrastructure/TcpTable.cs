@@ -24,14 +24,8 @@ internal static class TcpTable
     /// </summary>
     public static async Task<int> WaitForNoSynSentAsync(IPEndPoint remote, TimeSpan limit)
     {
-        var deadline = DateTime.UtcNow + limit;
-        int count;
-        while ((count = CountSynSent(remote)) > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        return count;
+        await Bounded.UntilAsync(() => CountSynSent(remote) == 0, limit, CancellationToken.None);
+        return CountSynSent(remote);
     }
 
     // Each line's fields: slot, local address, remote address, state, ...

@@ -64,10 +64,7 @@ public sealed class EarlyDataReplayTests
 
         // A kept-alive connection whose first request rode in the SYN, then a POST once that was answered: the
         // connection stays flagged, but by the POST its handshake has completed, so the POST may go ahead.
-        using var socket = scene.ClientSocket();
-        FastOpenConnect.Set(socket, enabled: true);
-        await socket.ConnectAsync(scene.Server, Timeout);
-        await socket.SendAsync("GET /tfo HTTP/1.1\r\nHost: test\r\n\r\n"u8.ToArray(), SocketFlags.None, Timeout);
+        using var socket = await RawFastOpen.ConnectAndSendAsync(scene.Server, "GET /tfo HTTP/1.1\r\nHost: test\r\n\r\n"u8.ToArray(), Timeout, scene.ClientSocket);
         await ReadUntilAsync(socket, "\r\n0\r\n\r\n");
         await socket.SendAsync(RawHttp.Post("/transfer"), SocketFlags.None, Timeout);
         await ReadUntilAsync(socket, "}");
@@ -101,7 +98,7 @@ public sealed class EarlyDataReplayTests
     public async Task A_replayed_ClientHello_is_closed_as_a_duplicate_when_debounce_is_on()
     {
         await using var scene = await Scene.StartAsync("Flag", replay: true, debounce: true);
-        var hello = SynPayloads.ClientHello("curl-tls13.bin");
+        var hello = ClientHelloCorpus.Read("curl-tls13.bin");
 
         await scene.SendTwiceAsync(hello);
 
