@@ -31,7 +31,7 @@ public sealed class FastOpenClientFailoverTests
         {
             CreateSocket = endPoint => new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { SendBufferSize = BufferSize },
         };
-        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod);
+        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger(FastOpenClientLog.Category), FastOpenClientSocket.PlatformMethod);
 
         var addresses = new[] { ((IPEndPoint)resetting.LocalEndPoint!).Address, ((IPEndPoint)next.LocalEndPoint!).Address };
         var connect = dialer.ConnectAsync(addresses, port, Request(method), Timeout);

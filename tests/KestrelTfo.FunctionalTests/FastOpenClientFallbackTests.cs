@@ -98,7 +98,7 @@ public sealed class FastOpenClientFallbackTests
         using var log = new ClientLog();
         var time = new TimerCountingTimeProvider();
         var options = new FastOpenConnectOptions { FallbackDelay = s_fallbackDelay, CreateSocket = CreateSocket };
-        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod, time: time);
+        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger(FastOpenClientLog.Category), FastOpenClientSocket.PlatformMethod, time: time);
 
         var connect = dialer.ConnectAsync([server.EndPoint.Address], server.EndPoint.Port, RawHttp.Request("/"), Timeout);
         await attempts.WaitAsync(Timeout);

@@ -7,8 +7,9 @@ using KestrelTfo.Client.Internal;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.Platform;
 using KestrelTfo.TestApp;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
@@ -160,12 +161,15 @@ public sealed class FastOpenClientSafetyTests
             port = ((IPEndPoint)probe.LocalEndPoint!).Port;
         }
 
+        // The cookie exchanges below send a ClientHello and wait for the server to close, which it does when the TLS
+        // handshake times out: a short timeout keeps that wait short (Kestrel's default is 10 s).
+        var https = new HttpsConnectionAdapterOptions { ServerCertificate = TestCertificate.Instance, HandshakeTimeout = TimeSpan.FromMilliseconds(500) };
         await using var app = new KestrelAppFactory<Program>(
             settings: new() { ["Kestrel:FastOpen:ClientHelloDebounceWindow"] = "00:01:00" },
             listen: o =>
             {
-                o.Listen(first, port, listen => listen.UseHttps(TestCertificate.Instance));
-                o.Listen(second, port, listen => listen.UseHttps(TestCertificate.Instance));
+                o.Listen(first, port, listen => listen.UseHttps(https));
+                o.Listen(second, port, listen => listen.UseHttps(https));
             });
         using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
         var hello = ClientHelloCorpus.Read("sslstream-tls13.bin");
@@ -193,7 +197,7 @@ public sealed class FastOpenClientSafetyTests
             },
         };
         using var log = new ClientLog();
-        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod);
+        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger(FastOpenClientLog.Category), FastOpenClientSocket.PlatformMethod);
 
         using var socket = await dialer.ConnectAsync([first, second], port, hello, Timeout);
 

@@ -110,7 +110,7 @@ public sealed class FastOpenClientTests
         var refused = Loopback.NextAddress();
         await FetchCookieAsync(refused);
         using var log = new ClientLog();
-        var dialer = new FastOpenDialer(new FastOpenConnectOptions(), log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod);
+        var dialer = new FastOpenDialer(new FastOpenConnectOptions(), log.Factory.CreateLogger(FastOpenClientLog.Category), FastOpenClientSocket.PlatformMethod);
 
         // With a cookie for the refused address, its connect returns at once and the refusal comes after the SYN
         // with data: the dialer must still notice it and move on.

@@ -8,7 +8,6 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// </summary>
 internal sealed class ClientLog : IDisposable
 {
-    private const string Category = "KestrelTfo.Client";
     private static readonly int s_fastOpenConnected = LogEvents.Client(nameof(FastOpenClientLog.FastOpenConnected)).Id;
     private static readonly int s_connectedNormally = LogEvents.Client(nameof(FastOpenClientLog.ConnectedNormally)).Id;
 
@@ -19,7 +18,7 @@ internal sealed class ClientLog : IDisposable
 
     public ILoggerFactory Factory { get; }
 
-    public IReadOnlyList<LogEntry> Entries => [.. _collector.Entries.Where(e => e.Category == Category)];
+    public IReadOnlyList<LogEntry> Entries => [.. _collector.Entries.Where(e => e.Category == FastOpenClientLog.Category)];
 
     /// <summary>
     /// One entry per connection, in order: the kernel's verdict on a TFO connection (<c>DataAccepted</c>,
