@@ -18,6 +18,10 @@ internal static class TcpTable
     public static int CountLocal(IPEndPoint local) =>
         Sockets(local.AddressFamily).Count(fields => fields[1] == Key(local) && fields[3] != TimeWait);
 
+    /// <summary>The kernel's state numbers (hex, as in <c>/proc/net/tcp</c>) of the sockets <see cref="CountLocal"/> counts.</summary>
+    public static string DescribeLocal(IPEndPoint local) =>
+        string.Join(' ', Sockets(local.AddressFamily).Where(fields => fields[1] == Key(local) && fields[3] != TimeWait).Select(fields => fields[3]));
+
     /// <summary>
     /// Waits, at most <paramref name="limit"/>, until no socket is trying to connect to <paramref name="remote"/>,
     /// and returns how many still are.

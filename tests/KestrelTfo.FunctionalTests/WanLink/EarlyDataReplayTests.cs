@@ -20,9 +20,16 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 [Collection(nameof(RoundTripTimingTests))]
 public sealed class EarlyDataReplayTests
 {
-    // The real client resets a replayed connection one round trip after its SYN arrives; under Flag the replay runs
-    // only if the app reads it before that, so the round trip is long enough for a busy machine to win the race.
     private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(100);
+
+    // The real client resets a replayed connection once the server's SYN-ACK reaches it; under Flag the replay runs only
+    // if the app reads it before the reset arrives. Holding the link's server-to-client direction this long gives the
+    // app all that time (it needs milliseconds), so the race has one outcome.
+    private static readonly TimeSpan s_slowSynAck = TimeSpan.FromSeconds(1);
+
+    // With the server's answers that slow, the first exchange (two one-way trips of them) is over and its reset has
+    // cleared the server well before this; the replay then finds the server with no trace of the connection.
+    private static readonly TimeSpan s_replayAfterSlowSynAck = TimeSpan.FromSeconds(3);
 
     // Long after the first exchange (a few round trips) is over, and the client's reset has cleared the server.
     private static readonly TimeSpan s_replayAfter = TimeSpan.FromMilliseconds(800);
@@ -34,7 +41,7 @@ public sealed class EarlyDataReplayTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Flag_runs_a_replayed_request_twice_and_both_runs_see_the_flag()
     {
-        await using var scene = await Scene.StartAsync("Flag", replay: true);
+        await using var scene = await Scene.StartAsync("Flag", replay: true, toClientDelay: s_slowSynAck, replayAfter: s_replayAfterSlowSynAck);
 
         await scene.SendTwiceAsync(RawHttp.Post("/transfer"));
 
@@ -89,6 +96,12 @@ public sealed class EarlyDataReplayTests
             await scene.Metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "kernel_deferred")) == 2, s_patience, Timeout),
             "the original and its replay were not both deferred by the kernel: " + string.Join("; ", scene.Metrics.Measurements.Select(m => m.Instrument + " " + string.Join(",", m.Tags.Select(t => t.Key + "=" + t.Value)))));
         Assert.Equal(1, scene.Link.ToServer.Replayed);
+
+        // "Never" is judged once the replayed connection is over: no socket but the listener is left on the server's
+        // address, so Kestrel has closed every connection it accepted and no request of theirs can still start.
+        Assert.True(
+            await Bounded.UntilAsync(() => TcpTable.CountLocal(scene.Server) == 1, s_patience, Timeout),
+            $"{TcpTable.CountLocal(scene.Server) - 1} connection(s) still open on the server");
         Assert.Equal(2, scene.Ledger.Transfers.Count);
         Assert.Equal(new FastOpenReport(true, true, 0, EarlyDataKind.None, null, EarlyDataAction.Deferred), scene.Ledger.Transfers[1]);
         Assert.Equal([false, false], scene.Ledger.PossibleReplays);
@@ -122,6 +135,29 @@ public sealed class EarlyDataReplayTests
         Assert.Equal(2, scene.Metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "deferred")));
         Assert.True(await scene.Metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.pending") == 0, s_patience, Timeout));
         scene.AssertOnlyTheGuardLogged();
+    }
+
+    [Fact(Timeout = Limits.LongTest)]
+    public async Task Over_a_real_round_trip_Defer_holds_a_POST_in_the_transport_until_the_handshake_completes_then_runs_it_once()
+    {
+        // Without the kernel's filter the POST is taken in the SYN, and only the transport can hold it.
+        await using var scene = await Scene.StartAsync("Defer", toClientDelay: s_slowSynAck, kernelFilter: false);
+        await RawHttp.SendAsync(scene.Server, RawHttp.Request("/tfo"), Timeout, createSocket: scene.ClientSocket, reset: true);
+
+        var exchange = RawHttp.SendAsync(scene.Server, RawHttp.Post("/transfer"), Timeout, createSocket: scene.ClientSocket);
+
+        // Accepted in SYN_RECV and held: the SYN-ACK is still on its way to the client, so the handshake cannot have
+        // completed, and the app has not been handed the POST.
+        Assert.True(await scene.Metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.pending") == 1, s_patience, Timeout), "the connection was not held");
+        Assert.Empty(scene.Ledger.Transfers);
+
+        // Once the client's ACK completes the handshake, the POST runs, once, known to be no replay.
+        var response = await exchange.WaitAsync(s_patience, Timeout);
+        Assert.True(response.SynDataAcknowledged);
+        var run = Assert.Single(scene.Ledger.Transfers);
+        Assert.Equal(new FastOpenReport(true, true, RawHttp.Post("/transfer").Length, EarlyDataKind.HttpRequest, "POST", EarlyDataAction.Deferred), run);
+        Assert.Equal([false], scene.Ledger.PossibleReplays);
+        Assert.Equal(0, scene.Metrics.Sum("kestreltfo.early_data.pending"));
     }
 
     [Fact(Timeout = Limits.LongTest)]
@@ -190,7 +226,7 @@ public sealed class EarlyDataReplayTests
 
             Assert.Equal(0, scene.Metrics.Sum("kestreltfo.early_data.pending"));
             Assert.Equal(0, scene.Metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "deferral_timed_out")));
-            Assert.Equal(0, TcpTable.CountLocal(scene.Server));
+            Assert.True(TcpTable.CountLocal(scene.Server) == 0, $"sockets left, by state: {TcpTable.DescribeLocal(scene.Server)}");
             await Task.WhenAll(stalled).WaitAsync(s_patience, Timeout);
         }
         finally
@@ -239,13 +275,20 @@ public sealed class EarlyDataReplayTests
         public IPEndPoint? LoopbackServer { get; }
 
         public static Task<Scene> StartAsync(
-            string policy, bool replay = false, bool debounce = false, FakeTimeProvider? time = null, TimeSpan? toClientDelay = null, bool alsoLoopback = false)
+            string policy,
+            bool replay = false,
+            bool debounce = false,
+            FakeTimeProvider? time = null,
+            TimeSpan? toClientDelay = null,
+            bool alsoLoopback = false,
+            TimeSpan? replayAfter = null,
+            bool kernelFilter = true)
         {
             FastOpenEnvironment.RequireClientAndServerBits();
             var options = new EmulatedLinkOptions().WithRoundTripTime(s_roundTrip);
             if (replay)
             {
-                options.ToServer.ReplaySynWithDataAfter = s_replayAfter;
+                options.ToServer.ReplaySynWithDataAfter = replayAfter ?? s_replayAfter;
             }
 
             if (toClientDelay is { } delay)
@@ -254,7 +297,11 @@ public sealed class EarlyDataReplayTests
             }
 
             var link = LinkEnvironment.Start(options);
-            var settings = new Dictionary<string, string?> { ["Kestrel:FastOpen:EarlyDataPolicy"] = policy };
+            var settings = new Dictionary<string, string?>
+            {
+                ["Kestrel:FastOpen:EarlyDataPolicy"] = policy,
+                ["Kestrel:FastOpen:KernelEarlyDataFilter"] = kernelFilter ? "true" : "false",
+            };
             if (debounce)
             {
                 settings["Kestrel:FastOpen:ClientHelloDebounceWindow"] = "00:00:30";
