@@ -50,15 +50,12 @@ public sealed class DoctorTests
     public async Task Check_of_a_name_none_of_whose_addresses_answers_names_each_and_exits_4()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
-        // A port just released on one address is one nothing listens on, on that address or the next.
+        // Sockets bound to the port on both addresses, not listening, for the whole test: connections to them are refused,
+        // and no other test's listener can take that port on either address meanwhile.
         var silent = new[] { Loopback.NextAddress(), Loopback.NextAddress() };
-        int port;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(silent[0], 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
-
+        using var first = BoundOnly(new IPEndPoint(silent[0], 0));
+        var port = ((IPEndPoint)first.LocalEndPoint!).Port;
+        using var second = BoundOnly(new IPEndPoint(silent[1], port));
         var report = new DoctorReport("check");
 
         await ServerCheck.RunAsync(report, new CheckTarget("app.test", port), silent, connections: 1, TimeSpan.FromSeconds(2), Timeout);
@@ -92,12 +89,9 @@ public sealed class DoctorTests
     [Fact(Timeout = Limits.Test)]
     public async Task Check_of_a_port_nobody_listens_on_exits_4()
     {
-        IPEndPoint closed;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
-            closed = (IPEndPoint)probe.LocalEndPoint!;
-        }
+        // Bound, not listening, for the whole test: refused, and no other listener can take the port meanwhile.
+        using var bound = BoundOnly(new IPEndPoint(Loopback.NextAddress(), 0));
+        var closed = (IPEndPoint)bound.LocalEndPoint!;
 
         var run = await DoctorRun.StartAsync("--check", closed.ToString(), "--timeout", "2");
 
@@ -211,6 +205,13 @@ public sealed class DoctorTests
         var (exitCode, _) = await RunToolAsync("--bogus");
 
         Assert.Equal(2, exitCode);
+    }
+
+    private static Socket BoundOnly(IPEndPoint endPoint)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(endPoint);
+        return socket;
     }
 
     /// <summary>Accepts two connections and answers each with an HTTP status line, as a server without TFO would.</summary>

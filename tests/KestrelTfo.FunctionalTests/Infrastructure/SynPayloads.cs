@@ -15,5 +15,5 @@ internal static class SynPayloads
     public static byte[] ClientHello(string file) => ClientHelloCorpus.Read(file);
 
     /// <summary>Loopback of each family: the guard and the kernel filter must behave the same on both.</summary>
-    public static IPAddress LoopbackOf(string family) => family == "ipv6" ? IPAddress.IPv6Loopback : Loopback.NextAddress();
+    public static IPAddress LoopbackOf(string family) => family == "ipv6" ? Loopback.NextIPv6Address() : Loopback.NextAddress();
 }
