@@ -28,4 +28,23 @@ internal static class Bounded
 
         return true;
     }
+
+    /// <summary>
+    /// Whether <paramref name="condition"/> held before <paramref name="limit"/> passed, checked again each time
+    /// <paramref name="changed"/> is released (by whatever changes what the condition reads), not on a timer.
+    /// </summary>
+    public static async Task<bool> UntilSignalledAsync(Func<bool> condition, SemaphoreSlim changed, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (!condition())
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !await changed.WaitAsync(left, cancellationToken))
+            {
+                return condition();
+            }
+        }
+
+        return true;
+    }
 }

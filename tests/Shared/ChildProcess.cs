@@ -87,20 +87,8 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>Waits until a line matches, and returns it; null when the process ends or the time runs out first.</summary>
     public async Task<string?> WaitForLineAsync(Func<string, bool> match, TimeSpan limit, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + limit;
-        while (true)
-        {
-            if (_lines.FirstOrDefault(match) is { } line)
-            {
-                return line;
-            }
-
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero || _process.HasExited || !await _written.WaitAsync(left, cancellationToken))
-            {
-                return _lines.FirstOrDefault(match);
-            }
-        }
+        await Bounded.UntilSignalledAsync(() => _process.HasExited || _lines.Any(match), _written, limit, cancellationToken);
+        return _lines.FirstOrDefault(match);
     }
 
     /// <summary>Waits for the process to end on its own, bounded, and returns its exit code.</summary>
