@@ -3,6 +3,7 @@ using System.Net;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -73,4 +74,53 @@ public sealed class EarlyDataHostileTests
         Assert.DoesNotContain("200 OK", exchange.Response, StringComparison.Ordinal);
         Assert.Empty(app.Services.GetRequiredService<RequestLedger>().Transfers);
     }
+
+    [Theory(Timeout = Limits.Test)]
+    [InlineData("Flag")]
+    [InlineData("Defer")]
+    public async Task An_HTTP2_cleartext_preface_with_a_POSTs_HEADERS_in_a_SYN_is_flagged_or_kept_out_of_the_SYN(string policy)
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var app = new KestrelAppFactory<Program>(
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = policy },
+            listen: o => o.Listen(Loopback.NextAddress(), 0, listen => listen.Protocols = HttpProtocols.Http2));
+        var ledger = app.Services.GetRequiredService<RequestLedger>();
+        using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
+
+        // HTTP/2 keeps the connection open, so each exchange ends when the app has run the POST, not when the server closes.
+        using (await RawFastOpen.ConnectAndSendAsync(app.EndPoint, s_h2cPost, Timeout))
+        {
+            Assert.True(await ledger.WaitForTransfersAsync(1, TimeSpan.FromSeconds(15), Timeout), "the cookie connection's POST did not run");
+        }
+
+        using var client = await RawFastOpen.ConnectAndSendAsync(app.EndPoint, s_h2cPost, Timeout);
+        Assert.True(await ledger.WaitForTransfersAsync(2, TimeSpan.FromSeconds(15), Timeout), "the POST did not run");
+
+        // Whatever the server sent first (its SETTINGS) has come, so the handshake is over and TCP_INFO knows about the SYN.
+        Assert.True(await client.ReceiveAsync(new byte[64], System.Net.Sockets.SocketFlags.None, Timeout) > 0);
+        var acknowledged = KestrelTfo.Platform.TcpConnectionInfo.Read(client).ReceivedSynData;
+        var run = ledger.Transfers[1];
+        Assert.True(run.IsFastOpen);
+        if (policy == "Flag")
+        {
+            Assert.True(acknowledged);
+            Assert.Equal((EarlyDataKind.Http2Preface, s_h2cPost.Length, EarlyDataAction.Flagged), (run.EarlyDataKind, run.EarlyDataLength, run.EarlyDataAction));
+        }
+        else
+        {
+            Assert.False(acknowledged, "the kernel took an HTTP/2 preface and HEADERS in the SYN under Defer");
+            Assert.Equal((EarlyDataKind.None, 0, EarlyDataAction.Deferred), (run.EarlyDataKind, run.EarlyDataLength, run.EarlyDataAction));
+            Assert.Equal(1, metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "kernel_deferred")));
+        }
+    }
+
+    // The client preface, an empty SETTINGS frame, and a HEADERS frame (END_STREAM | END_HEADERS, stream 1) whose HPACK
+    // block is :method POST, :scheme http (static table), :path /transfer and :authority test (literals).
+    private static readonly byte[] s_h2cPost =
+    [
+        .. "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8,
+        0, 0, 0, 0x04, 0, 0, 0, 0, 0,
+        0, 0, 19, 0x01, 0x05, 0, 0, 0, 1,
+        0x83, 0x86, 0x44, 9, .. "/transfer"u8, 0x41, 4, .. "test"u8,
+    ];
 }
