@@ -192,20 +192,28 @@ public sealed class EarlyDataGuardTests
         Assert.Contains(app.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.ListenerStarted) && e.Message.Contains("deferred in the transport", StringComparison.Ordinal));
     }
 
-    [Fact(Timeout = Limits.Test)]
-    public async Task Per_port_policy_overrides_the_overall_one()
+    [Theory(Timeout = Limits.Test)]
+    [InlineData("Defer", "Flag")]
+    [InlineData("Flag", "Defer")]
+    public async Task Per_port_policy_overrides_the_overall_one_either_way(string overall, string onThePort)
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var address = Loopback.NextAddress();
+
+        // The policy is keyed by the port the endpoint names, so this endpoint names one: a port free on an address of
+        // this test's own, which only a wildcard listener could take meanwhile.
         var port = FreePort(address);
         await using var app = new KestrelAppFactory<Program>(
-            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Defer", [$"Kestrel:FastOpen:EarlyDataPolicyByPort:{port}"] = "Flag" },
+            settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = overall, [$"Kestrel:FastOpen:EarlyDataPolicyByPort:{port}"] = onThePort },
             listen: o => o.Listen(address, port));
         await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
 
-        var report = Report(await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout));
+        var exchange = await RawHttp.SendAsync(app.EndPoint, RawHttp.Post("/transfer"), Timeout);
 
-        Assert.Equal(EarlyDataAction.Flagged, report.EarlyDataAction);
+        // Defer on the port (the safe direction) must keep the POST out of the SYN although the overall policy flags.
+        Assert.Equal(onThePort == "Flag", exchange.SynDataAcknowledged);
+        Assert.Equal(onThePort == "Flag" ? EarlyDataAction.Flagged : EarlyDataAction.Deferred, Report(exchange).EarlyDataAction);
+        Assert.Single(app.Services.GetRequiredService<RequestLedger>().Transfers);
     }
 
     [Theory(Timeout = Limits.Test)]
