@@ -88,13 +88,19 @@ public sealed class EarlyDataGuardTests
         from family in new[] { "ipv4", "ipv6" }
         select (payload, family));
 
-    [Fact(Timeout = Limits.Test)]
-    public async Task A_ClientHello_again_in_a_SYN_is_refused_until_the_debounce_window_ends_on_the_apps_clock()
+    [Theory(Timeout = Limits.Test)]
+    [InlineData("Flag", "ipv4")]
+    [InlineData("Defer", "ipv4")]
+    [InlineData("Defer", "ipv6")]
+    public async Task A_ClientHello_again_in_a_SYN_is_refused_until_the_debounce_window_ends_on_the_apps_clock(string policy, string family)
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var time = new FakeTimeProvider();
+
+        // Under Defer a ClientHello passes the kernel's filter, so the debouncer is what must stop its copies.
         await using var app = new KestrelAppFactory<Program>(
-            settings: new() { ["Kestrel:FastOpen:ClientHelloDebounceWindow"] = "00:00:30" },
+            settings: new() { ["Kestrel:FastOpen:ClientHelloDebounceWindow"] = "00:00:30", ["Kestrel:FastOpen:EarlyDataPolicy"] = policy },
+            listen: o => o.Listen(SynPayloads.LoopbackOf(family), 0),
             configure: web => web.ConfigureServices(services => services.AddSingleton<TimeProvider>(time)));
         byte[] hello = [.. ClientHelloCorpus.Read("curl-tls13.bin"), (byte)'\r', (byte)'\n'];
         await RawHttp.SendAsync(app.EndPoint, RawHttp.Request("/tfo"), Timeout);
