@@ -50,11 +50,14 @@ else
 fi
 
 passed=0 failed=0 skipped=0 status=0
+# xunit's result files, one per project, read at the end for the slowest test classes.
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
 for project in "${tests[@]}"; do
     log=$(mktemp)
     # Bounded: a hung test run ends here rather than at CI's limit.
     set +e
-    timeout --kill-after=30 1500 dotnet "tests/$project/bin/$configuration/net10.0/$project.dll" -noLogo -noColor 2>&1 | tee "$log"
+    timeout --kill-after=30 1500 dotnet "tests/$project/bin/$configuration/net10.0/$project.dll" -noLogo -noColor -xml "$results/$project.xml" 2>&1 | tee "$log"
     code=${PIPESTATUS[0]}
     set -e
     summary=$(grep -E "^\s*$project\s+Total: [0-9]+" "$log" | tail -n 1 || true)
@@ -85,6 +88,15 @@ if [[ -n "${package_work:-}" ]]; then
 else
     skipped=$((skipped + 1))
 fi
+
+# The suite's cost stays visible: the test classes whose tests took longest, summed from xunit's own timing of each test
+# (tests of one class run one after another, so the sum is the class's share of the run).
+echo "eng/test.sh: slowest test classes (seconds, tests):"
+cat "$results"/*.xml 2>/dev/null \
+    | grep -o '<test [^>]*>' \
+    | sed -nE 's/.* time="([0-9.]+)".* type="([^"]+)".*/\2 \1/p' \
+    | awk '{ seconds[$1] += $2; count[$1]++ } END { for (c in seconds) printf "%8.1f %4d  %s\n", seconds[c], count[c], c }' \
+    | sort -rn | head -n 15 || true
 
 if [[ "${CI:-}" == "true" && $skipped -ne 0 ]]; then
     echo "eng/test.sh: CI=true and $skipped test(s) skipped; under CI every test must run" >&2

@@ -18,7 +18,15 @@ internal static class DoctorCommandLine
         """;
 
     /// <summary>Parses <paramref name="args"/>, then runs the doctor, or prints help, the version or what is wrong.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        RunAsync(args, output, error, selfTestAddress: null, cancellationToken);
+
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Where the report goes.</param>
+    /// <param name="error">Where usage problems go.</param>
+    /// <param name="selfTestAddress">The self-test's loopback address (<see cref="DoctorOptions.SelfTestAddress"/>); tests set it.</param>
+    /// <param name="cancellationToken">Ends the run.</param>
+    internal static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, System.Net.IPAddress? selfTestAddress, CancellationToken cancellationToken)
     {
         var json = new Option<bool>("--json") { Description = "print the report as JSON: {ok, exitCode, summary, checks: [{name, ok, value, detail}], fix, fleet}" };
         var check = new Option<CheckTarget?>("--check")
@@ -84,7 +92,7 @@ internal static class DoctorCommandLine
                 return (int)DoctorExitCode.Usage;
             }
 
-            var options = new DoctorOptions(parsed.GetValue(json), target, TimeSpan.FromSeconds(parsed.GetValue(timeout)), parsed.GetValue(connections));
+            var options = new DoctorOptions(parsed.GetValue(json), target, TimeSpan.FromSeconds(parsed.GetValue(timeout)), parsed.GetValue(connections), selfTestAddress);
             var report = await FastOpenDoctor.DiagnoseAsync(options, token);
             if (options.Json)
             {

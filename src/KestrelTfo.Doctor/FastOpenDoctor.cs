@@ -38,7 +38,7 @@ internal static class FastOpenDoctor
             CheckBlackhole(report, netstat);
             if (options.Check is null)
             {
-                await LoopbackSelfTest.RunAsync(report, netstat, sendsDataWithoutCookie, options.Timeout, cancellationToken);
+                await LoopbackSelfTest.RunAsync(report, netstat, options.SelfTestAddress, sendsDataWithoutCookie, options.Timeout, cancellationToken);
             }
             else
             {

@@ -17,11 +17,12 @@ internal static class LoopbackSelfTest
     private static readonly byte[] s_cookiePayload = Encoding.ASCII.GetBytes("kestreltfo-doctor: cookie\n");
     private static readonly byte[] s_synPayload = Encoding.ASCII.GetBytes("kestreltfo-doctor: data in the SYN\n");
 
-    public static async Task RunAsync(DoctorReport report, LinuxNetstat netstat, bool sendsDataWithoutCookie, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task RunAsync(
+        DoctorReport report, LinuxNetstat netstat, IPAddress? address, bool sendsDataWithoutCookie, TimeSpan timeout, CancellationToken cancellationToken)
     {
         // Linux caches cookies per destination address: an address no earlier run used makes the first
         // connection a real cookie request instead of one that silently reuses an old cookie.
-        var address = new IPAddress([127, (byte)Random.Shared.Next(1, 255), (byte)Random.Shared.Next(0, 256), (byte)Random.Shared.Next(1, 255)]);
+        address ??= new IPAddress([127, (byte)Random.Shared.Next(1, 255), (byte)Random.Shared.Next(0, 256), (byte)Random.Shared.Next(1, 255)]);
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
         {

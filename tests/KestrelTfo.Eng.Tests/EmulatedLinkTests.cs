@@ -2,8 +2,6 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using KestrelTfo.FunctionalTests.Infrastructure;
-using KestrelTfo.FunctionalTests.WanLink;
 using KestrelTfo.NetEmu;
 using KestrelTfo.Platform;
 
@@ -282,10 +280,8 @@ public sealed class EmulatedLinkTests
 
     private static async Task ConnectAndSendAsync(EmulatedLink link, IPEndPoint server, string data)
     {
-        using var socket = link.CreateClientSocket();
-        FastOpenConnect.Set(socket, enabled: true);
-        await socket.ConnectAsync(server, TestContext.Current.CancellationToken);
-        await socket.SendAsync(System.Text.Encoding.ASCII.GetBytes(data), TestContext.Current.CancellationToken);
+        using var socket = await RawFastOpen.ConnectAndSendAsync(
+            server, System.Text.Encoding.ASCII.GetBytes(data), TestContext.Current.CancellationToken, () => link.CreateClientSocket());
         var buffer = new byte[16];
         Assert.Equal(2, await socket.ReceiveAsync(buffer, TestContext.Current.CancellationToken));
     }

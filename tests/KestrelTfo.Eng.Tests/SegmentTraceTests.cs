@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using KestrelTfo.FunctionalTests.Infrastructure;
-using KestrelTfo.FunctionalTests.WanLink;
 using KestrelTfo.NetEmu;
 
 namespace KestrelTfo.Eng.Tests;

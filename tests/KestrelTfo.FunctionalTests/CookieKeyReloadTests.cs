@@ -14,25 +14,22 @@ namespace KestrelTfo.FunctionalTests;
 /// </summary>
 public sealed class CookieKeyReloadTests
 {
-    private const string KeyA = "000102030405060708090a0b0c0d0e0f";
-    private const string KeyB = "f0e0d0c0b0a090807060504030201000";
-
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = Limits.Test)]
     public async Task Keys_changed_while_no_listener_is_bound_reach_the_listener_bound_next()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
-        using var scene = new Scene(KeyA);
+        using var scene = new Scene(TestKeys.A);
         await using (await scene.Factory.BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), Timeout))
         {
         }
 
-        scene.Configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyB });
+        scene.Configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.B });
         await using var next = await scene.Factory.BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), Timeout);
 
-        Assert.Equal(KeyB, ListenSockets.CookieKeys(scene.Sockets.Last()));
-        var reloaded = Assert.Single(scene.Logs.Transport, e => e.EventId.Name == "CookieKeysReloaded");
+        Assert.Equal(TestKeys.B, ListenSockets.CookieKeys(scene.Sockets.Last()));
+        var reloaded = Assert.Single(scene.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.CookieKeysReloaded));
         Assert.Contains("to 0 of 0 listener(s)", reloaded.Message, StringComparison.Ordinal);
     }
 
@@ -41,7 +38,7 @@ public sealed class CookieKeyReloadTests
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var binds = 0;
-        using var scene = new Scene(KeyA, configure: _ =>
+        using var scene = new Scene(TestKeys.A, configure: _ =>
         {
             // Anything an app's own configuration code may throw, on the reload thread: not the transport's to pass on.
             if (Interlocked.Increment(ref binds) > 1)
@@ -51,10 +48,10 @@ public sealed class CookieKeyReloadTests
         });
         await using var listener = await scene.Factory.BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), Timeout);
 
-        scene.Configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyB });
+        scene.Configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.B });
 
-        Assert.Equal(KeyA, ListenSockets.CookieKeys(scene.Sockets.Single()));
-        var failed = Assert.Single(scene.Logs.Transport, e => e.EventId.Name == "CookieKeysReloadFailed");
+        Assert.Equal(TestKeys.A, ListenSockets.CookieKeys(scene.Sockets.Single()));
+        var failed = Assert.Single(scene.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.CookieKeysReloadFailed));
         Assert.Equal(LogLevel.Error, failed.Level);
     }
 

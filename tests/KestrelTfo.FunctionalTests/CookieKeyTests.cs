@@ -1,6 +1,6 @@
+using KestrelTfo.Internal;
 using System.Net;
 using KestrelTfo.FunctionalTests.Infrastructure;
-using KestrelTfo.Platform;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,15 +15,11 @@ namespace KestrelTfo.FunctionalTests;
 /// </summary>
 public sealed class CookieKeyTests
 {
-    private const string KeyA = "000102030405060708090a0b0c0d0e0f";
-    private const string KeyB = "f0e0d0c0b0a090807060504030201000";
-    private const string KeyC = "3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c";
-
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Theory(Timeout = Limits.Test)]
-    [InlineData(KeyA, KeyA, true)]
-    [InlineData(KeyA, KeyB, false)]
+    [InlineData(TestKeys.A, TestKeys.A, true)]
+    [InlineData(TestKeys.A, TestKeys.B, false)]
     public async Task A_cookie_from_one_instance_works_on_another_only_with_the_same_key(string firstKey, string secondKey, bool expectFastOpen)
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -39,14 +35,12 @@ public sealed class CookieKeyTests
     }
 
     [Fact(Timeout = Limits.Test)]
-    public async Task Keys_rotate_on_reload_without_failing_requests_and_old_cookies_still_work()
+    public async Task Keys_rotate_on_reload_without_failing_requests_on_new_connections()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var configuration = new ReloadableConfigurationSource();
-        var sockets = new ListenSockets();
-        await using var app = ReloadableInstance(KeyA, configuration, sockets);
+        await using var app = StartReloadable(TestKeys.A, configuration, out var listener);
         Assert.False((await Get(app)).IsFastOpen);
-        var listener = sockets.Single;
 
         // Requests on new connections keep flowing while the keys change under them: each rotation waits until the
         // traffic has passed a mark, and the traffic does not wait for the rotations.
@@ -64,27 +58,46 @@ public sealed class CookieKeyTests
 
         // The documented recipe: the new key arrives as backup, is promoted with the old one as backup, then stands alone.
         await Reached(firstMark, traffic);
-        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyA, ["Kestrel:FastOpen:BackupCookieKey"] = KeyB });
-        Assert.Equal(KeyA + KeyB, Keys(listener));
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.A, ["Kestrel:FastOpen:BackupCookieKey"] = TestKeys.B });
+        Assert.Equal(TestKeys.A + TestKeys.B, Keys(listener));
         await Reached(secondMark, traffic);
-        var altKeyBefore = PassiveAltKey();
-        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyB, ["Kestrel:FastOpen:BackupCookieKey"] = KeyA });
-        Assert.Equal(KeyB + KeyA, Keys(listener));
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.B, ["Kestrel:FastOpen:BackupCookieKey"] = TestKeys.A });
+        Assert.Equal(TestKeys.B + TestKeys.A, Keys(listener));
         await traffic;
 
-        // The first connection after the promotion still held a cookie made with key A: the kernel took it under
-        // the backup key, counted it, and handed out a key B cookie.
-        Assert.True(PassiveAltKey() > altKeyBefore, "no connection was accepted under the backup key");
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.B, ["Kestrel:FastOpen:BackupCookieKey"] = null });
+        Assert.Equal(TestKeys.B, Keys(listener));
 
-        // The client's cookie may still be one made with key A; it is accepted under the backup key.
+        // By now the client's cookie is one made under key B, which the key standing alone takes.
         Assert.True((await Get(app)).IsFastOpen);
+        Assert.Equal(3, app.Logs.Transport.Count(e => e.EventId == LogEvents.Transport(nameof(FastOpenLog.CookieKeysReloaded))));
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(TestKeys.A, StringComparison.OrdinalIgnoreCase) || e.Message.Contains(TestKeys.B, StringComparison.OrdinalIgnoreCase));
+    }
 
-        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyB, ["Kestrel:FastOpen:BackupCookieKey"] = null });
-        Assert.Equal(KeyB, Keys(listener));
-        Assert.True((await Get(app)).IsFastOpen);
+    [Fact(Timeout = Limits.Test)]
+    public async Task After_a_promotion_a_cookie_made_under_the_old_key_is_taken_under_the_backup_key_and_refused_once_that_is_gone()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        var configuration = new ReloadableConfigurationSource();
+        await using var app = StartReloadable(TestKeys.A, configuration, out var listener);
 
-        Assert.Equal(3, app.Logs.Transport.Count(e => e.EventId.Id == 31));
-        Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(KeyA, StringComparison.OrdinalIgnoreCase) || e.Message.Contains(KeyB, StringComparison.OrdinalIgnoreCase));
+        // Two clients on addresses of their own, so each holds one cookie for this server, made under key A, and the
+        // connection that offers it is their first since: nothing else can have given them a cookie under key B.
+        var whileBackup = RawFastOpen.From(Loopback.NextAddress());
+        var afterRetirement = RawFastOpen.From(Loopback.NextAddress());
+        Assert.False((await Get(app, whileBackup)).IsFastOpen);
+        Assert.False((await Get(app, afterRetirement)).IsFastOpen);
+
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.A, ["Kestrel:FastOpen:BackupCookieKey"] = TestKeys.B });
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.B, ["Kestrel:FastOpen:BackupCookieKey"] = TestKeys.A });
+        Assert.Equal(TestKeys.B + TestKeys.A, Keys(listener));
+        Assert.True((await Get(app, whileBackup)).IsFastOpen, "a key A cookie was refused while key A was the backup");
+
+        // The same kind of cookie, once key A is gone: refused, so it was the backup key that took the first one.
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.B, ["Kestrel:FastOpen:BackupCookieKey"] = null });
+        Assert.Equal(TestKeys.B, Keys(listener));
+        Assert.False((await Get(app, afterRetirement)).IsFastOpen, "a key A cookie was taken after key A was removed");
+        Assert.True((await Get(app, afterRetirement)).IsFastOpen);
     }
 
     // A mark the traffic never reaches (it failed first) ends the wait with the traffic's own failure.
@@ -103,11 +116,11 @@ public sealed class CookieKeyTests
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var configuration = new ReloadableConfigurationSource();
-        await using var app = ReloadableInstance(KeyA, configuration);
+        await using var app = ReloadableInstance(TestKeys.A, configuration);
         await Get(app);
         Assert.True((await Get(app)).IsFastOpen);
 
-        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = KeyC });
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.C });
 
         // Cookie A is no longer valid: the request is served after a normal handshake, which hands out cookie C.
         Assert.False((await Get(app)).IsFastOpen);
@@ -119,21 +132,18 @@ public sealed class CookieKeyTests
     {
         FastOpenEnvironment.RequireClientAndServerBits();
         var configuration = new ReloadableConfigurationSource();
-        var sockets = new ListenSockets();
-        await using var app = ReloadableInstance(KeyA, configuration, sockets);
-        app.StartServer();
-        var listener = sockets.Single;
+        await using var app = StartReloadable(TestKeys.A, configuration, out var listener);
 
         configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = "0011" });
-        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = "", ["Kestrel:FastOpen:BackupCookieKey"] = KeyB });
+        configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = "", ["Kestrel:FastOpen:BackupCookieKey"] = TestKeys.B });
 
-        Assert.Equal(KeyA, Keys(listener));
-        var rejections = app.Logs.Transport.Where(e => e.EventId.Id == 32).ToList();
+        Assert.Equal(TestKeys.A, Keys(listener));
+        var rejections = app.Logs.Transport.Where(e => e.EventId == LogEvents.Transport(nameof(FastOpenLog.CookieKeysReloadRejected))).ToList();
         Assert.Equal(2, rejections.Count);
         Assert.All(rejections, e => Assert.Equal(LogLevel.Error, e.Level));
         Assert.Contains("Kestrel:FastOpen:CookieKey must be 16 bytes", rejections[0].Message, StringComparison.Ordinal);
         Assert.Contains("Kestrel:FastOpen:BackupCookieKey needs a CookieKey", rejections[1].Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(KeyB, StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(app.Logs.Entries, e => e.Message.Contains(TestKeys.B, StringComparison.OrdinalIgnoreCase));
     }
 
     [Theory(Timeout = Limits.Test)]
@@ -156,14 +166,14 @@ public sealed class CookieKeyTests
         FastOpenEnvironment.RequireClientAndServerBits();
         var address = Loopback.NextAddress();
         var sockets = new ListenSockets();
-        await using var hex = Instance(address, KeyA);
-        await using var base64 = Instance(address, Convert.ToBase64String(Convert.FromHexString(KeyA)), sockets);
-        await using var kernelForm = Instance(address, KernelForm(Convert.FromHexString(KeyA)));
+        await using var hex = Instance(address, TestKeys.A);
+        await using var base64 = Instance(address, Convert.ToBase64String(Convert.FromHexString(TestKeys.A)), sockets);
+        await using var kernelForm = Instance(address, KernelForm(Convert.FromHexString(TestKeys.A)));
 
         Assert.False((await Get(hex)).IsFastOpen);
         Assert.True((await Get(base64)).IsFastOpen);
         Assert.True((await Get(kernelForm)).IsFastOpen);
-        Assert.Equal(KeyA, Keys(sockets.Single));
+        Assert.Equal(TestKeys.A, Keys(sockets.Single));
     }
 
     /// <summary>How net.ipv4.tcp_fastopen_key prints a key: four 32-bit words, each in the machine's byte order.</summary>
@@ -178,20 +188,21 @@ public sealed class CookieKeyTests
                 sockets?.Install(web);
             });
 
+    /// <summary>A started instance whose keys reload with <paramref name="configuration"/>, and its one listening socket.</summary>
+    private static KestrelAppFactory<Program> StartReloadable(string key, ReloadableConfigurationSource configuration, out System.Net.Sockets.Socket listener)
+    {
+        var sockets = new ListenSockets();
+        var app = ReloadableInstance(key, configuration, sockets);
+        app.StartServer();
+        listener = sockets.Single;
+        return app;
+    }
+
     private static KestrelAppFactory<Program> Instance(IPAddress address, string key, ListenSockets? sockets = null) =>
         new(settings: new() { ["Kestrel:FastOpen:CookieKey"] = key }, listen: o => o.Listen(address, 0), configure: sockets is null ? null : sockets.Install);
 
-    private static async Task<TestApp.FastOpenReport> Get(KestrelAppFactory<Program> app)
-    {
-        return (await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout)).Report();
-    }
-
-    private static long PassiveAltKey()
-    {
-        using var netstat = new LinuxNetstat();
-        Assert.True(netstat.TryRead(out var counters), netstat.Error);
-        return counters[TcpFastOpenCounter.PassiveAltKey];
-    }
+    private static async Task<TestApp.FastOpenReport> Get(KestrelAppFactory<Program> app, Func<System.Net.Sockets.Socket>? client = null) =>
+        (await RawHttp.GetAsync(app.EndPoint, "/tfo", fastOpen: true, Timeout, client)).Report();
 
     private static string Keys(System.Net.Sockets.Socket listener) => ListenSockets.CookieKeys(listener);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
@@ -58,39 +57,14 @@ public sealed class EveryPolicyClientTests
 
     private static async Task<(int ExitCode, string Output)> CurlAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo("curl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        Process process;
         try
         {
-            process = Process.Start(start)!;
+            return await ChildProcess.RunAsync("curl", arguments, TimeSpan.FromSeconds(30), Timeout);
         }
         catch (System.ComponentModel.Win32Exception e)
         {
             FastOpenEnvironment.SkipOrFail($"curl cannot be started ({e.Message}); eng/test.sh installs it");
             throw;
-        }
-
-        using (process)
-        {
-            try
-            {
-                var output = process.StandardOutput.ReadToEndAsync(Timeout);
-                var error = process.StandardError.ReadToEndAsync(Timeout);
-                await process.WaitForExitAsync(Timeout);
-                return (process.ExitCode, (await output) + (await error));
-            }
-            finally
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                }
-            }
         }
     }
 }

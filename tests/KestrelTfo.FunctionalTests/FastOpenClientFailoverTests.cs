@@ -10,7 +10,6 @@ namespace KestrelTfo.FunctionalTests;
 /// <summary>Which failures of the TFO client's connect move on to a host's next address, over real sockets.</summary>
 public sealed class FastOpenClientFailoverTests
 {
-    private const int ConnectAttemptFailed = 103;
 
     // Far more than the small socket buffers below hold, so the send is still under way when the server resets.
     private const int FirstWriteLength = 1 << 20;
@@ -32,7 +31,7 @@ public sealed class FastOpenClientFailoverTests
         {
             CreateSocket = endPoint => new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { SendBufferSize = BufferSize },
         };
-        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod);
+        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger(FastOpenClientLog.Category), FastOpenClientSocket.PlatformMethod);
 
         var addresses = new[] { ((IPEndPoint)resetting.LocalEndPoint!).Address, ((IPEndPoint)next.LocalEndPoint!).Address };
         var connect = dialer.ConnectAsync(addresses, port, Request(method), Timeout);
@@ -49,7 +48,7 @@ public sealed class FastOpenClientFailoverTests
         var error = await Assert.ThrowsAsync<IOException>(() => connect.WaitAsync(TimeSpan.FromSeconds(20), Timeout));
         Assert.IsType<SocketException>(error.InnerException);
         Assert.False(next.Poll(0, SelectMode.SelectRead), "a connection reached the next address");
-        Assert.Empty(log.WithId(ConnectAttemptFailed));
+        Assert.Empty(log.WithEvent(nameof(FastOpenClientLog.ConnectAttemptFailed)));
     }
 
     private static Socket Listen(IPEndPoint endPoint)

@@ -11,8 +11,6 @@ namespace KestrelTfo.FunctionalTests;
 /// <summary>The TFO HttpClient handler on a path that drops SYNs carrying data.</summary>
 public sealed class FastOpenClientFallbackTests
 {
-    private const int FallbackRaceStarted = 104;
-    private const int FallbackRaceWon = 105;
 
     // Far longer than a test may take: only the test's clock can end it.
     private static readonly TimeSpan s_fallbackDelay = TimeSpan.FromMinutes(5);
@@ -68,8 +66,8 @@ public sealed class FastOpenClientFallbackTests
         Assert.Equal(["ok", "ok"], bodies);
         Assert.Equal(4, sockets);
         Assert.Equal(["CookieRequested"], log.Connections);
-        Assert.Equal(2, log.WithId(FallbackRaceStarted).Count);
-        Assert.Equal([LogLevel.Information, LogLevel.Debug], log.WithId(FallbackRaceWon).Select(e => e.Level));
+        Assert.Equal(2, log.WithEvent(nameof(FastOpenClientLog.FallbackRaceStarted)).Count);
+        Assert.Equal([LogLevel.Information, LogLevel.Debug], log.WithEvent(nameof(FastOpenClientLog.FallbackRaceWon)).Select(e => e.Level));
     }
 
     [Fact(Timeout = Limits.Test)]
@@ -100,7 +98,7 @@ public sealed class FastOpenClientFallbackTests
         using var log = new ClientLog();
         var time = new TimerCountingTimeProvider();
         var options = new FastOpenConnectOptions { FallbackDelay = s_fallbackDelay, CreateSocket = CreateSocket };
-        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod, time: time);
+        var dialer = new FastOpenDialer(options, log.Factory.CreateLogger(FastOpenClientLog.Category), FastOpenClientSocket.PlatformMethod, time: time);
 
         var connect = dialer.ConnectAsync([server.EndPoint.Address], server.EndPoint.Port, RawHttp.Request("/"), Timeout);
         await attempts.WaitAsync(Timeout);
@@ -115,7 +113,7 @@ public sealed class FastOpenClientFallbackTests
             Assert.True(sockets[0].SafeHandle.IsClosed, "the losing attempt was still running when the race returned");
         }
 
-        Assert.Single(log.WithId(FallbackRaceWon));
+        Assert.Single(log.WithEvent(nameof(FastOpenClientLog.FallbackRaceWon)));
     }
 
     [Fact(Timeout = Limits.Test)]
@@ -129,7 +127,7 @@ public sealed class FastOpenClientFallbackTests
 
         Assert.Equal(["ok", "ok"], bodies);
         Assert.Equal(["CookieRequested", "SynRetransmitted"], log.Connections);
-        Assert.Empty(log.WithId(FallbackRaceStarted));
+        Assert.Empty(log.WithEvent(nameof(FastOpenClientLog.FallbackRaceStarted)));
     }
 
     /// <summary>

@@ -14,7 +14,6 @@ namespace KestrelTfo.FunctionalTests;
 [Collection(nameof(SysctlTests))]
 public sealed class FastOpenClientSysctlTests
 {
-    private const int FastOpenUnavailable = 100;
 
     [Fact(Timeout = Limits.Test)]
     public async Task Requests_work_when_the_server_bit_is_turned_off_after_the_cookie()
@@ -58,7 +57,7 @@ public sealed class FastOpenClientSysctlTests
 
         Assert.All(reports, report => Assert.False(report.IsFastOpen));
         Assert.Equal(["Normal", "Normal", "Normal"], log.Connections);
-        var warning = Assert.Single(log.WithId(FastOpenUnavailable));
+        var warning = Assert.Single(log.WithEvent(nameof(FastOpenClientLog.FastOpenUnavailable)));
         Assert.Contains("sysctl -w net.ipv4.tcp_fastopen=3", warning.Message, StringComparison.Ordinal);
     }
 
@@ -68,7 +67,7 @@ public sealed class FastOpenClientSysctlTests
         // Every SYN-ACK comes 100 ms after its SYN. Without the client bit the kernel refuses TCP_FASTOPEN_CONNECT, so
         // the first attempt connects the ordinary way; while it waits for its SYN-ACK the race's clock reaches the
         // fallback delay, and a plain connection races it. Both are established about as soon: only the winner may write.
-        using var link = WanLink.LinkEnvironment.Start(new NetEmu.EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(100)));
+        using var link = LinkEnvironment.Start(new NetEmu.EmulatedLinkOptions().WithRoundTripTime(TimeSpan.FromMilliseconds(100)));
 
         // The setting is the client side's own: the link's client end is a network namespace of its own.
         Assert.Equal(2, link.RunInClientNamespace(() =>
@@ -103,6 +102,6 @@ public sealed class FastOpenClientSysctlTests
         Assert.Equal(1, app.Services.GetRequiredService<RequestLedger>().Visits);
         var outcome = Assert.Single(client.TagValues("kestreltfo.client.connections", "kestreltfo.client.outcome"));
         Assert.True(outcome is "fallback" or "race_won_by_plain", $"outcome {outcome}");
-        Assert.Single(log.WithId(FastOpenUnavailable));
+        Assert.Single(log.WithEvent(nameof(FastOpenClientLog.FastOpenUnavailable)));
     }
 }

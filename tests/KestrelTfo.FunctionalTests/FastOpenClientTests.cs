@@ -110,7 +110,7 @@ public sealed class FastOpenClientTests
         var refused = Loopback.NextAddress();
         await FetchCookieAsync(refused);
         using var log = new ClientLog();
-        var dialer = new FastOpenDialer(new FastOpenConnectOptions(), log.Factory.CreateLogger("KestrelTfo.Client"), FastOpenClientSocket.PlatformMethod);
+        var dialer = new FastOpenDialer(new FastOpenConnectOptions(), log.Factory.CreateLogger(FastOpenClientLog.Category), FastOpenClientSocket.PlatformMethod);
 
         // With a cookie for the refused address, its connect returns at once and the refusal comes after the SYN
         // with data: the dialer must still notice it and move on.
@@ -119,7 +119,7 @@ public sealed class FastOpenClientTests
 
         Assert.Equal(live, socket.RemoteEndPoint);
         Assert.Equal(200, response.StatusCode);
-        var failure = Assert.Single(log.WithId(103));
+        var failure = Assert.Single(log.WithEvent(nameof(FastOpenClientLog.ConnectAttemptFailed)));
         Assert.Contains($"{refused}:{live.Port} (ConnectionRefused); 1 more", failure.Message, StringComparison.Ordinal);
     }
 
@@ -146,7 +146,7 @@ public sealed class FastOpenClientTests
         Assert.Equal(scheme == "https" ? HttpRequestError.SecureConnectionError : HttpRequestError.ConnectionError, actual.HttpRequestError);
         Assert.Equal(HttpRequestError.ConnectionError, connectError.HttpRequestError);
         Assert.Equal(SocketError.ConnectionRefused, Assert.IsType<SocketException>(connectError.InnerException).SocketErrorCode);
-        Assert.Single(log.WithId(103));
+        Assert.Single(log.WithEvent(nameof(FastOpenClientLog.ConnectAttemptFailed)));
     }
 
     [Fact(Timeout = Limits.Test)]
@@ -248,15 +248,8 @@ public sealed class FastOpenClientTests
 
     private static async Task FetchCookieAsync(IPAddress address)
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(address, 0));
-        FastOpenListenSocket.Enable(listener, 16);
-        listener.Listen();
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        FastOpenConnect.Set(client, enabled: true);
-        await client.ConnectAsync(listener.LocalEndPoint!, Timeout);
-        await client.SendAsync("x"u8.ToArray(), SocketFlags.None, Timeout);
-        using var accepted = await listener.AcceptAsync(Timeout);
+        using var listener = RawFastOpen.Listen(address);
+        await RawFastOpen.EchoAsync(listener, "x"u8.ToArray(), Timeout);
     }
 
     private static async Task<RawResponse> ReadToEndAsync(Socket socket)

@@ -1,7 +1,5 @@
-using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.FunctionalTests.Infrastructure;
-using KestrelTfo.Platform;
 
 namespace KestrelTfo.FunctionalTests;
 
@@ -15,9 +13,6 @@ public sealed class KernelKeyTests
 {
     private const string KeySysctl = "/proc/sys/net/ipv4/tcp_fastopen_key";
 
-    // Words whose bytes differ in each position, so that any reordering of bytes or words makes another key.
-    private const string KernelText = "00010203-04050607-08090a0b-0c0d0e0f";
-
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Theory(Timeout = Limits.Test)]
@@ -29,16 +24,13 @@ public sealed class KernelKeyTests
         FastOpenEnvironment.RequirePrivateNetworkNamespace();
         var address = Loopback.NextAddress();
         var previous = File.ReadAllText(KeySysctl).Trim();
-        File.WriteAllText(KeySysctl, KernelText);
+        File.WriteAllText(KeySysctl, TestKeys.KernelText);
         try
         {
             // A listener without keys of its own uses the namespace's, which the sysctl just set.
-            using var sysctlKeyed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            sysctlKeyed.Bind(new IPEndPoint(address, 0));
-            FastOpenListenSocket.Enable(sysctlKeyed, 16);
-            sysctlKeyed.Listen();
+            using var sysctlKeyed = RawFastOpen.Listen(address);
             await using var app = new KestrelAppFactory<Program>(
-                settings: new() { ["Kestrel:FastOpen:CookieKey"] = KernelText },
+                settings: new() { ["Kestrel:FastOpen:CookieKey"] = TestKeys.KernelText },
                 listen: o => o.Listen(address, 0));
 
             // The first connection fetches the cookie from one listener, the second offers it to the other.
@@ -60,20 +52,5 @@ public sealed class KernelKeyTests
     }
 
     /// <summary>One TFO connection to a plain listener; whether the listener took the data in its SYN.</summary>
-    private static async Task<bool> ExchangeAsync(Socket listener)
-    {
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        FastOpenConnect.Set(client, enabled: true);
-        await client.ConnectAsync(listener.LocalEndPoint!, Timeout);
-        await client.SendAsync("hello"u8.ToArray(), SocketFlags.None, Timeout);
-        using var accepted = await listener.AcceptAsync(Timeout);
-        var buffer = new byte[5];
-        var read = 0;
-        while (read < buffer.Length)
-        {
-            read += await accepted.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, Timeout);
-        }
-
-        return TcpConnectionInfo.Read(accepted).ReceivedSynData;
-    }
+    private static Task<bool> ExchangeAsync(Socket listener) => RawFastOpen.EchoAsync(listener, "hello"u8.ToArray(), Timeout);
 }

@@ -57,7 +57,7 @@ public sealed class MetricsTests
         FastOpenEnvironment.RequireClientAndServerBits();
         await using var app = new KestrelAppFactory<Program>(settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = "Reject" });
         using var metrics = new MetricsCollector(app.Services.GetRequiredService<IMeterFactory>());
-        byte[] hello = [.. File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "ClientHellos", "sslstream-tls13.bin"))];
+        byte[] hello = [.. ClientHelloCorpus.Read("sslstream-tls13.bin")];
 
         await RawHttp.ExchangeAsync(app.EndPoint, hello, fastOpen: true, Timeout);
         await RawHttp.ExchangeAsync(app.EndPoint, hello, fastOpen: true, Timeout);

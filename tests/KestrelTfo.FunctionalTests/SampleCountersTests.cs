@@ -31,21 +31,25 @@ public sealed class SampleCountersTests
                     "--format", "json", "-o", file, "--duration", "00:00:00:05"],
                 root);
 
-            // Counters are rates: only connections made while the session is open show.
-            if (await counters.WaitForLineAsync(line => line.Contains("Starting a counter session", StringComparison.Ordinal), TimeSpan.FromSeconds(60), Timeout) is not null)
+            // Counters are rates: only connections made while the session is open show, so traffic waits for it.
+            var session = await counters.WaitForLineAsync(line => line.Contains("Starting a counter session", StringComparison.Ordinal), TimeSpan.FromSeconds(60), Timeout);
+            if (session is null)
             {
-                for (var i = 0; i < 3; i++)
+                // The tool ended, or never said it watches: say why, rather than send traffic nobody counts.
+                if (counters.Output.Contains("dotnet tool restore", StringComparison.Ordinal))
                 {
-                    await RawHttp.GetAsync(server, "/", fastOpen: true, Timeout);
+                    FastOpenEnvironment.SkipOrFail($"dotnet-counters is not restored: run `dotnet tool restore` (eng/test.sh does). {counters.Output}");
                 }
+
+                Assert.Fail($"dotnet-counters never started its session: {counters.Output}");
+            }
+
+            for (var i = 0; i < 3; i++)
+            {
+                await RawHttp.GetAsync(server, "/", fastOpen: true, Timeout);
             }
 
             var exitCode = await counters.WaitForExitAsync(TimeSpan.FromSeconds(60), Timeout);
-            if (exitCode != 0 && counters.Output.Contains("dotnet tool restore", StringComparison.Ordinal))
-            {
-                FastOpenEnvironment.SkipOrFail($"dotnet-counters is not restored: run `dotnet tool restore` (eng/test.sh does). {counters.Output}");
-            }
-
             Assert.True(exitCode == 0, counters.Output);
             var events = JsonDocument.Parse(File.ReadAllText(file)).RootElement.GetProperty("Events").EnumerateArray().ToList();
             static string Name(JsonElement e) => e.GetProperty("name").GetString()!;

@@ -72,7 +72,7 @@ public sealed class FirstWriteTests
     [InlineData("sslstream-tls13.bin")]
     public void A_whole_ClientHello_alone_is_safe_and_with_anything_after_it_or_cut_short_is_not(string file)
     {
-        var hello = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "ClientHellos", file));
+        var hello = ClientHelloCorpus.Read(file);
 
         Assert.Equal(FirstWriteKind.TlsClientHello, FirstWrite.Classify(hello));
         for (var length = 0; length < hello.Length; length++)

@@ -1,3 +1,4 @@
+using KestrelTfo.Internal;
 using KestrelTfo.Platform;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -57,7 +58,7 @@ public sealed class KernelSupportDetectionTests
     [Fact]
     public void Detect_on_Linux_agrees_with_the_sysctl()
     {
-        Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux only");
+        FastOpenEnvironment.SkipUnless(OperatingSystem.IsLinux(), "Linux only");
         Assert.True(LinuxFastOpenSysctl.TryRead(out var value, out _));
 
         var support = KernelSupport.Detect();
@@ -72,16 +73,16 @@ public sealed class KernelSupportDetectionTests
         // A sysctl that reads as a number without the server bit and that nobody, root included, may write.
         const string ReadOnly = "/proc/sys/kernel/ngroups_max";
         var readable = LinuxFastOpenSysctl.TryRead(ReadOnly, out var value, out _);
-        Assert.SkipUnless(OperatingSystem.IsLinux() && readable && (value & 0x2) == 0, $"needs {ReadOnly}");
+        FastOpenEnvironment.SkipUnless(OperatingSystem.IsLinux() && readable && (value & 0x2) == 0, $"needs {ReadOnly}");
         var logger = new FakeLogger();
 
         var support = KernelSupportCheck.Run(new FastOpenTransportOptions { TryEnableKernelSupport = true }, logger, ReadOnly);
 
         Assert.False(support.ServerEnabled);
         var logs = logger.Collector.GetSnapshot();
-        var failed = Assert.Single(logs, e => e.Id.Name == "KernelSupportEnableFailed");
+        var failed = Assert.Single(logs, e => e.Id.Name == nameof(FastOpenLog.KernelSupportEnableFailed));
         Assert.Equal(LogLevel.Warning, failed.Level);
         Assert.Contains($"could not set net.ipv4.tcp_fastopen to {value | 0x2}", failed.Message, StringComparison.Ordinal);
-        Assert.Contains(logs, e => e.Id.Name == "KernelSupportMissing");
+        Assert.Contains(logs, e => e.Id.Name == nameof(FastOpenLog.KernelSupportMissing));
     }
 }

@@ -24,16 +24,17 @@ internal sealed class BlackHole : IDisposable
 
     public static async Task<BlackHole> StartAsync(CancellationToken cancellationToken)
     {
-        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(Loopback.NextAddress(), 0));
-        FastOpenListenSocket.Enable(listener, 16);
-        listener.Listen(0);
-
-        var queued = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        FastOpenConnect.Set(queued, enabled: true);
-        await queued.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
-        await queued.SendAsync("x"u8.ToArray(), SocketFlags.None, cancellationToken);
-        return new BlackHole(listener, queued);
+        var listener = RawFastOpen.Listen(Loopback.NextAddress(), backlog: 0);
+        try
+        {
+            var queued = await RawFastOpen.ConnectAndSendAsync(listener.LocalEndPoint!, "x"u8.ToArray(), cancellationToken);
+            return new BlackHole(listener, queued);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using KestrelTfo.Client.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
@@ -7,9 +8,8 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// </summary>
 internal sealed class ClientLog : IDisposable
 {
-    private const string Category = "KestrelTfo.Client";
-    private const int FastOpenConnected = 101;
-    private const int ConnectedNormally = 102;
+    private static readonly int s_fastOpenConnected = LogEvents.Client(nameof(FastOpenClientLog.FastOpenConnected)).Id;
+    private static readonly int s_connectedNormally = LogEvents.Client(nameof(FastOpenClientLog.ConnectedNormally)).Id;
 
     private readonly LogCollector _collector = new();
 
@@ -18,7 +18,7 @@ internal sealed class ClientLog : IDisposable
 
     public ILoggerFactory Factory { get; }
 
-    public IReadOnlyList<LogEntry> Entries => [.. _collector.Entries.Where(e => e.Category == Category)];
+    public IReadOnlyList<LogEntry> Entries => [.. _collector.Entries.Where(e => e.Category == FastOpenClientLog.Category)];
 
     /// <summary>
     /// One entry per connection, in order: the kernel's verdict on a TFO connection (<c>DataAccepted</c>,
@@ -27,11 +27,16 @@ internal sealed class ClientLog : IDisposable
     public IReadOnlyList<string> Connections =>
     [
         .. Entries
-            .Where(e => e.EventId.Id is FastOpenConnected or ConnectedNormally)
-            .Select(e => e.EventId.Id == ConnectedNormally ? "Normal" : e.Message[(e.Message.LastIndexOf(' ') + 1)..].TrimEnd('.')),
+            .Where(e => e.EventId.Id == s_fastOpenConnected || e.EventId.Id == s_connectedNormally)
+            .Select(e => e.EventId.Id == s_connectedNormally ? "Normal" : e.Message[(e.Message.LastIndexOf(' ') + 1)..].TrimEnd('.')),
     ];
 
-    public IReadOnlyList<LogEntry> WithId(int id) => [.. Entries.Where(e => e.EventId.Id == id)];
+    /// <summary>The entries of the client log's event <paramref name="method"/> (a method of <c>FastOpenClientLog</c>).</summary>
+    public IReadOnlyList<LogEntry> WithEvent(string method)
+    {
+        var id = LogEvents.Client(method).Id;
+        return [.. Entries.Where(e => e.EventId.Id == id)];
+    }
 
     public void Dispose() => Factory.Dispose();
 }

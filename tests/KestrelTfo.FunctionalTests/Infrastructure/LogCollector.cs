@@ -12,7 +12,7 @@ internal sealed class LogCollector : ILoggerProvider
 
     public IReadOnlyList<LogEntry> Entries => [.. _entries];
 
-    public IReadOnlyList<LogEntry> Transport => [.. _entries.Where(e => e.Category == "KestrelTfo.Transport")];
+    public IReadOnlyList<LogEntry> Transport => [.. _entries.Where(e => e.Category == KestrelTfo.Internal.FastOpenLog.Category)];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 

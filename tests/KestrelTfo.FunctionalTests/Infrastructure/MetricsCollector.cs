@@ -50,20 +50,8 @@ internal sealed class MetricsCollector : IDisposable
         [.. Measurements.Where(m => m.Instrument == instrument).Select(m => m.Tags.GetValueOrDefault(tag))];
 
     /// <summary>Waits until <paramref name="reached"/> holds, checking after each measurement; false when the timeout ends first.</summary>
-    public async Task<bool> WaitUntilAsync(Func<MetricsCollector, bool> reached, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!reached(this))
-        {
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero || !await _recorded.WaitAsync(left, cancellationToken))
-            {
-                return reached(this);
-            }
-        }
-
-        return true;
-    }
+    public Task<bool> WaitUntilAsync(Func<MetricsCollector, bool> reached, TimeSpan timeout, CancellationToken cancellationToken) =>
+        Bounded.UntilSignalledAsync(() => reached(this), _recorded, timeout, cancellationToken);
 
     public void Dispose() => _listener.Dispose();
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.Platform;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
@@ -11,7 +12,9 @@ namespace KestrelTfo.FunctionalTests.Infrastructure;
 /// <param name="TimeToFirstByte">From opening the connection to the response's first byte.</param>
 /// <param name="SynDataAcknowledged">The client's <c>TCP_INFO</c>: the server acknowledged the data in the SYN.</param>
 /// <param name="Reset">The server reset the connection (only when the caller tolerates it).</param>
-internal sealed record RawExchange(string Response, TimeSpan TimeToFirstByte, bool SynDataAcknowledged, bool Reset);
+/// <param name="Timing">When the connection opened and its first response byte came, and its client port: what finds
+/// the connection's segments in an emulated link's trace.</param>
+internal sealed record RawExchange(string Response, TimeSpan TimeToFirstByte, bool SynDataAcknowledged, bool Reset, FirstByteTiming Timing);
 
 /// <summary>
 /// One exchange over a fresh socket, optionally with <c>TCP_FASTOPEN_CONNECT</c>, so that once the kernel holds a cookie
@@ -68,11 +71,14 @@ internal static class RawHttp
 
         using var received = new MemoryStream();
         TimeSpan? firstByte = null;
+        long firstByteAt = 0;
+        var clientPort = 0;
         var synDataAcknowledged = false;
         try
         {
             await socket.ConnectAsync(server, cancellationToken);
             await socket.SendAsync(request, SocketFlags.None, cancellationToken);
+            clientPort = ((IPEndPoint)socket.LocalEndPoint!).Port;
 
             var buffer = new byte[4096];
             int read;
@@ -80,7 +86,8 @@ internal static class RawHttp
             {
                 if (firstByte is null)
                 {
-                    firstByte = Stopwatch.GetElapsedTime(opened);
+                    firstByteAt = Stopwatch.GetTimestamp();
+                    firstByte = Stopwatch.GetElapsedTime(opened, firstByteAt);
 
                     // The server has answered, so the handshake is over and TCP_INFO knows what became of the SYN's data.
                     synDataAcknowledged = TcpConnectionInfo.Read(socket).ReceivedSynData;
@@ -91,9 +98,9 @@ internal static class RawHttp
         }
         catch (SocketException e) when (tolerateReset && e.SocketErrorCode == SocketError.ConnectionReset)
         {
-            return new RawExchange(Encoding.ASCII.GetString(received.ToArray()), firstByte ?? TimeSpan.Zero, synDataAcknowledged, Reset: true);
+            return new RawExchange(Encoding.ASCII.GetString(received.ToArray()), firstByte ?? TimeSpan.Zero, synDataAcknowledged, Reset: true, new(opened, firstByteAt, clientPort));
         }
 
-        return new RawExchange(Encoding.ASCII.GetString(received.ToArray()), firstByte ?? TimeSpan.Zero, synDataAcknowledged, Reset: false);
+        return new RawExchange(Encoding.ASCII.GetString(received.ToArray()), firstByte ?? TimeSpan.Zero, synDataAcknowledged, Reset: false, new(opened, firstByteAt, clientPort));
     }
 }

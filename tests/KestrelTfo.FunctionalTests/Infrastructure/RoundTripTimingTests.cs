@@ -1,8 +1,9 @@
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
 /// <summary>
-/// Tests that count round trips by the clock over an emulated link. They run one at a time, after the parallel
-/// tests, so the other tests' load does not show up as round trips that are not there.
+/// Tests over an emulated link whose outcome rests on the link's timing: delays that keep a race one-sided, a replay's
+/// arrival, a retransmission timeout, or a trace without retransmissions. They run one at a time, after the parallel
+/// tests, so the other tests' load does not stall the link past what those timings allow.
 /// </summary>
 [CollectionDefinition(nameof(RoundTripTimingTests), DisableParallelization = true)]
 public sealed class RoundTripTimingTests;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
@@ -36,14 +35,11 @@ internal sealed class SynDataFirewall : IDisposable
 
     private static void Nft(string script)
     {
-        var start = new ProcessStartInfo("nft", ["-f", "-"]) { RedirectStandardInput = true, RedirectStandardError = true };
-        using var nft = Process.Start(start) ?? throw new InvalidOperationException("nft did not start");
-        nft.StandardInput.Write(script);
-        nft.StandardInput.Close();
-        var error = nft.StandardError.ReadToEnd();
-        if (!nft.WaitForExit(10_000) || nft.ExitCode != 0)
+        var (exitCode, output) = ChildProcess.RunAsync("nft", ["-f", "-"], TimeSpan.FromSeconds(10), CancellationToken.None, input: script)
+            .GetAwaiter().GetResult();
+        if (exitCode != 0)
         {
-            throw new InvalidOperationException($"nft failed: {error}");
+            throw new InvalidOperationException($"nft failed: {output}");
         }
     }
 }

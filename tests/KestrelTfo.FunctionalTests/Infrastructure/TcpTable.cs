@@ -19,6 +19,10 @@ internal static class TcpTable
     public static int CountLocal(IPEndPoint local) =>
         Sockets(local.AddressFamily).Count(fields => fields[1] == Key(local) && fields[3] != TimeWait);
 
+    /// <summary>The kernel's state numbers (hex, as in <c>/proc/net/tcp</c>) of the sockets <see cref="CountLocal"/> counts.</summary>
+    public static string DescribeLocal(IPEndPoint local) =>
+        string.Join(' ', Sockets(local.AddressFamily).Where(fields => fields[1] == Key(local) && fields[3] != TimeWait).Select(fields => fields[3]));
+
     /// <summary>
     /// How many sockets have <paramref name="local"/> as their own address, in any state but TIME_WAIT, leaving out the
     /// kernel's requests for SYNs it answered (SYN_RECV without a socket of their own, inode 0), which are no sockets yet.
@@ -32,14 +36,8 @@ internal static class TcpTable
     /// </summary>
     public static async Task<int> WaitForNoSynSentAsync(IPEndPoint remote, TimeSpan limit)
     {
-        var deadline = DateTime.UtcNow + limit;
-        int count;
-        while ((count = CountSynSent(remote)) > 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(50);
-        }
-
-        return count;
+        await Bounded.UntilAsync(() => CountSynSent(remote) == 0, limit, CancellationToken.None);
+        return CountSynSent(remote);
     }
 
     // Each line's fields: slot, local address, remote address, state, queues, timer, retransmits, uid, timeouts, inode, ...

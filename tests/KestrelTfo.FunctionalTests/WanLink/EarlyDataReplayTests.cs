@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
@@ -21,9 +22,16 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 [Collection(nameof(RoundTripTimingTests))]
 public sealed class EarlyDataReplayTests
 {
-    // The real client resets a replayed connection one round trip after its SYN arrives; under Flag the replay runs
-    // only if the app reads it before that, so the round trip is long enough for a busy machine to win the race.
     private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(100);
+
+    // The real client resets a replayed connection once the server's SYN-ACK reaches it; under Flag the replay runs only
+    // if the app reads it before the reset arrives. Holding the link's server-to-client direction this long gives the
+    // app all that time (it needs milliseconds), so the race has one outcome.
+    private static readonly TimeSpan s_slowSynAck = TimeSpan.FromSeconds(1);
+
+    // With the server's answers that slow, the first exchange (two one-way trips of them) is over and its reset has
+    // cleared the server well before this; the replay then finds the server with no trace of the connection.
+    private static readonly TimeSpan s_replayAfterSlowSynAck = TimeSpan.FromSeconds(3);
 
     // Long after the first exchange (a few round trips) is over, and the client's reset has cleared the server.
     private static readonly TimeSpan s_replayAfter = TimeSpan.FromMilliseconds(800);
@@ -35,7 +43,7 @@ public sealed class EarlyDataReplayTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Flag_holds_a_POST_from_the_SYN_until_its_handshake_and_the_replayed_SYN_never_runs()
     {
-        await using var scene = await Scene.StartAsync("Flag", replay: true);
+        await using var scene = await Scene.StartAsync("Flag", replay: true, toClientDelay: s_slowSynAck, replayAfter: s_replayAfterSlowSynAck);
 
         await scene.SendTwiceAsync(RawHttp.Post("/transfer"));
 
@@ -59,7 +67,7 @@ public sealed class EarlyDataReplayTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Flag_with_unsafe_requests_run_at_once_runs_a_replayed_request_twice_and_both_runs_see_the_flag()
     {
-        await using var scene = await Scene.StartAsync("Flag", replay: true, unsafeRequests: "RunAtOnce");
+        await using var scene = await Scene.StartAsync("Flag", replay: true, toClientDelay: s_slowSynAck, replayAfter: s_replayAfterSlowSynAck, unsafeRequests: "RunAtOnce");
 
         await scene.SendTwiceAsync(RawHttp.Post("/transfer"));
 
@@ -89,10 +97,7 @@ public sealed class EarlyDataReplayTests
 
         // A kept-alive connection whose first request rode in the SYN, then a POST once that was answered: the
         // connection stays flagged, but by the POST its handshake has completed, so the POST may go ahead.
-        using var socket = scene.ClientSocket();
-        FastOpenConnect.Set(socket, enabled: true);
-        await socket.ConnectAsync(scene.Server, Timeout);
-        await socket.SendAsync("GET /tfo HTTP/1.1\r\nHost: test\r\n\r\n"u8.ToArray(), SocketFlags.None, Timeout);
+        using var socket = await RawFastOpen.ConnectAndSendAsync(scene.Server, "GET /tfo HTTP/1.1\r\nHost: test\r\n\r\n"u8.ToArray(), Timeout, scene.ClientSocket);
         await ReadUntilAsync(socket, "\r\n0\r\n\r\n");
         await socket.SendAsync(RawHttp.Post("/transfer"), SocketFlags.None, Timeout);
         await ReadUntilAsync(socket, "}");
@@ -117,6 +122,12 @@ public sealed class EarlyDataReplayTests
             await scene.Metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "kernel_deferred")) == 2, s_patience, Timeout),
             "the original and its replay were not both deferred by the kernel: " + string.Join("; ", scene.Metrics.Measurements.Select(m => m.Instrument + " " + string.Join(",", m.Tags.Select(t => t.Key + "=" + t.Value)))));
         Assert.Equal(1, scene.Link.ToServer.Replayed);
+
+        // "Never" is judged once the replayed connection is over: no socket but the listener is left on the server's
+        // address, so Kestrel has closed every connection it accepted and no request of theirs can still start.
+        Assert.True(
+            await Bounded.UntilAsync(() => TcpTable.CountLocal(scene.Server) == 1, s_patience, Timeout),
+            $"{TcpTable.CountLocal(scene.Server) - 1} connection(s) still open on the server");
         Assert.Equal(2, scene.Ledger.Transfers.Count);
         Assert.Equal(new FastOpenReport(true, true, 0, EarlyDataKind.None, null, EarlyDataAction.Deferred), scene.Ledger.Transfers[1]);
         Assert.Equal([false, false], scene.Ledger.PossibleReplays);
@@ -126,7 +137,7 @@ public sealed class EarlyDataReplayTests
     public async Task A_replayed_ClientHello_is_closed_as_a_duplicate_when_debounce_is_on()
     {
         await using var scene = await Scene.StartAsync("Flag", replay: true, debounce: true);
-        var hello = SynPayloads.ClientHello("curl-tls13.bin");
+        var hello = ClientHelloCorpus.Read("curl-tls13.bin");
 
         await scene.SendTwiceAsync(hello);
 
@@ -150,6 +161,29 @@ public sealed class EarlyDataReplayTests
         Assert.Equal(2, scene.Metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "deferred")));
         Assert.True(await scene.Metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.pending") == 0, s_patience, Timeout));
         scene.AssertOnlyTheGuardLogged();
+    }
+
+    [Fact(Timeout = Limits.LongTest)]
+    public async Task Over_a_real_round_trip_Defer_holds_a_POST_in_the_transport_until_the_handshake_completes_then_runs_it_once()
+    {
+        // Without the kernel's filter the POST is taken in the SYN, and only the transport can hold it.
+        await using var scene = await Scene.StartAsync("Defer", toClientDelay: s_slowSynAck, kernelFilter: false);
+        await RawHttp.SendAsync(scene.Server, RawHttp.Request("/tfo"), Timeout, createSocket: scene.ClientSocket, reset: true);
+
+        var exchange = RawHttp.SendAsync(scene.Server, RawHttp.Post("/transfer"), Timeout, createSocket: scene.ClientSocket);
+
+        // Accepted in SYN_RECV and held: the SYN-ACK is still on its way to the client, so the handshake cannot have
+        // completed, and the app has not been handed the POST.
+        Assert.True(await scene.Metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.pending") == 1, s_patience, Timeout), "the connection was not held");
+        Assert.Empty(scene.Ledger.Transfers);
+
+        // Once the client's ACK completes the handshake, the POST runs, once, known to be no replay.
+        var response = await exchange.WaitAsync(s_patience, Timeout);
+        Assert.True(response.SynDataAcknowledged);
+        var run = Assert.Single(scene.Ledger.Transfers);
+        Assert.Equal(new FastOpenReport(true, true, RawHttp.Post("/transfer").Length, EarlyDataKind.HttpRequest, "POST", EarlyDataAction.Deferred), run);
+        Assert.Equal([false], scene.Ledger.PossibleReplays);
+        Assert.Equal(0, scene.Metrics.Sum("kestreltfo.early_data.pending"));
     }
 
     [Fact(Timeout = Limits.LongTest)]
@@ -204,21 +238,33 @@ public sealed class EarlyDataReplayTests
     {
         const int Stalled = 5;
         var time = new FakeTimeProvider();
-        var scene = await Scene.StartAsync("Defer", time: time, toClientDelay: TimeSpan.FromSeconds(3));
+
+        // The SYN-ACKs take 10 s to reach the clients, so no stalled handshake can complete, and end its deferral, in
+        // the time the shutdown is given below.
+        var synAckDelay = TimeSpan.FromSeconds(10);
+        var scene = await Scene.StartAsync("Defer", time: time, toClientDelay: synAckDelay);
         try
         {
             await RawHttp.SendAsync(scene.Server, RawHttp.Request("/tfo"), Timeout, createSocket: scene.ClientSocket, reset: true);
+            var sent = Stopwatch.GetTimestamp();
             var stalled = Enumerable.Range(0, Stalled)
                 .Select(_ => RawHttp.SendAsync(scene.Server, SynPayloads.NearClientHello, Timeout, createSocket: scene.ClientSocket, tolerateReset: true))
                 .ToArray();
             Assert.True(await scene.Metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.pending") == Stalled, s_patience, Timeout));
 
-            // The app's clock stands still, so only the shutdown can end the deferrals.
+            // The app's clock stands still, so only the shutdown can end the deferrals. Their ends are recorded as the
+            // shutdown unwinds them, which may finish just after StopAsync returns: waited for, bounded by the moment
+            // the first SYN-ACK could reach a client, before which nothing else can end one.
             await scene.StopAppAsync().WaitAsync(s_patience, Timeout);
-
-            Assert.Equal(0, scene.Metrics.Sum("kestreltfo.early_data.pending"));
+            var beforeAnyHandshake = synAckDelay - Stopwatch.GetElapsedTime(sent) - TimeSpan.FromSeconds(1);
+            Assert.True(beforeAnyHandshake > TimeSpan.Zero, "the shutdown took so long that a handshake could have ended a deferral");
+            Assert.True(
+                await scene.Metrics.WaitUntilAsync(m => m.Sum("kestreltfo.early_data.pending") == 0, beforeAnyHandshake, Timeout),
+                $"{scene.Metrics.Sum("kestreltfo.early_data.pending")} deferral(s) still pending after the shutdown");
             Assert.Equal(0, scene.Metrics.Sum("kestreltfo.early_data.guard", ("kestreltfo.early_data.action", "deferral_timed_out")));
-            Assert.Equal(0, TcpTable.CountLocal(scene.Server));
+            Assert.True(
+                await Bounded.UntilAsync(() => TcpTable.CountLocal(scene.Server) == 0, beforeAnyHandshake, Timeout),
+                $"sockets left, by state: {TcpTable.DescribeLocal(scene.Server)}");
             await Task.WhenAll(stalled).WaitAsync(s_patience, Timeout);
         }
         finally
@@ -267,13 +313,21 @@ public sealed class EarlyDataReplayTests
         public IPEndPoint? LoopbackServer { get; }
 
         public static Task<Scene> StartAsync(
-            string policy, bool replay = false, bool debounce = false, FakeTimeProvider? time = null, TimeSpan? toClientDelay = null, bool alsoLoopback = false, string? unsafeRequests = null)
+            string policy,
+            bool replay = false,
+            bool debounce = false,
+            FakeTimeProvider? time = null,
+            TimeSpan? toClientDelay = null,
+            bool alsoLoopback = false,
+            TimeSpan? replayAfter = null,
+            bool kernelFilter = true,
+            string? unsafeRequests = null)
         {
             FastOpenEnvironment.RequireClientAndServerBits();
             var options = new EmulatedLinkOptions().WithRoundTripTime(s_roundTrip);
             if (replay)
             {
-                options.ToServer.ReplaySynWithDataAfter = s_replayAfter;
+                options.ToServer.ReplaySynWithDataAfter = replayAfter ?? s_replayAfter;
             }
 
             if (toClientDelay is { } delay)
@@ -282,7 +336,11 @@ public sealed class EarlyDataReplayTests
             }
 
             var link = LinkEnvironment.Start(options);
-            var settings = new Dictionary<string, string?> { ["Kestrel:FastOpen:EarlyDataPolicy"] = policy };
+            var settings = new Dictionary<string, string?>
+            {
+                ["Kestrel:FastOpen:EarlyDataPolicy"] = policy,
+                ["Kestrel:FastOpen:KernelEarlyDataFilter"] = kernelFilter ? "true" : "false",
+            };
             if (unsafeRequests is not null)
             {
                 settings["Kestrel:FastOpen:UnsafeEarlyDataRequests"] = unsafeRequests;

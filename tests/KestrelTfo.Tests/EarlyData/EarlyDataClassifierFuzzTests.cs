@@ -9,7 +9,7 @@ public sealed class EarlyDataClassifierFuzzTests
     private const int Seed = 4_2026;
     private const int ClientHelloHeaderBytes = 11;
 
-    private static readonly byte[][] Hellos = [.. ClientHelloFiles.Names.Select(ClientHelloFiles.Read)];
+    private static readonly byte[][] Hellos = [.. ClientHelloCorpus.Names.Select(ClientHelloCorpus.Read)];
 
     private static readonly byte[][] HttpStarts =
     [

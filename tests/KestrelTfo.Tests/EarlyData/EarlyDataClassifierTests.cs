@@ -20,8 +20,8 @@ public sealed class EarlyDataClassifierTests
     {
         byte[][] inputs =
         [
-            ClientHelloFiles.Read("curl-tls13.bin"),
-            TlsRecords.Frame(TlsRecords.HandshakeMessage(ClientHelloFiles.Read("sslstream-tls12.bin")), 3, 50),
+            ClientHelloCorpus.Read("curl-tls13.bin"),
+            TlsRecords.Frame(TlsRecords.HandshakeMessage(ClientHelloCorpus.Read("sslstream-tls12.bin")), 3, 50),
             "GET / HTTP/1.1\r\n"u8.ToArray(),
             "PROPFIND / HTTP/1.1\r\n"u8.ToArray(),
             "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray(),

@@ -9,10 +9,10 @@ namespace KestrelTfo.Tests.EarlyData;
 public sealed class TlsClientHelloClassificationTests
 {
     [Theory]
-    [MemberData(nameof(ClientHelloFiles.TheoryNames), MemberType = typeof(ClientHelloFiles))]
+    [MemberData(nameof(ClientHelloCorpus.TheoryNames), MemberType = typeof(ClientHelloCorpus))]
     public void Real_client_hello_is_a_replay_safe_TlsClientHello(string file)
     {
-        var hello = ClientHelloFiles.Read(file);
+        var hello = ClientHelloCorpus.Read(file);
 
         var result = EarlyDataClassifier.Classify(hello);
 
@@ -22,10 +22,10 @@ public sealed class TlsClientHelloClassificationTests
     }
 
     [Theory]
-    [MemberData(nameof(ClientHelloFiles.TheoryNames), MemberType = typeof(ClientHelloFiles))]
+    [MemberData(nameof(ClientHelloCorpus.TheoryNames), MemberType = typeof(ClientHelloCorpus))]
     public void Real_client_hello_cut_short_is_recognised_from_six_bytes_on(string file)
     {
-        var hello = ClientHelloFiles.Read(file);
+        var hello = ClientHelloCorpus.Read(file);
 
         for (var length = 1; length <= hello.Length; length++)
         {
@@ -35,10 +35,10 @@ public sealed class TlsClientHelloClassificationTests
     }
 
     [Theory]
-    [MemberData(nameof(ClientHelloFiles.TheoryNames), MemberType = typeof(ClientHelloFiles))]
+    [MemberData(nameof(ClientHelloCorpus.TheoryNames), MemberType = typeof(ClientHelloCorpus))]
     public void Real_client_hello_split_across_two_records_at_any_byte_is_recognised_whole_and_cut_short(string file)
     {
-        var message = TlsRecords.HandshakeMessage(ClientHelloFiles.Read(file));
+        var message = TlsRecords.HandshakeMessage(ClientHelloCorpus.Read(file));
 
         // Splits inside the 4-byte handshake header and client_version too: TLS allows fragmenting anywhere.
         for (var split = 1; split < message.Length; split++)
@@ -57,7 +57,7 @@ public sealed class TlsClientHelloClassificationTests
     [Fact]
     public void Client_hello_in_one_byte_records_is_recognised()
     {
-        var message = TlsRecords.HandshakeMessage(ClientHelloFiles.Read("curl-tls13.bin"));
+        var message = TlsRecords.HandshakeMessage(ClientHelloCorpus.Read("curl-tls13.bin"));
         var records = TlsRecords.Frame(message, Enumerable.Repeat(1, message.Length).ToArray());
 
         Assert.Equal(EarlyDataKind.TlsClientHello, EarlyDataClassifier.Classify(records).Kind);
@@ -88,7 +88,7 @@ public sealed class TlsClientHelloClassificationTests
     [InlineData(10, 0xFE)]   // DTLS 1.2
     public void Wrong_header_byte_is_Unknown(int offset, byte value)
     {
-        var hello = ClientHelloFiles.Read("sslstream-tls13.bin");
+        var hello = ClientHelloCorpus.Read("sslstream-tls13.bin");
         hello[offset] = value;
 
         Assert.Equal(EarlyDataKind.Unknown, EarlyDataClassifier.Classify(hello).Kind);
@@ -105,7 +105,7 @@ public sealed class TlsClientHelloClassificationTests
     [InlineData(10, 4)]
     public void Every_version_from_SSL3_to_3_4_is_accepted(int offset, byte minor)
     {
-        var hello = ClientHelloFiles.Read("sslstream-tls12.bin");
+        var hello = ClientHelloCorpus.Read("sslstream-tls12.bin");
         hello[offset] = minor;
 
         Assert.Equal(EarlyDataKind.TlsClientHello, EarlyDataClassifier.Classify(hello).Kind);
@@ -129,7 +129,7 @@ public sealed class TlsClientHelloClassificationTests
     public void Empty_record_before_the_client_hello_is_Unknown()
     {
         // TLS forbids zero-length handshake fragments.
-        byte[] data = [22, 3, 1, 0, 0, .. ClientHelloFiles.Read("curl-tls13.bin")];
+        byte[] data = [22, 3, 1, 0, 0, .. ClientHelloCorpus.Read("curl-tls13.bin")];
 
         Assert.Equal(EarlyDataKind.Unknown, EarlyDataClassifier.Classify(data).Kind);
     }
@@ -158,7 +158,7 @@ public sealed class TlsClientHelloClassificationTests
     [Fact]
     public void Handshake_longer_than_its_record_is_accepted_only_if_the_next_record_continues_it()
     {
-        var message = TlsRecords.HandshakeMessage(ClientHelloFiles.Read("curl-tls12.bin"));
+        var message = TlsRecords.HandshakeMessage(ClientHelloCorpus.Read("curl-tls12.bin"));
         var records = TlsRecords.Frame(message, 100);
         var next = 5 + 100;
 
@@ -185,7 +185,7 @@ public sealed class TlsClientHelloClassificationTests
     [InlineData(new byte[] { (byte)'G', (byte)'E', (byte)'T', (byte)' ' })]
     public void Bytes_after_a_complete_client_hello_are_not_inspected(byte[] after)
     {
-        byte[] data = [.. ClientHelloFiles.Read("sslstream-tls13.bin"), .. after];
+        byte[] data = [.. ClientHelloCorpus.Read("sslstream-tls13.bin"), .. after];
 
         Assert.Equal(EarlyDataKind.TlsClientHello, EarlyDataClassifier.Classify(data).Kind);
     }

@@ -160,7 +160,7 @@ public sealed class LinuxNetstatTests
     [Fact]
     public void A_read_of_proc_allocates_nothing()
     {
-        Assert.SkipUnless(File.Exists(LinuxNetstat.DefaultPath), $"needs {LinuxNetstat.DefaultPath}");
+        FastOpenEnvironment.SkipUnless(File.Exists(LinuxNetstat.DefaultPath), $"needs {LinuxNetstat.DefaultPath}");
         using var reader = new LinuxNetstat();
         Assert.True(reader.TryRead(out var counters), reader.Error);
         Assert.True(counters.IsPresent(TcpFastOpenCounter.Passive));

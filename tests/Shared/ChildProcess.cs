@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace KestrelTfo.FunctionalTests.Infrastructure;
+namespace KestrelTfo.Testing;
 
 /// <summary>
 /// A process a test starts (an app, a tool), killed with its children when disposed, even when the test fails; what it
@@ -47,12 +47,14 @@ internal sealed class ChildProcess : IDisposable
 
     public string Output => string.Join('\n', _lines);
 
-    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
+    /// <summary>Starts a process; <paramref name="input"/>, when given, is written to its standard input, which is then closed.</summary>
+    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, string? input = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
             WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
         };
         foreach (var argument in arguments)
@@ -60,26 +62,33 @@ internal sealed class ChildProcess : IDisposable
             start.ArgumentList.Add(argument);
         }
 
-        return new ChildProcess(Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start"));
+        var child = new ChildProcess(Process.Start(start) ?? throw new InvalidOperationException($"{fileName} did not start"));
+        if (input is not null)
+        {
+            child._process.StandardInput.Write(input);
+            child._process.StandardInput.Close();
+        }
+
+        return child;
+    }
+
+    /// <summary>
+    /// Runs a process to its end, bounded by <paramref name="limit"/> (then it is killed and the wait throws), and returns
+    /// its exit code with all it wrote to standard output and error.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(
+        string fileName, IEnumerable<string> arguments, TimeSpan limit, CancellationToken cancellationToken, string? input = null)
+    {
+        using var child = Start(fileName, arguments, input: input);
+        var exitCode = await child.WaitForExitAsync(limit, cancellationToken);
+        return (exitCode, child.Output);
     }
 
     /// <summary>Waits until a line matches, and returns it; null when the process ends or the time runs out first.</summary>
     public async Task<string?> WaitForLineAsync(Func<string, bool> match, TimeSpan limit, CancellationToken cancellationToken)
     {
-        var deadline = DateTime.UtcNow + limit;
-        while (true)
-        {
-            if (_lines.FirstOrDefault(match) is { } line)
-            {
-                return line;
-            }
-
-            var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero || _process.HasExited || !await _written.WaitAsync(left, cancellationToken))
-            {
-                return _lines.FirstOrDefault(match);
-            }
-        }
+        await Bounded.UntilSignalledAsync(() => _process.HasExited || _lines.Any(match), _written, limit, cancellationToken);
+        return _lines.FirstOrDefault(match);
     }
 
     /// <summary>Waits for the process to end on its own, bounded, and returns its exit code.</summary>

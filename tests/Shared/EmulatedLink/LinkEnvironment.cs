@@ -1,8 +1,7 @@
 using System.Net.Sockets;
-using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.NetEmu;
 
-namespace KestrelTfo.FunctionalTests.WanLink;
+namespace KestrelTfo.Testing;
 
 /// <summary>
 /// Starts emulated links for tests, only where that is safe and possible: as root, inside the private network

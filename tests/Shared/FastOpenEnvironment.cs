@@ -2,11 +2,11 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
-namespace KestrelTfo.FunctionalTests.Infrastructure;
+namespace KestrelTfo.Testing;
 
 /// <summary>
-/// The kernel facts TFO tests depend on, and the rule for when they are missing: skip with the reason,
-/// except under CI (<c>CI=true</c>), where a skipped TFO test would hide a broken set-up and so fails.
+/// The kernel facts tests depend on, and the one rule for when they are missing, in every test project: skip with the
+/// reason, except under CI (<c>CI=true</c>), where a skipped test would hide a broken set-up and so fails.
 /// </summary>
 internal static class FastOpenEnvironment
 {
@@ -29,7 +29,7 @@ internal static class FastOpenEnvironment
 
     /// <summary>
     /// Sets <c>net.ipv4.tcp_fastopen</c> until the scope is disposed. Only inside a network namespace made for the
-    /// tests: anywhere else it would change the host's setting. Tests that use it belong to <see cref="SysctlTests"/>.
+    /// tests: anywhere else it would change the host's setting. Tests that use it belong to the serial collection of sysctl tests.
     /// </summary>
     public static SysctlScope SetSysctl(int value)
     {
@@ -67,12 +67,21 @@ internal static class FastOpenEnvironment
         }
     }
 
+    /// <summary>Skips (or fails under CI) unless <paramref name="condition"/> holds: the CI-aware <c>Assert.SkipUnless</c>.</summary>
+    public static void SkipUnless([DoesNotReturnIf(false)] bool condition, string reason)
+    {
+        if (!condition)
+        {
+            SkipOrFail(reason);
+        }
+    }
+
     [DoesNotReturn]
     public static void SkipOrFail(string reason)
     {
         if (IsCi)
         {
-            Assert.Fail($"CI=true, so a TFO test may not skip: {reason}");
+            Assert.Fail($"CI=true, so a test may not skip: {reason}");
         }
 
         Assert.Skip(reason);

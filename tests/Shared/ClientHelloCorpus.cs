@@ -1,7 +1,10 @@
-namespace KestrelTfo.Tests.EarlyData;
+namespace KestrelTfo.Testing;
 
-/// <summary>The real ClientHellos in TestData/ClientHellos, captured by eng/capture-client-hellos.sh.</summary>
-internal static class ClientHelloFiles
+/// <summary>
+/// The real ClientHellos in TestData/ClientHellos (captured by eng/capture-client-hellos.sh), copied next to every test
+/// project that uses them.
+/// </summary>
+internal static class ClientHelloCorpus
 {
     public static readonly string[] Names =
     [
