@@ -104,7 +104,8 @@ public sealed class OpenSslHostileInputTests
         await using var app = OpenSslEndpoint.Start();
 
         // s_client renegotiates when a line of its input is "R"; the layer refuses (SSL_OP_NO_RENEGOTIATION).
-        var (_, output) = await ToolRun.RunAsync("openssl", ["s_client", "-connect", app.EndPoint.ToString(), "-tls1_2"], "R\n");
+        var (_, output) = await ChildProcess.RunAsync(
+            "openssl", ["s_client", "-connect", app.EndPoint.ToString(), "-tls1_2"], TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken, input: "R\n");
 
         Assert.Contains("RENEGOTIATING", output);
         Assert.Contains("no renegotiation", output);

@@ -15,6 +15,8 @@ namespace KestrelTfo.FunctionalTests.Tls;
 /// </summary>
 public sealed class OpenSslInteropTests
 {
+    private static readonly TimeSpan s_toolLimit = TimeSpan.FromSeconds(30);
+
     private static readonly string OpenSslFeature = typeof(OpenSslTlsFeature).FullName!;
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
@@ -55,7 +57,8 @@ public sealed class OpenSslInteropTests
     {
         await using var app = OpenSslEndpoint.Start();
 
-        var (exitCode, output) = await ToolRun.RunAsync("curl", ["-sS", "--insecure", versionOption, "--max-time", "20", $"{OpenSslEndpoint.BaseAddress(app)}tls"]);
+        var (exitCode, output) = await ChildProcess.RunAsync(
+            "curl", ["-sS", "--insecure", versionOption, "--max-time", "20", $"{OpenSslEndpoint.BaseAddress(app)}tls"], s_toolLimit, TestContext.Current.CancellationToken);
 
         Assert.True(exitCode == 0, $"curl exited {exitCode}: {output}");
         var report = JsonSerializer.Deserialize<TlsReport>(output, JsonSerializerOptions.Web)!;
@@ -119,11 +122,13 @@ public sealed class OpenSslInteropTests
 
     private static async Task<string> SClientAsync(KestrelAppFactory<Program> app, string versionOption, string sessionOption, string session)
     {
-        var (exitCode, output) = await ToolRun.RunAsync(
+        var (exitCode, output) = await ChildProcess.RunAsync(
             "openssl",
             ["s_client", "-connect", app.EndPoint.ToString(), versionOption, "-alpn", "http/1.1", sessionOption, session, "-ign_eof"],
+            s_toolLimit,
+            TestContext.Current.CancellationToken,
             // HTTP/1.0: the body comes unchunked and the server closes the connection after it.
-            $"GET /tls HTTP/1.0\r\nHost: {app.EndPoint}\r\n\r\n");
+            input: $"GET /tls HTTP/1.0\r\nHost: {app.EndPoint}\r\n\r\n");
         Assert.True(exitCode == 0, $"openssl s_client exited {exitCode}: {output}");
         return output;
     }

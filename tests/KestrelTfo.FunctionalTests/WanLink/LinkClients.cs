@@ -48,11 +48,10 @@ internal static class LinkClients
 
     private static async Task RunAsync(string fileName, string[] arguments, CancellationToken cancellationToken)
     {
-        using var process = ChildProcess.Start(fileName, arguments);
-        var exit = await process.WaitForExitAsync(TimeSpan.FromSeconds(10), cancellationToken);
-        if (exit != 0)
+        var (exitCode, output) = await ChildProcess.RunAsync(fileName, arguments, TimeSpan.FromSeconds(10), cancellationToken);
+        if (exitCode != 0)
         {
-            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} exited with {exit}: {process.Output}");
+            throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} exited with {exitCode}: {output}");
         }
     }
 }
