@@ -9,8 +9,10 @@ public enum EarlyDataPolicy
 {
     /// <summary>
     /// The connection proceeds at once; <see cref="IFastOpenFeature.EarlyDataAction"/> is
-    /// <see cref="EarlyDataAction.Flagged"/>, so an endpoint can refuse a request that must not run twice (for
-    /// example with 425 Too Early). Costs nothing and keeps the saved round trip.
+    /// <see cref="EarlyDataAction.Flagged"/>. The request in its early data runs at once when its method is replay-safe
+    /// (GET, HEAD, OPTIONS); any other waits for the handshake, or is answered 425, as
+    /// <see cref="FastOpenTransportOptions.UnsafeEarlyDataRequests"/> and the endpoint's <see cref="IEarlyDataMetadata"/>
+    /// say. A safe request keeps the saved round trip.
     /// </summary>
     Flag = 0,
 

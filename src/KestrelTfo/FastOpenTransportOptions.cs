@@ -55,10 +55,10 @@ public sealed class FastOpenTransportOptions
     /// could be a replay of another connection's: see <see cref="KestrelTfo.EarlyDataPolicy"/>.
     /// </summary>
     /// <remarks>
-    /// Defaults to <see cref="EarlyDataPolicy.Flag"/>: nothing is held up, and every connection says in
-    /// <see cref="IFastOpenFeature.EarlyDataAction"/> whether it may be a replay, so endpoints that must not run twice
-    /// can refuse such requests while everything else keeps the saved round trip. <see cref="EarlyDataPolicyByPort"/>
-    /// overrides it for single listeners.
+    /// Defaults to <see cref="EarlyDataPolicy.Flag"/>: the connection goes ahead, says in
+    /// <see cref="IFastOpenFeature.EarlyDataAction"/> that it may be a replay, and the request in its early data runs at
+    /// once only when replay-safe (see <see cref="UnsafeEarlyDataRequests"/>), so safe requests keep the saved round trip
+    /// and nothing unsafe runs twice. <see cref="EarlyDataPolicyByPort"/> overrides it for single listeners.
     /// </remarks>
     public EarlyDataPolicy EarlyDataPolicy { get; set; } = EarlyDataPolicy.Flag;
 
