@@ -58,9 +58,9 @@ public interface IFastOpenFeature
     /// Asked of the kernel when read. A replayed SYN never completes its handshake, so once the handshake is
     /// complete the connection, and every request on it, is known to be genuine. In practice this is true for the
     /// request that came in the SYN when the app handles it before the client's ACK arrives (the round trip TCP Fast
-    /// Open saves), and false for later requests on the same, pooled connection. The early-data guard reads it for
-    /// every request (see <see cref="IEarlyDataRequestFeature"/>): a request that is not replay-safe waits for the
-    /// handshake by default, so by the time it runs this is false.
+    /// Open saves), and false for later requests on the same, pooled connection. The early-data guard asks the kernel
+    /// the same for every request (see <see cref="IEarlyDataRequestFeature"/>): a request that is not replay-safe waits
+    /// for the handshake by default, so by the time it runs this is false.
     /// </remarks>
     bool IsPossibleReplay { get; }
 }
