@@ -11,4 +11,7 @@ internal enum BenchmarkProtocol
 
     /// <summary>A gRPC unary call: HTTP/2 over TLS 1.3.</summary>
     Grpc,
+
+    /// <summary>HTTP/1.1 over TLS 1.3, terminated by KestrelTfo's TLS layer on OpenSSL (<c>UseOpenSslHttps</c>) instead of SslStream.</summary>
+    HttpsOpenSsl,
 }

@@ -9,7 +9,7 @@ namespace KestrelTfo.LatencyBenchmark;
 
 /// <summary>
 /// The same minimal app on Kestrel, with its default socket transport or with KestrelTfo, listening on one address
-/// for HTTP/1.1, HTTPS (TLS 1.3 only) and gRPC (HTTP/2 over TLS 1.3).
+/// for HTTP/1.1, HTTPS (TLS 1.3 only; on SslStream, and on KestrelTfo's OpenSSL layer) and gRPC (HTTP/2 over TLS 1.3).
 /// </summary>
 internal sealed class BenchmarkServer : IAsyncDisposable
 {
@@ -17,12 +17,13 @@ internal sealed class BenchmarkServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc)
+    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc, IPEndPoint httpsOpenSsl)
     {
         _app = app;
         Http = http;
         Https = https;
         Grpc = grpc;
+        HttpsOpenSsl = httpsOpenSsl;
     }
 
     public IPEndPoint Http { get; }
@@ -31,11 +32,14 @@ internal sealed class BenchmarkServer : IAsyncDisposable
 
     public IPEndPoint Grpc { get; }
 
+    public IPEndPoint HttpsOpenSsl { get; }
+
     /// <summary>The endpoint that speaks <paramref name="protocol"/>.</summary>
     public IPEndPoint For(BenchmarkProtocol protocol) => protocol switch
     {
         BenchmarkProtocol.Http1 => Http,
         BenchmarkProtocol.Https => Https,
+        BenchmarkProtocol.HttpsOpenSsl => HttpsOpenSsl,
         _ => Grpc,
     };
 
@@ -84,6 +88,15 @@ internal sealed class BenchmarkServer : IAsyncDisposable
                 listen.Protocols = HttpProtocols.Http2;
                 listen.UseHttps(certificate, https => https.SslProtocols = SslProtocols.Tls13);
             });
+            kestrel.Listen(address, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listen.UseOpenSslHttps(https =>
+                {
+                    https.ServerCertificate = certificate;
+                    https.SslProtocols = SslProtocols.Tls13;
+                });
+            });
         });
 
         var app = builder.Build();
@@ -98,9 +111,9 @@ internal sealed class BenchmarkServer : IAsyncDisposable
         app.MapGrpcService<PingService>();
         await app.StartAsync().ConfigureAwait(false);
 
-        // In the order the listeners were added: HTTP/1.1, HTTPS, gRPC.
+        // In the order the listeners were added: HTTP/1.1, HTTPS, gRPC, HTTPS on the OpenSSL layer.
         var endPoints = BoundEndPoints.Of(app);
-        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2]);
+        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2], endPoints[3]);
     }
 
     public async ValueTask DisposeAsync()

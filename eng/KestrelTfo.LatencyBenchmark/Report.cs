@@ -82,7 +82,13 @@ internal static class Report
                 {
                     rttMs = result.RoundTripMilliseconds,
                     pathRttMs = result.PathRoundTrip,
-                    protocol = result.Scenario.Protocol switch { BenchmarkProtocol.Http1 => "http1.1", BenchmarkProtocol.Https => "https-tls13", _ => "grpc-h2-tls13" },
+                    protocol = result.Scenario.Protocol switch
+                    {
+                        BenchmarkProtocol.Http1 => "http1.1",
+                        BenchmarkProtocol.Https => "https-tls13",
+                        BenchmarkProtocol.HttpsOpenSsl => "https-tls13-openssl",
+                        _ => "grpc-h2-tls13",
+                    },
                     proxied = result.Scenario.Proxied,
                     backendRttMs = result.BackendRoundTripMilliseconds,
                     backendPathRttMs = NullIfNaN(result.BackendPathRoundTrip),

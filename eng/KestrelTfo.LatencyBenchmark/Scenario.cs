@@ -22,6 +22,7 @@ internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient C
     {
         BenchmarkProtocol.Http1 => "HTTP/1.1",
         BenchmarkProtocol.Https => "HTTPS (TLS 1.3)",
+        BenchmarkProtocol.HttpsOpenSsl => "HTTPS (TLS 1.3), OpenSSL layer",
         _ => "gRPC (HTTP/2, TLS 1.3)",
     };
 
