@@ -76,7 +76,7 @@ public sealed class FastOpenTransportOptions
     /// Gets or sets what happens to a request whose method is not replay-safe (anything but GET, HEAD and OPTIONS) when
     /// it arrived before its connection's handshake completed, as a request in a SYN's data does under
     /// <see cref="EarlyDataPolicy.Flag"/>, or when a proxy forwarded it with <c>Early-Data: 1</c> (RFC 8470). Endpoint
-    /// metadata (<c>[EarlyData(...)]</c>) overrides it where the app calls <c>UseEarlyDataGuard()</c> after routing.
+    /// metadata (<c>[EarlyData(...)]</c>, <c>.WithEarlyData(...)</c>) overrides it.
     /// </summary>
     /// <remarks>
     /// Defaults to <see cref="EarlyDataRequestHandling.WaitForHandshake"/>: the request reaches the app once the

@@ -6,8 +6,8 @@ namespace KestrelTfo;
 /// <see cref="FastOpenTransportOptions.UnsafeEarlyDataRequests"/> says.
 /// </summary>
 /// <remarks>
-/// Set it with <c>[EarlyData(...)]</c> or <c>.WithEarlyData(...)</c>. It takes effect where the early-data guard runs
-/// after routing: call <c>app.UseEarlyDataGuard()</c> after <c>app.UseRouting()</c>.
+/// Set it with <c>[EarlyData(...)]</c> or <c>.WithEarlyData(...)</c> on endpoints of a <c>WebApplication</c>: the guard
+/// runs before the app's own middleware and asks the app's routing which endpoint such a request is for.
 /// </remarks>
 public interface IEarlyDataMetadata
 {

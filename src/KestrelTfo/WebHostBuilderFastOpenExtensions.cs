@@ -50,7 +50,7 @@ public static class WebHostBuilderFastOpenExtensions
                 services.AddSingleton<IValidateOptions<FastOpenTransportOptions>, FastOpenTransportOptionsValidator>();
                 services.AddTransient<IStartupFilter, FastOpenTagsStartupFilter>();
                 services.AddTransient<IStartupFilter, EarlyDataRequestStartupFilter>();
-                services.AddSingleton<KestrelTfo.EarlyData.EarlyDataGuardPlacement>();
+                services.AddSingleton<KestrelTfo.EarlyData.EarlyDataRouting>();
 
                 // Kestrel asks the last registered factory first, so this one is asked before the socket transport.
                 services.AddSingleton<IConnectionListenerFactory>(static provider => new FastOpenTransportFactory(

@@ -10,13 +10,6 @@ builder.Services.AddGrpc();
 
 var app = builder.Build();
 
-// Where a test asks, the early-data guard runs after routing too, so endpoint metadata decides.
-if (app.Configuration.GetValue<bool>("TestApp:EarlyDataGuardAfterRouting"))
-{
-    app.UseRouting();
-    app.UseEarlyDataGuard();
-}
-
 app.MapHealthChecks("/health");
 
 // What the connection's TLS settled, whichever layer terminated it.

@@ -166,9 +166,11 @@ internal sealed class EarlyDataGuard
         _meter.Guarded(tags, EarlyDataGuardAction.Deferred);
         var deferred = FastOpenFeature.Deferred(inspection.Length, early);
 
-        // On loopback the handshake is over before the accept: nothing to wait for. One already reset (CLOSE) is held too, and
-        // the watcher ends it at its first look.
-        return info.HandshakeCompleted ? EarlyDataDecision.Admit(deferred) : EarlyDataDecision.Hold(deferred);
+        // On loopback the handshake is over before the accept: nothing to wait for. One reset before it was accepted (CLOSE)
+        // has nothing left to wait for: refused.
+        return info.HandshakeCompleted ? EarlyDataDecision.Admit(deferred)
+            : pending ? EarlyDataDecision.Hold(deferred)
+            : EarlyDataDecision.Refuse;
     }
 
     /// <summary>

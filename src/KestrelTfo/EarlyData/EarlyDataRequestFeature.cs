@@ -14,12 +14,5 @@ internal sealed class EarlyDataRequestFeature(bool fromProxy, IHandshakeCompleti
     /// <summary>The connection's handshake, or null for a request only a proxy marked.</summary>
     public IHandshakeCompletionFeature? Handshake => handshake;
 
-    /// <summary>Whether a guard has decided already; the one after routing decides where the app placed one.</summary>
-    public bool Decided { get; private set; }
-
-    public void Decide(EarlyDataRequestHandling handling)
-    {
-        Handling = handling;
-        Decided = true;
-    }
+    public void Decide(EarlyDataRequestHandling handling) => Handling = handling;
 }

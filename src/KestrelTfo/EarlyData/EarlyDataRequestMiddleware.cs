@@ -9,23 +9,24 @@ namespace KestrelTfo.EarlyData;
 
 /// <summary>
 /// The early-data guard for requests (RFC 8470): a request that arrived before its connection's handshake completed, or
-/// that a proxy forwarded with <c>Early-Data: 1</c>, runs at once only when replay-safe; otherwise it waits for the
-/// handshake, which a replay never completes, or is answered 425 Too Early. Runs first in every app on the transport;
-/// where the app also places it after routing (<c>UseEarlyDataGuard</c>), the first one only marks such requests and the
-/// second decides with the endpoint's metadata.
+/// that a proxy forwarded with <c>Early-Data: 1</c>, runs at once only when replay-safe or its endpoint says so;
+/// otherwise it waits for the handshake, which a replay never completes, or is answered 425 Too Early. It runs in front
+/// of the app's pipeline, and asks the app's routing for such a request's endpoint itself.
 /// </summary>
 internal sealed class EarlyDataRequestMiddleware(
     RequestDelegate next,
-    EarlyDataGuardPlacement placement,
+    EarlyDataRouting routing,
     IOptions<FastOpenTransportOptions> options,
     ILoggerFactory loggerFactory,
-    IMeterFactory meterFactory,
-    bool afterRouting)
+    IMeterFactory meterFactory)
 {
     /// <summary>Tags a request that may be a replay on ASP.NET Core's request metrics, and names this meter's decisions.</summary>
     public const string EarlyDataTag = "kestreltfo.early_data";
 
     private const string EarlyDataHeader = "Early-Data";
+
+    private static readonly TimeSpan s_firstLook = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan s_longestLook = TimeSpan.FromMilliseconds(4);
 
     private readonly EarlyDataRequestHandling _unsafeDefault = options.Value.UnsafeEarlyDataRequests;
     private readonly ILogger _logger = loggerFactory.CreateLogger(FastOpenLog.Category);
@@ -38,28 +39,74 @@ internal sealed class EarlyDataRequestMiddleware(
 
     public Task InvokeAsync(HttpContext context)
     {
-        var feature = context.Features.Get<EarlyDataRequestFeature>() ?? Mark(context);
-        if (feature is null || feature.Decided || (!afterRouting && placement.AfterRouting))
-        {
-            return next(context);
-        }
+        var feature = Mark(context);
+        return feature is null ? next(context) : DecideAsync(context, feature);
+    }
 
-        var metadata = context.GetEndpoint()?.Metadata.GetMetadata<IEarlyDataMetadata>();
+    private async Task DecideAsync(HttpContext context, EarlyDataRequestFeature feature)
+    {
+        var metadata = (await EndpointAsync(context).ConfigureAwait(false))?.Metadata.GetMetadata<IEarlyDataMetadata>();
         var handling = EarlyDataRequestRule.Decide(context.Request.Method, feature.IsFromProxy, metadata?.Handling, _unsafeDefault);
         feature.Decide(handling);
         Count(context, feature, handling);
         switch (handling)
         {
             case EarlyDataRequestHandling.RunAtOnce:
-                return next(context);
+                await next(context).ConfigureAwait(false);
+                return;
             case EarlyDataRequestHandling.TooEarly:
                 FastOpenLog.EarlyDataRequestTooEarly(_logger, context.Request.Method, context.Request.Path);
+
                 // 425 Too Early (RFC 8470, section 5.2), which StatusCodes does not name.
                 context.Response.StatusCode = 425;
-                return Task.CompletedTask;
+                return;
             default:
-                return WaitThenRunAsync(context, feature.Handshake!);
+                await WaitThenRunAsync(context, feature.Handshake!).ConfigureAwait(false);
+                return;
         }
+    }
+
+    /// <summary>The endpoint routing picks for the request; null where it picks none or cannot be asked.</summary>
+    private async ValueTask<Endpoint?> EndpointAsync(HttpContext context)
+    {
+        if (context.GetEndpoint() is not null || routing.Route is not { } route)
+        {
+            return context.GetEndpoint();
+        }
+
+        try
+        {
+            await route(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // An ambiguous match, say: the app's own routing says so when it runs. Here the default rule decides.
+            context.SetEndpoint(null);
+        }
+
+        return context.GetEndpoint();
+    }
+
+    /// <summary>
+    /// Whether the handshake completed. The transport's watcher asks the kernel at intervals of up to 50 ms; a held
+    /// request asks more often itself, so it runs within a few milliseconds of the client's ACK.
+    /// </summary>
+    private static async Task<bool> WaitForHandshakeAsync(IHandshakeCompletionFeature handshake, CancellationToken cancellationToken)
+    {
+        var interval = s_firstLook;
+        while (!handshake.Completion.IsCompleted)
+        {
+            if (handshake.IsCompleted)
+            {
+                return true;
+            }
+
+            await Task.WhenAny(handshake.Completion, Task.Delay(interval, cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_longestLook.Ticks));
+        }
+
+        return await handshake.Completion.ConfigureAwait(false);
     }
 
     private void Count(HttpContext context, EarlyDataRequestFeature feature, EarlyDataRequestHandling handling)
@@ -83,7 +130,8 @@ internal sealed class EarlyDataRequestMiddleware(
 
     private static EarlyDataRequestFeature? Mark(HttpContext context)
     {
-        var fromProxy = context.Request.Headers.TryGetValue(EarlyDataHeader, out var value) && value == "1";
+        // Any instance, and any value, counts as 1: RFC 8470, section 5.1, treats multiple or invalid ones so.
+        var fromProxy = context.Request.Headers.ContainsKey(EarlyDataHeader);
         var handshake = context.Features.Get<IHandshakeCompletionFeature>();
         if (!fromProxy && handshake is not { IsCompleted: false })
         {
@@ -91,7 +139,6 @@ internal sealed class EarlyDataRequestMiddleware(
         }
 
         var feature = new EarlyDataRequestFeature(fromProxy, handshake);
-        context.Features.Set(feature);
         context.Features.Set<IEarlyDataRequestFeature>(feature);
         return feature;
     }
@@ -102,7 +149,7 @@ internal sealed class EarlyDataRequestMiddleware(
         bool completed;
         try
         {
-            completed = await handshake.Completion.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            completed = await WaitForHandshakeAsync(handshake, context.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -145,6 +145,12 @@ internal sealed class HandshakeWatcher : IDisposable
             return (true, null, null);
         }
 
+        if (info.State == TcpState.FinWait1)
+        {
+            // This end closed it (an abort shuts the socket down before it closes it): no reset from the client.
+            return (true, Failure.Closed, "the connection was closed while it waited");
+        }
+
         if (info.State != TcpState.SynReceived)
         {
             return (true, Failure.Reset, $"it went from SYN_RECV to {info.State}, as a replayed SYN does when the real client resets it");

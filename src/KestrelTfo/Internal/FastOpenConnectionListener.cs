@@ -191,9 +191,10 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
         }
         catch (SocketException e) when (connection is null)
         {
-            // The peer reset between accept and inspection.
+            // The peer reset between accept and inspection. A reset, not a FIN: one in SYN_RECV would stay in the kernel's
+            // TCP Fast Open queue.
             FastOpenLog.ConnectionReset(_logger, EndPoint, e.SocketErrorCode);
-            socket.Dispose();
+            ResetQuietly(socket);
             return null;
         }
         catch (Exception e)
@@ -201,10 +202,19 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
             FastOpenLog.ConnectionFailed(_logger, EndPoint, e);
             if (connection is null)
             {
-                socket.Dispose();
+                ResetQuietly(socket);
             }
             else
             {
+                try
+                {
+                    socket.LingerState = new LingerOption(enable: true, seconds: 0);
+                }
+                catch (Exception linger) when (linger is SocketException or ObjectDisposedException)
+                {
+                    // Closed already.
+                }
+
                 // Kestrel's connection has started its I/O already: abort it, and let it end on its own.
                 connection.Abort(new ConnectionAbortedException("The TCP Fast Open transport failed to hand the connection over.", e));
                 _ = connection.DisposeAsync().AsTask().ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
@@ -226,6 +236,18 @@ internal sealed class FastOpenConnectionListener : IConnectionListener
     {
         socket.LingerState = new LingerOption(enable: true, seconds: 0);
         socket.Dispose();
+    }
+
+    private static void ResetQuietly(Socket socket)
+    {
+        try
+        {
+            Reset(socket);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            socket.Dispose();
+        }
     }
 
     public ValueTask UnbindAsync(CancellationToken cancellationToken = default)

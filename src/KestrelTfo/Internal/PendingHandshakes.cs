@@ -36,7 +36,8 @@ internal sealed class PendingHandshakes
 
     public PendingHandshakes(FastOpenTransportOptions options, EarlyDataGuard guard, HandshakeWatcher watcher, FastOpenMeter meter, ILogger logger, TimeProvider time)
     {
-        _queueLength = options.QueueLength;
+        // The kernel caps a listener's TCP Fast Open queue at net.core.somaxconn (fastopen_queue_tune).
+        _queueLength = Math.Min(options.QueueLength, SoMaxConn());
         _perClientLimit = options.MaxPendingHandshakesPerClient;
         _timeout = options.FastOpenHandshakeTimeout;
         _shares = new HandshakeShares(_perClientLimit, time);
@@ -64,7 +65,16 @@ internal sealed class PendingHandshakes
 
         if (total >= _queueLength)
         {
-            WarnQueueFull(listener, total);
+            try
+            {
+                WarnQueueFull(listener, total);
+            }
+            catch
+            {
+                // The caller never learns it has the place, so it cannot give it back.
+                _shares.Remove(client);
+                throw;
+            }
         }
 
         return true;
@@ -94,41 +104,48 @@ internal sealed class PendingHandshakes
         _meter.HandshakePending(tags, +1);
         _watcher.Watch(socket, handshake, (failure, reason) =>
         {
-            _meter.HandshakePending(tags, -1);
-            if (failure is not { } how)
+            // The place and the connection first, the counting and logging after: a throwing listener or logger must
+            // not keep a place for good, nor keep a stalled connection from its reset.
+            try
             {
-                // Before the gate opens, so that a close the application made meanwhile is graceful.
-                RestoreGracefulClose(socket);
-                _shares.Remove(client);
-            }
-            else
-            {
-                if (how == HandshakeWatcher.Failure.Reset)
+                if (failure is not { } how)
                 {
-                    _shares.RemoveAfterResetHold(client);
+                    // Before the gate opens, so that a close the application made meanwhile is graceful.
+                    RestoreGracefulClose(socket);
+                    _shares.Remove(client);
                 }
                 else
                 {
-                    _shares.Remove(client);
-                }
+                    if (how == HandshakeWatcher.Failure.Reset)
+                    {
+                        _shares.RemoveAfterResetHold(client);
+                    }
+                    else
+                    {
+                        _shares.Remove(client);
+                    }
 
-                if (how == HandshakeWatcher.Failure.TimedOut)
+                    connection.Abort(new ConnectionAbortedException($"The TCP Fast Open handshake did not complete: {reason}."));
+                }
+            }
+            finally
+            {
+                _meter.HandshakePending(tags, -1);
+                if (failure == HandshakeWatcher.Failure.TimedOut)
                 {
                     _meter.HandshakeAborted(tags, HandshakeAbortReason.TimedOut);
                     FastOpenLog.HandshakeTimedOut(_logger, remote, _timeout);
                 }
-                else if (!defer)
+                else if (failure is not null && !defer)
                 {
                     // A held connection's guard says so itself.
                     FastOpenLog.HandshakeNotCompleted(_logger, remote, reason!);
                 }
 
-                connection.Abort(new ConnectionAbortedException($"The TCP Fast Open handshake did not complete: {reason}."));
-            }
-
-            if (defer)
-            {
-                _guard.HoldEnded(remote, tags, failure, reason);
+                if (defer)
+                {
+                    _guard.HoldEnded(remote, tags, failure, reason);
+                }
             }
         });
 
@@ -153,6 +170,18 @@ internal sealed class PendingHandshakes
         if (Interlocked.CompareExchange(ref _queueFullWarned, now, last) == last)
         {
             FastOpenLog.QueueFull(_logger, listener, pending, _queueLength, _perClientLimit);
+        }
+    }
+
+    private static int SoMaxConn()
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText("/proc/sys/net/core/somaxconn"), out var value) && value > 0 ? value : int.MaxValue;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return int.MaxValue;
         }
     }
 
