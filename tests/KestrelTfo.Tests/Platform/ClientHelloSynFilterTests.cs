@@ -13,6 +13,7 @@ namespace KestrelTfo.Tests.Platform;
 public sealed class ClientHelloSynFilterTests
 {
     private const int Iterations = 40_000;
+    private const int HeaderLengthInstruction = 5;
     private const int HandshakeTypeInstruction = 16;
 
     private static readonly byte[][] Hellos = [.. ClientHelloCorpus.Names.Select(ClientHelloCorpus.Read)];
@@ -85,13 +86,17 @@ public sealed class ClientHelloSynFilterTests
             }, iter: Iterations / 4);
     }
 
-    [Fact]
-    public void A_filter_stricter_than_the_classifier_is_caught()
+    [Theory]
+    [InlineData(HandshakeTypeInstruction, 2u)]
+    [InlineData(HeaderLengthInstruction, 0x14u)]
+    public void A_filter_stricter_than_the_classifier_is_caught(int instruction, uint k)
     {
-        // The same program wanting handshake type 2 (server_hello) trims every ClientHello: the property must say so,
-        // or it could not catch a real filter that grew stricter.
+        // The real program with one constant changed: wanting handshake type 2 (server_hello) trims every ClientHello;
+        // masking the header length with 0x14 reads the payload at the wrong place behind most lengths of options, but
+        // not behind none. The property must catch both, or it could not catch a real filter that grew stricter.
         var stricter = ClientHelloSynFilter.Program.ToArray();
-        BitConverter.TryWriteBytes(stricter.AsSpan(HandshakeTypeInstruction * SocketFilter.InstructionSize + 4), 2u);
+        BitConverter.TryWriteBytes(stricter.AsSpan(instruction * SocketFilter.InstructionSize + 4), k);
+        Assert.True(Judge(stricter, Hellos[0], options: 0).Holds || instruction == HandshakeTypeInstruction);
 
         Assert.Throws<CsCheckException>(() => Gen.Select(s_payload, s_optionBytes)
             .Sample((payload, options) => Judge(stricter, payload, options).Holds, iter: Iterations / 4, threads: 1));
