@@ -206,9 +206,10 @@ public sealed class EarlyDataGuardTests
         FastOpenEnvironment.RequireClientAndServerBits();
         var address = Loopback.NextAddress();
 
-        // The policy is keyed by the port the endpoint names, so this endpoint names one: a port free on an address of
-        // this test's own, which only a wildcard listener could take meanwhile.
-        var port = FreePort(address);
+        // The policy is keyed by the port the endpoint names, so this endpoint names one, held on another address of the
+        // test's own until the app has bound it.
+        using var held = Loopback.HoldPort();
+        var port = ((System.Net.IPEndPoint)held.LocalEndPoint!).Port;
         await using var app = new KestrelAppFactory<Program>(
             settings: new() { ["Kestrel:FastOpen:EarlyDataPolicy"] = overall, [$"Kestrel:FastOpen:EarlyDataPolicyByPort:{port}"] = onThePort },
             listen: o => o.Listen(address, port));
@@ -283,13 +284,6 @@ public sealed class EarlyDataGuardTests
         var failed = Assert.Single(app.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.ConnectionFailed));
         Assert.Equal(LogLevel.Error, failed.Level);
         Assert.DoesNotContain(app.Logs.Entries, e => e.Level == LogLevel.Critical);
-    }
-
-    private static int FreePort(System.Net.IPAddress address)
-    {
-        using var probe = new System.Net.Sockets.Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
-        probe.Bind(new System.Net.IPEndPoint(address, 0));
-        return ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
     private static FastOpenReport Report(RawExchange exchange) => RawResponse.Parse(exchange.Response).Report();

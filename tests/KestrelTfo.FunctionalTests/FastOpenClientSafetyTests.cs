@@ -154,12 +154,8 @@ public sealed class FastOpenClientSafetyTests
         // Two addresses of one host, the same port on each, as a name with an IPv6 and an IPv4 address has.
         var first = Loopback.NextAddress();
         var second = Loopback.NextAddress();
-        int port;
-        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
-        {
-            probe.Bind(new IPEndPoint(first, 0));
-            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
-        }
+        using var held = Loopback.HoldPort();
+        var port = ((IPEndPoint)held.LocalEndPoint!).Port;
 
         // The cookie exchanges below send a ClientHello and wait for the server to close, which it does when the TLS
         // handshake times out: a short timeout keeps that wait short (Kestrel's default is 10 s).

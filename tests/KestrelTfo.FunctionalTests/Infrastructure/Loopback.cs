@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
@@ -43,5 +44,28 @@ internal static class Loopback
         }
 
         return address;
+    }
+
+    /// <summary>
+    /// A socket listening on a port the kernel chose, on an IPv4 address of its own, for a test that must name a port before
+    /// its server binds it (a setting keyed by port): bind the server to that port on another address of the test's own
+    /// while the socket lives. Nothing else can take the port there meanwhile: only a wildcard bind reaches the test's
+    /// addresses, and the kernel refuses one on a port listened on here, SO_REUSEADDR or not (and never picks it for a bind
+    /// to port 0 or a connect). Nothing connects to the address, so the listener accepts nothing.
+    /// </summary>
+    public static Socket HoldPort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(new IPEndPoint(NextAddress(), 0));
+            socket.Listen(1);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 }
