@@ -18,6 +18,7 @@ public sealed class FastOpenClientUnsafeRequestTests
     [InlineData("get-with-a-body")]
     [InlineData("expect-100-continue")]
     [InlineData("websocket")]
+    [InlineData("http2-prior-knowledge")]
     public async Task An_unsafe_first_request_waits_for_the_handshake_while_a_safe_GET_rides_in_the_SYN(string request)
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -43,6 +44,22 @@ public sealed class FastOpenClientUnsafeRequestTests
                     {
                         expecting.Headers.ExpectContinue = true;
                         (await client.SendAsync(expecting, Timeout)).Dispose();
+                    }
+
+                    break;
+                case "http2-prior-knowledge":
+                    // The connection preface and SETTINGS come first, and a server takes a request on the connection
+                    // after them: a repeated SYN would open it again.
+                    using (var h2 = new HttpRequestMessage(HttpMethod.Get, new Uri(server, "/tfo"))
+                    {
+                        Version = System.Net.HttpVersion.Version20,
+                        VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                    })
+                    using (var response = await client.SendAsync(h2, Timeout))
+                    {
+                        // HTTP/2 indeed: a fall back to HTTP/1.1 would be a plain GET, which may ride in the SYN.
+                        Assert.Equal(System.Net.HttpVersion.Version20, response.Version);
+                        response.EnsureSuccessStatusCode();
                     }
 
                     break;
