@@ -34,6 +34,25 @@ public sealed class CookieKeyReloadTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task A_key_removed_on_reload_warns_and_the_keys_in_force_stay_on_live_listeners_and_those_bound_next()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        using var scene = new Scene(TestKeys.A);
+        await using var live = await scene.Factory.BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), Timeout);
+
+        scene.Configuration.Reload(new() { ["Kestrel:FastOpen:CookieKey"] = null });
+        await using var next = await scene.Factory.BindAsync(new IPEndPoint(Loopback.NextAddress(), 0), Timeout);
+
+        // A listener cannot go back to the kernel's key, and one bound later on the kernel's key would split the fleet's
+        // cookies between two keys: both keep key A until a restart.
+        Assert.Equal(TestKeys.A, ListenSockets.CookieKeys(scene.Sockets[0]));
+        Assert.Equal(TestKeys.A, ListenSockets.CookieKeys(scene.Sockets[1]));
+        var removed = Assert.Single(scene.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.CookieKeysRemoved));
+        Assert.Equal(LogLevel.Warning, removed.Level);
+        Assert.DoesNotContain(scene.Logs.Transport, e => e.EventId.Name == nameof(FastOpenLog.CookieKeysReloaded));
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task A_reload_that_throws_is_logged_and_the_keys_in_force_stay()
     {
         FastOpenEnvironment.RequireClientAndServerBits();

@@ -24,6 +24,7 @@ public sealed class CookieKeyFormTests
     [InlineData("00010203-04050607-08090a0b-0c0d0e0f")]
     [InlineData("10203-4050607-8090a0b-c0d0e0f")]
     [InlineData(" 00010203-04050607-08090A0B-0C0D0E0F ")]
+    [InlineData("0x00010203-0X4050607-0x08090a0b-0xc0d0e0f")]
     public void The_kernels_form_is_four_32_bit_words_in_the_machines_byte_order(string text)
     {
         // What net.ipv4.tcp_fastopen_key does with the same text (proc_tcp_fastopen_key): sscanf("%x-%x-%x-%x") into
@@ -51,6 +52,8 @@ public sealed class CookieKeyFormTests
     [InlineData("00010203-04050607-08090a0b")]
     [InlineData("00010203-04050607-08090a0b-0c0d0e0f-10111213")]
     [InlineData("00010203--08090a0b-0c0d0e0f")]
+    [InlineData("0x-04050607-08090a0b-0c0d0e0f")]
+    [InlineData("0x000102030-04050607-08090a0b-0c0d0e0f")]
     [InlineData("AAECAwQFBgcICQoLDA0O")]
     [InlineData("AAECAwQFBgcICQoLDA0ODxA=")]
     [InlineData("!!ECAwQFBgcICQoLDA0ODw==")]

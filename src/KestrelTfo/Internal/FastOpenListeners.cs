@@ -7,13 +7,21 @@ namespace KestrelTfo.Internal;
 /// are kept whatever the live listeners make of them, so they reach every listener bound later too (an endpoint rebound
 /// by a configuration reload, say).
 /// </summary>
-internal sealed class FastOpenListeners(byte[]? cookieKeys, ILogger logger)
+internal sealed class FastOpenListeners
 {
     private readonly List<FastOpenConnectionListener> _live = [];
-    private byte[]? _cookieKeys = cookieKeys;
+    private readonly ILogger _logger;
+    private byte[]? _cookieKeys;
 
     // False after a change of keys that some live listener refused: the same keys configured again are tried again.
     private bool _keysApplied = true;
+
+    public FastOpenListeners(byte[]? cookieKeys, ILogger logger)
+    {
+        _cookieKeys = cookieKeys;
+        _logger = logger;
+        WarnIfWeak(cookieKeys);
+    }
 
     /// <summary>The live listeners now.</summary>
     public IReadOnlyList<FastOpenConnectionListener> Snapshot()
@@ -53,7 +61,7 @@ internal sealed class FastOpenListeners(byte[]? cookieKeys, ILogger logger)
             {
                 if (_cookieKeys is not null)
                 {
-                    FastOpenLog.CookieKeysRemoved(logger);
+                    FastOpenLog.CookieKeysRemoved(_logger);
                 }
 
                 return;
@@ -65,9 +73,19 @@ internal sealed class FastOpenListeners(byte[]? cookieKeys, ILogger logger)
             }
 
             _cookieKeys = cookieKeys;
+            WarnIfWeak(cookieKeys);
             var applied = _live.Count(listener => listener.SetCookieKeys(cookieKeys));
             _keysApplied = applied == _live.Count;
-            FastOpenLog.CookieKeysReloaded(logger, cookieKeys.Length / Platform.FastOpenCookieKey.Length, applied, _live.Count);
+            FastOpenLog.CookieKeysReloaded(_logger, cookieKeys.Length / Platform.FastOpenCookieKey.Length, applied, _live.Count);
+        }
+    }
+
+    // Valid keys that the kernel takes, so nothing else would tell the operator; the listeners use them all the same.
+    private void WarnIfWeak(byte[]? cookieKeys)
+    {
+        if (cookieKeys is not null && Platform.FastOpenCookieKey.Weakness(cookieKeys) is { } problem)
+        {
+            FastOpenLog.CookieKeysWeak(_logger, problem);
         }
     }
 }

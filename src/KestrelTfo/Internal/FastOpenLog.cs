@@ -204,4 +204,9 @@ internal static partial class FastOpenLog
         "Applying reloaded TCP Fast Open options failed; the cookie keys in force stay.",
         EventName = "CookieKeysReloadFailed")]
     public static partial void CookieKeysReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(37, LogLevel.Warning,
+        "The configured TCP Fast Open cookie keys are weak: {Problem}. Generate a key with `openssl rand -hex 16`.",
+        EventName = "CookieKeysWeak")]
+    public static partial void CookieKeysWeak(ILogger logger, string problem);
 }

@@ -81,7 +81,35 @@ internal static class FastOpenCookieKey
         return keys;
     }
 
-    // As the kernel's sscanf("%x-%x-%x-%x") reads it: four groups of 1 to 8 hex digits.
+    /// <summary>
+    /// What makes keys for <c>TCP_FASTOPEN_KEY</c> weak, or null when nothing does: an all-zero key (the first value
+    /// anyone tries, so cookies under it can be forged) or a backup key equal to the primary one (a rotation that
+    /// forgot to change the key, so the old cookies it was meant to keep are not kept). Says which, never the key.
+    /// </summary>
+    public static string? Weakness(ReadOnlySpan<byte> keys)
+    {
+        var primary = keys[..Length];
+        var backup = keys.Length > Length ? keys[Length..] : default;
+        if (!primary.ContainsAnyExcept((byte)0))
+        {
+            return "CookieKey is all zeros, a key anyone can guess, so anyone can make cookies this server takes";
+        }
+
+        if (!backup.IsEmpty && !backup.ContainsAnyExcept((byte)0))
+        {
+            return "BackupCookieKey is all zeros, a key anyone can guess, so anyone can make cookies this server takes";
+        }
+
+        if (!backup.IsEmpty && backup.SequenceEqual(primary))
+        {
+            return "BackupCookieKey is the same as CookieKey, so it keeps no cookie of an old key valid during a rotation";
+        }
+
+        return null;
+    }
+
+    // As the kernel's sscanf("%x-%x-%x-%x") reads it: four groups of 1 to 8 hex digits, each with an optional 0x, which
+    // %x skips (the sysctl takes 0x1-0x2-0x3-0x4).
     private static bool TryParseKernelForm(ReadOnlySpan<char> text, Span<byte> key)
     {
         Span<Range> groups = stackalloc Range[Words + 1];
@@ -93,6 +121,11 @@ internal static class FastOpenCookieKey
         for (var i = 0; i < Words; i++)
         {
             var group = text[groups[i]];
+            if (group.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+            {
+                group = group[2..];
+            }
+
             if (group.Length is 0 or > 8 || !uint.TryParse(group, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var word))
             {
                 return false;

@@ -14,11 +14,13 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 [Collection(nameof(RoundTripTimingTests))]
 public sealed class EarlyDataBehindProxyTests
 {
-    // Long enough for a busy machine to answer the request in the SYN before the ACK arrives.
     private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(100);
 
-    // The proxy forwards within this of the SYN's arrival, even on a machine busy enough to stall it for a while.
-    private static readonly TimeSpan s_proxyRoundTrip = TimeSpan.FromMilliseconds(400);
+    // The handshake completes only when the SYN-ACK has crossed the link and the ACK it draws has come back, so holding
+    // the link's server-to-client direction this long gives the server all that time to run the request from the SYN
+    // (it needs milliseconds, the proxy forwarding it to its backend a few more) instead of the 50 ms a round trip would
+    // leave it. Everything the server sends waits as long, in order, so nothing it sends after the SYN-ACK overtakes it.
+    private static readonly TimeSpan s_slowSynAck = TimeSpan.FromSeconds(2);
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
@@ -26,7 +28,7 @@ public sealed class EarlyDataBehindProxyTests
     public async Task Only_the_request_in_a_new_backend_connections_SYN_may_be_a_replay_and_later_ones_on_that_pooled_connection_are_not()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
-        using var link = LinkEnvironment.Start(new EmulatedLinkOptions().WithRoundTripTime(s_roundTrip));
+        using var link = LinkEnvironment.Start(SlowSynAck());
         await using var backend = new KestrelAppFactory<Program>(listen: options => options.Listen(link.ServerAddress, 0));
         var ledger = backend.Services.GetRequiredService<RequestLedger>();
         void AcrossTheLink(IServiceCollection services) =>
@@ -49,16 +51,23 @@ public sealed class EarlyDataBehindProxyTests
     public async Task A_request_the_proxy_flagged_while_it_may_be_a_replay_reaches_the_backend_marked_Early_Data()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
-        using var link = LinkEnvironment.Start(new EmulatedLinkOptions().WithRoundTripTime(s_proxyRoundTrip));
+        using var link = LinkEnvironment.Start(SlowSynAck());
         await using var backend = new KestrelAppFactory<Program>();
         await using var proxy = ProxyTests.StartProxy(backend.EndPoint, listen: options => options.Listen(link.ServerAddress, 0));
         await RawHttp.GetAsync(proxy.EndPoint, "/tfo", fastOpen: true, Timeout, createSocket: () => link.CreateClientSocket());
 
-        // The end client's GET rides in its SYN to the proxy, which forwards it before the client's ACK crosses the
-        // link: a replayed SYN would be served the same way. A request after a plain handshake carries no mark.
+        // The end client's GET rides in its SYN to the proxy, which forwards it while the SYN-ACK is still held on the
+        // link, so before the client's ACK can exist: a replayed SYN would be served the same way. A request after a plain handshake carries no mark.
         var inTheSyn = await RawHttp.GetAsync(proxy.EndPoint, "/early-data-header", fastOpen: true, Timeout, createSocket: () => link.CreateClientSocket());
         var afterAHandshake = await RawHttp.GetAsync(proxy.EndPoint, "/early-data-header", fastOpen: false, Timeout, createSocket: () => link.CreateClientSocket());
 
         Assert.Equal(("1", ""), (inTheSyn.Body, afterAHandshake.Body));
+    }
+
+    private static EmulatedLinkOptions SlowSynAck()
+    {
+        var options = new EmulatedLinkOptions().WithRoundTripTime(s_roundTrip);
+        options.ToClient.Delay = s_slowSynAck;
+        return options;
     }
 }
