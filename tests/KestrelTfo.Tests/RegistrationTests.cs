@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -39,6 +40,30 @@ public sealed class RegistrationTests
         Assert.Equal(2, factories.Count);
         Assert.IsType<SocketTransportFactory>(factories[0]);
         Assert.IsType<FastOpenTransportFactory>(factories[1]);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task An_app_without_routing_services_starts_and_serves_with_the_early_data_guard_in_front()
+    {
+        // The guard asks the app's routing about requests that may be replays; an app with no routing has none to ask.
+        using var host = new HostBuilder()
+            .ConfigureWebHost(web => web
+                .UseFastOpenTransport()
+                .UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0))
+                .Configure(app => app.Run(context => context.Response.WriteAsync("served", context.RequestAborted))))
+            .Build();
+        await host.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            var address = host.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+                .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.Single();
+            using var client = new HttpClient();
+            Assert.Equal("served", await client.GetStringAsync(address, TestContext.Current.CancellationToken));
+        }
+        finally
+        {
+            await host.StopAsync(TestContext.Current.CancellationToken);
+        }
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using KestrelTfo.EarlyData;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace KestrelTfo.Internal;
 
@@ -15,7 +17,13 @@ internal sealed class EarlyDataRequestStartupFilter(EarlyDataRouting routing) : 
         app.UseMiddleware<EarlyDataRequestMiddleware>();
         next(app);
 
-        // Built after the app's pipeline, when every UseEndpoints has put its endpoints into routing's own data source.
+        // Built after the app's pipeline, when every UseEndpoints has put its endpoints into routing's own data source. An
+        // app without routing services has no endpoints to ask about: the default rule decides there.
+        if (app.ApplicationServices.GetService<EndpointDataSource>() is null)
+        {
+            return;
+        }
+
         var routeOnly = app.New();
         routeOnly.Properties[AppEndpointRouteBuilder.GlobalEndpointRouteBuilderKey] = new AppEndpointRouteBuilder(app);
         routeOnly.UseRouting();
