@@ -52,6 +52,13 @@ app.MapGet("/visit", (RequestLedger ledger) =>
     return "visited";
 });
 
+// Routing runs a short-circuit endpoint as soon as it matches it: the guard's own matching must not.
+app.MapGet("/visit-short-circuit", (RequestLedger ledger) =>
+{
+    ledger.RecordVisit();
+    return "visited";
+}).ShortCircuit();
+
 app.MapGet("/hold", async (RequestGate gate) =>
 {
     await gate.EnterAndWaitAsync();

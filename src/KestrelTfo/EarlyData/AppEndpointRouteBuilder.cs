@@ -6,7 +6,8 @@ namespace KestrelTfo.EarlyData;
 
 /// <summary>
 /// All the app's endpoints, as routing's own <see cref="EndpointDataSource"/> service composes them from every
-/// <c>UseEndpoints</c> and <c>WebApplication</c>, for the early-data guard's routing-only pipeline.
+/// <c>UseEndpoints</c> and <c>WebApplication</c>, for the early-data guard's routing-only pipeline, which only matches
+/// (<see cref="RouteOnlyEndpointDataSource"/>).
 /// </summary>
 internal sealed class AppEndpointRouteBuilder(IApplicationBuilder app) : IEndpointRouteBuilder
 {
@@ -20,7 +21,7 @@ internal sealed class AppEndpointRouteBuilder(IApplicationBuilder app) : IEndpoi
 
     public IServiceProvider ServiceProvider { get; } = app.ApplicationServices;
 
-    public ICollection<EndpointDataSource> DataSources { get; } = [app.ApplicationServices.GetRequiredService<EndpointDataSource>()];
+    public ICollection<EndpointDataSource> DataSources { get; } = [new RouteOnlyEndpointDataSource(app.ApplicationServices.GetRequiredService<EndpointDataSource>())];
 
     public IApplicationBuilder CreateApplicationBuilder() => app.New();
 }

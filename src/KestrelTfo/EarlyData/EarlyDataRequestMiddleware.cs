@@ -66,25 +66,45 @@ internal sealed class EarlyDataRequestMiddleware(
         }
     }
 
-    /// <summary>The endpoint routing picks for the request; null where it picks none or cannot be asked.</summary>
+    /// <summary>
+    /// The endpoint routing picks for the request, as a copy that only carries its metadata; null where it picks none or
+    /// cannot be asked. The request leaves as it came: the app's own routing matches it again, and runs it.
+    /// </summary>
     private async ValueTask<Endpoint?> EndpointAsync(HttpContext context)
     {
-        if (context.GetEndpoint() is not null || routing.Route is not { } route)
+        if (context.GetEndpoint() is { } chosen)
         {
-            return context.GetEndpoint();
+            return chosen;
         }
 
+        if (routing.Route is not { } route)
+        {
+            return null;
+        }
+
+        Endpoint? matched = null;
+        var status = context.Response.StatusCode;
         try
         {
             await route(context).ConfigureAwait(false);
+            matched = context.GetEndpoint();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // An ambiguous match, say: the app's own routing says so when it runs. Here the default rule decides.
+        }
+        finally
+        {
+            // Routing sets a short-circuit endpoint's status code before it runs the (here empty) handler.
             context.SetEndpoint(null);
+            context.Request.RouteValues.Clear();
+            if (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = status;
+            }
         }
 
-        return context.GetEndpoint();
+        return matched;
     }
 
     /// <summary>

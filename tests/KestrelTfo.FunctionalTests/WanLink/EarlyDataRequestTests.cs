@@ -59,6 +59,17 @@ public sealed class EarlyDataRequestTests
     }
 
     [Fact(Timeout = Limits.LongTest)]
+    public async Task Finding_the_endpoint_runs_nothing_even_for_a_short_circuit_one()
+    {
+        await using var scene = await Scene.StartAsync();
+
+        Assert.EndsWith("visited", await scene.SendInSynAsync(Get("/visit-short-circuit")), StringComparison.Ordinal);
+        Assert.EndsWith("visited", await scene.SendInSynAsync(Get("/visit")), StringComparison.Ordinal);
+
+        Assert.Equal(2, scene.Ledger.Visits);
+    }
+
+    [Fact(Timeout = Limits.LongTest)]
     public async Task A_request_a_proxy_marked_Early_Data_is_refused_425_when_unsafe_and_marked_when_safe()
     {
         await using var scene = await Scene.StartAsync();
