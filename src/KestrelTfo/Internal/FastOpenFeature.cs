@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using KestrelTfo.EarlyData;
-using KestrelTfo.Platform;
 
 namespace KestrelTfo.Internal;
 
@@ -18,9 +17,8 @@ internal sealed class FastOpenFeature : IFastOpenFeature
     /// <summary>Shared by every TCP Fast Open connection whose SYN carried a cookie and no data, where nothing guards it.</summary>
     public static readonly FastOpenFeature WithoutEarlyData = new(isFastOpen: true, 0, EarlyDataClassification.None, EarlyDataAction.None, flaggedSocket: null);
 
-    // Only a flagged connection keeps its socket, to ask the kernel whether the handshake has completed since.
-    private readonly Socket? _flaggedSocket;
-    private volatile bool _handshakeCompleted;
+    // Only a flagged connection asks the kernel whether its handshake has completed since.
+    private readonly TcpHandshakeState? _flaggedHandshake;
 
     private FastOpenFeature(bool isFastOpen, int earlyDataLength, EarlyDataClassification early, EarlyDataAction action, Socket? flaggedSocket)
     {
@@ -29,7 +27,7 @@ internal sealed class FastOpenFeature : IFastOpenFeature
         EarlyDataKind = early.Kind;
         EarlyDataMethod = early.HttpMethod;
         EarlyDataAction = action;
-        _flaggedSocket = flaggedSocket;
+        _flaggedHandshake = flaggedSocket is null ? null : new TcpHandshakeState(flaggedSocket);
     }
 
     public bool IsFastOpen { get; }
@@ -42,28 +40,8 @@ internal sealed class FastOpenFeature : IFastOpenFeature
 
     public EarlyDataAction EarlyDataAction { get; }
 
-    public bool IsPossibleReplay
-    {
-        get
-        {
-            if (EarlyDataAction != EarlyDataAction.Flagged || _handshakeCompleted)
-            {
-                return false;
-            }
-
-            try
-            {
-                // A completed handshake stays completed, so one positive answer is kept.
-                _handshakeCompleted = TcpConnectionInfo.Read(_flaggedSocket!).HandshakeCompleted;
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // The connection is gone; with no way to tell, it stays a possible replay.
-            }
-
-            return !_handshakeCompleted;
-        }
-    }
+    // A connection that is gone stays a possible replay: nothing can tell otherwise.
+    public bool IsPossibleReplay => EarlyDataAction == EarlyDataAction.Flagged && !_flaggedHandshake!.HasCompleted;
 
     /// <summary>Replay-safe early data (a TLS ClientHello): nothing to guard.</summary>
     public static FastOpenFeature Safe(int earlyDataLength, EarlyDataClassification early) =>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using KestrelTfo.EarlyData;
 using KestrelTfo.Metrics;
+using KestrelTfo.Platform;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -173,17 +174,8 @@ internal sealed class PendingHandshakes
         }
     }
 
-    private static int SoMaxConn()
-    {
-        try
-        {
-            return int.TryParse(File.ReadAllText("/proc/sys/net/core/somaxconn"), out var value) && value > 0 ? value : int.MaxValue;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return int.MaxValue;
-        }
-    }
+    private static int SoMaxConn() =>
+        LinuxFastOpenSysctl.TryRead("/proc/sys/net/core/somaxconn", out var value, out _) && value > 0 ? value : int.MaxValue;
 
     private static void RestoreGracefulClose(Socket socket)
     {

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using KestrelTfo.EarlyData;
-using KestrelTfo.Platform;
 
 namespace KestrelTfo.Internal;
 
@@ -10,28 +9,9 @@ namespace KestrelTfo.Internal;
 /// </summary>
 internal sealed class TcpHandshakeCompletion(Socket socket, Task<bool> completion) : IHandshakeCompletionFeature
 {
-    private volatile bool _completed;
+    private readonly TcpHandshakeState _state = new(socket);
 
     public Task<bool> Completion => completion;
 
-    public bool IsCompleted
-    {
-        get
-        {
-            if (_completed || (completion.IsCompletedSuccessfully && completion.Result))
-            {
-                return true;
-            }
-
-            try
-            {
-                // A completed handshake stays completed, so one positive answer is kept.
-                return _completed = TcpConnectionInfo.Read(socket).HandshakeCompleted;
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                return false;
-            }
-        }
-    }
+    public bool IsCompleted => (completion.IsCompletedSuccessfully && completion.Result) || _state.HasCompleted;
 }

@@ -50,7 +50,7 @@ public sealed class EarlyDataReplayTests
         // The replay's connection ends when the real client resets it: its POST, held for a handshake that never came,
         // is dropped. Only after that is "never ran" a fact.
         Assert.True(
-            await scene.WaitForLogAsync(nameof(FastOpenLog.EarlyDataRequestDropped), s_patience),
+            await Bounded.UntilAsync(() => scene.Logs.Any(e => e.EventId.Name == nameof(FastOpenLog.EarlyDataRequestDropped)), s_patience, Timeout),
             "the replayed POST was never dropped");
         Assert.Equal(1, scene.Link.ToServer.Replayed);
 
@@ -376,18 +376,6 @@ public sealed class EarlyDataReplayTests
         }
 
         public IReadOnlyList<LogEntry> Logs => _app.Logs.Transport;
-
-        /// <summary>Waits, bounded, until the transport has logged <paramref name="eventName"/>.</summary>
-        public async Task<bool> WaitForLogAsync(string eventName, TimeSpan limit)
-        {
-            var deadline = DateTime.UtcNow + limit;
-            while (!Logs.Any(e => e.EventId.Name == eventName) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(50, Timeout);
-            }
-
-            return Logs.Any(e => e.EventId.Name == eventName);
-        }
 
         /// <summary>Nothing at Warning or above from Kestrel or the transport: the guard's own lines are below that.</summary>
         public void AssertOnlyTheGuardLogged() =>

@@ -215,14 +215,8 @@ public sealed class StalledHandshakeTests
 
         public async Task AssertServerSocketsBackToBaselineAsync()
         {
-            var deadline = DateTime.UtcNow + s_handshakeTimeout + s_patience;
-            int count;
-            while ((count = TcpTable.CountLocalSockets(Server)) > _baseline && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100, Timeout);
-            }
-
-            Assert.Equal(_baseline, count);
+            await Bounded.UntilAsync(() => TcpTable.CountLocalSockets(Server) <= _baseline, s_handshakeTimeout + s_patience, Timeout);
+            Assert.Equal(_baseline, TcpTable.CountLocalSockets(Server));
         }
 
         public async ValueTask DisposeAsync()
