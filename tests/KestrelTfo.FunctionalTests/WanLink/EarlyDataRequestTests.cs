@@ -14,7 +14,12 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 /// </summary>
 public sealed class EarlyDataRequestTests
 {
-    private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_toServer = TimeSpan.FromMilliseconds(50);
+
+    // The handshake completes when the client's ACK of the SYN-ACK arrives, so a request from a SYN is "before the
+    // handshake" only while the app answers within one round trip. Holding the server-to-client direction this long
+    // gives the app all that time (it needs milliseconds, a loaded machine a few hundred), so the race has one outcome.
+    private static readonly TimeSpan s_slowToClient = TimeSpan.FromSeconds(1);
 
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
@@ -117,7 +122,7 @@ public sealed class EarlyDataRequestTests
         public static Task<Scene> StartAsync(Dictionary<string, string?>? settings = null)
         {
             FastOpenEnvironment.RequireClientAndServerBits();
-            var link = LinkEnvironment.Start(new EmulatedLinkOptions().WithRoundTripTime(s_roundTrip));
+            var link = LinkEnvironment.Start(new EmulatedLinkOptions { ToServer = { Delay = s_toServer }, ToClient = { Delay = s_slowToClient } });
             settings ??= [];
             settings["Kestrel:FastOpen:EarlyDataPolicy"] = "Flag";
             return Task.FromResult(new Scene(link, new KestrelAppFactory<Program>(settings, listen: o => o.Listen(link.ServerAddress, 0))));
