@@ -25,7 +25,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly Lazy<KernelSupport> _kernelSupport;
-    private readonly ClientHelloDebouncer? _debouncer;
+    private readonly ReplayRecord? _debouncer;
     private readonly HandshakeWatcher _watcher;
     private readonly LinuxNetstat _netstat = new();
     private readonly FastOpenMeter _meter;
@@ -70,7 +70,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         _logger = loggerFactory.CreateLogger(FastOpenLog.Category);
         _canInspectConnections = canInspectConnections ?? FastOpenListenSocket.CanInspectConnections;
         _kernelSupport = new Lazy<KernelSupport>(() => KernelSupportCheck.Run(_options, _logger));
-        _debouncer = _options.ClientHelloDebounceWindow is { } window ? new ClientHelloDebouncer(window, time) : null;
+        _debouncer = _options.ClientHelloDebounceWindow is { } window ? new ReplayRecord(window, ReplayRecord.DebouncerCapacity, ReplayRecordFull.ForgetOldest, time) : null;
         _time = time;
         _watcher = new HandshakeWatcher(_options.FastOpenHandshakeTimeout, time);
         Listeners = new FastOpenListeners(FastOpenCookieKey.ToSocketOption(_options.CookieKey, _options.BackupCookieKey), _logger);

@@ -86,6 +86,30 @@ public sealed class FastOpenTransportOptions
     /// </remarks>
     public EarlyDataRequestHandling UnsafeEarlyDataRequests { get; set; } = EarlyDataRequestHandling.WaitForHandshake;
 
+    /// <summary>
+    /// Gets or sets a value indicating whether HTTPS endpoints served by the TLS layer on OpenSSL (<c>UseOpenSslHttps</c>)
+    /// accept TLS 1.3 early data (0-RTT): a client resuming a session sends its first request with its ClientHello, and
+    /// the answer goes out before the handshake completes, one round trip sooner. An endpoint's own setting
+    /// (<c>UseOpenSslHttps(httpsOptions, earlyData)</c>, or <c>EarlyData</c> in its configuration section) wins.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="false"/>: tickets say <c>max_early_data</c> 0, and clients send none. When on, each
+    /// 0-RTT ClientHello's early data is accepted at most once by this instance (a record of them covers the 10 s
+    /// ticket-age window OpenSSL allows; when full, early data is declined, never accepted unchecked), and requests in
+    /// early data meet the same guard as requests in a SYN (<see cref="UnsafeEarlyDataRequests"/>). Endpoints that ask
+    /// for client certificates do not accept early data. See docs/early-data.md.
+    /// </remarks>
+    public bool TlsEarlyData { get; set; }
+
+    /// <summary>
+    /// Gets or sets the most early data, in bytes, a client may send on one connection; the tickets tell clients so.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to 16384 (one TLS record: a request line and headers, with room to spare). From 1 to 1048576. A client
+    /// that sends more than its ticket allowed has its connection ended, as RFC 8446 requires.
+    /// </remarks>
+    public int TlsMaxEarlyDataSize { get; set; } = 16 * 1024;
+
     internal EarlyDataPolicy EarlyDataPolicyFor(int port) =>
         EarlyDataPolicyByPort.TryGetValue(port, out var policy) ? policy : EarlyDataPolicy;
 

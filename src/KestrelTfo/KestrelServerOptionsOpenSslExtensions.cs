@@ -48,7 +48,8 @@ public static class KestrelServerOptionsOpenSslExtensions
             {
                 if (configured.IsHttps)
                 {
-                    configured.ListenOptions.UseOpenSslHttps(configured.HttpsOptions);
+                    ListenOptionsOpenSslExtensions.UseOpenSslHttps(
+                        configured.ListenOptions, configured.HttpsOptions, EarlyData(configured.ConfigSection, endpoint.Key), ListenOptionsOpenSslExtensions.UnavailableReason);
                 }
             });
         }
@@ -64,5 +65,19 @@ public static class KestrelServerOptionsOpenSslExtensions
         }
 
         return options;
+    }
+
+    /// <summary>The endpoint's own <c>EarlyData</c> setting, or null where it has none and the app's applies.</summary>
+    private static bool? EarlyData(IConfigurationSection endpoint, string name)
+    {
+        var value = endpoint["EarlyData"];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        return bool.TryParse(value, out var earlyData)
+            ? earlyData
+            : throw new InvalidOperationException($"Kestrel:Endpoints:{name}:EarlyData must be true or false, but is '{value}'.");
     }
 }

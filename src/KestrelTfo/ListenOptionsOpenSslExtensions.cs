@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography.X509Certificates;
+using KestrelTfo;
 using KestrelTfo.OpenSsl;
 using KestrelTfo.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.AspNetCore.Hosting;
 
@@ -23,6 +25,9 @@ public static class ListenOptionsOpenSslExtensions
 {
     // Once per host (its logger factory), not once per endpoint: the reason is the machine's, not the endpoint's.
     private static readonly ConditionalWeakTable<ILoggerFactory, object> s_fallbackLogged = new();
+
+    // One replay record per app: configured ticket keys let a ticket from one endpoint resume on another.
+    private static readonly ConditionalWeakTable<IServiceProvider, TlsAntiReplay> s_antiReplay = new();
 
     /// <summary>Serves HTTPS on this endpoint with <paramref name="serverCertificate"/>, through the TLS layer on OpenSSL.</summary>
     /// <param name="listenOptions">The endpoint.</param>
@@ -72,12 +77,33 @@ public static class ListenOptionsOpenSslExtensions
     /// <param name="httpsOptions">The endpoint's HTTPS options, as <c>UseHttps</c> takes them.</param>
     /// <returns>The same <paramref name="listenOptions"/>.</returns>
     public static ListenOptions UseOpenSslHttps(this ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions) =>
-        UseOpenSslHttps(listenOptions, httpsOptions, OperatingSystem.IsLinux() ? OpenSslLibrary.UnavailableReason : "not Linux");
+        UseOpenSslHttps(listenOptions, httpsOptions, earlyData: null, UnavailableReason);
+
+    /// <summary>
+    /// Serves HTTPS on this endpoint through the TLS layer on OpenSSL, as
+    /// <see cref="UseOpenSslHttps(ListenOptions, HttpsConnectionAdapterOptions)"/> does, and says whether it accepts TLS 1.3
+    /// early data (0-RTT), whatever <see cref="FastOpenTransportOptions.TlsEarlyData"/> says for all endpoints.
+    /// </summary>
+    /// <param name="listenOptions">The endpoint.</param>
+    /// <param name="httpsOptions">The endpoint's HTTPS options, as <c>UseHttps</c> takes them.</param>
+    /// <param name="earlyData">
+    /// Whether a resuming client's early data reaches the app before the handshake completes. Requests in it meet the
+    /// early-data guard (<see cref="FastOpenTransportOptions.UnsafeEarlyDataRequests"/>); each 0-RTT first flight is
+    /// accepted at most once by this instance. Ignored, with a log line, where the endpoint asks for client certificates.
+    /// Where OpenSSL 3 is not available, the fallback (<c>UseHttps</c>) accepts none.
+    /// </param>
+    /// <returns>The same <paramref name="listenOptions"/>.</returns>
+    public static ListenOptions UseOpenSslHttps(this ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, bool earlyData) =>
+        UseOpenSslHttps(listenOptions, httpsOptions, earlyData, UnavailableReason);
+
+    /// <summary>Gets why OpenSSL 3 cannot serve on this machine, or null when it can.</summary>
+    internal static string? UnavailableReason => OperatingSystem.IsLinux() ? OpenSslLibrary.UnavailableReason : "not Linux";
 
     /// <param name="listenOptions">The endpoint.</param>
     /// <param name="httpsOptions">The endpoint's HTTPS options.</param>
+    /// <param name="earlyData">The endpoint's own early-data setting, or null for the app's.</param>
     /// <param name="unavailableReason">Why OpenSSL 3 cannot serve here, or null; tests pass one to take the fallback.</param>
-    internal static ListenOptions UseOpenSslHttps(ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, string? unavailableReason)
+    internal static ListenOptions UseOpenSslHttps(ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, bool? earlyData, string? unavailableReason)
     {
         ArgumentNullException.ThrowIfNull(listenOptions);
         ArgumentNullException.ThrowIfNull(httpsOptions);
@@ -95,8 +121,7 @@ public static class ListenOptionsOpenSslExtensions
             return listenOptions.UseHttps(httpsOptions);
         }
 
-        AddLayer(listenOptions, httpsOptions, loggerFactory);
-        OpenSslTlsLog.EndpointOnOpenSsl(logger, endpoint, OpenSslLibrary.VersionText);
+        AddLayer(listenOptions, httpsOptions, earlyData, loggerFactory, logger, endpoint);
 
         // Kestrel's HTTPS middleware passes a connection whose TLS feature is set straight through; registering it marks
         // the endpoint as TLS (the https scheme, HTTP/2 on Http1AndHttp2) through public API.
@@ -104,11 +129,29 @@ public static class ListenOptionsOpenSslExtensions
     }
 
     [SupportedOSPlatform("linux")]
-    private static void AddLayer(ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, ILoggerFactory loggerFactory)
+    private static void AddLayer(ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, bool? earlyData, ILoggerFactory loggerFactory, ILogger logger, string endpoint)
     {
-        var server = new OpenSslServerContext(httpsOptions, listenOptions.Protocols);
-        var meterFactory = listenOptions.ApplicationServices.GetService<IMeterFactory>();
+        var services = listenOptions.ApplicationServices;
+        var appOptions = services.GetService<IOptions<FastOpenTransportOptions>>()?.Value ?? new FastOpenTransportOptions();
+        TlsAntiReplay? antiReplay = null;
+        if (earlyData ?? appOptions.TlsEarlyData)
+        {
+            if (httpsOptions.ClientCertificateMode != ClientCertificateMode.NoCertificate)
+            {
+                // Early data would reach the app before the client's certificate is proven (RFC 8446, section 4.2.10).
+                OpenSslTlsLog.EarlyDataOffForClientCertificates(logger, endpoint);
+            }
+            else
+            {
+                antiReplay = s_antiReplay.GetValue(services, s => new TlsAntiReplay(s.GetService<TimeProvider>() ?? TimeProvider.System));
+            }
+        }
+
+        var server = new OpenSslServerContext(httpsOptions, listenOptions.Protocols, antiReplay, appOptions.TlsMaxEarlyDataSize);
+        var meterFactory = services.GetService<IMeterFactory>();
         var metrics = meterFactory is null ? null : new KestrelTlsMetrics(meterFactory);
-        listenOptions.Use(next => new OpenSslConnectionMiddleware(next, server, loggerFactory, metrics).OnConnectionAsync);
+        var earlyDataMetrics = meterFactory is null ? null : new TlsEarlyDataMetrics(meterFactory);
+        listenOptions.Use(next => new OpenSslConnectionMiddleware(next, server, loggerFactory, metrics, earlyDataMetrics).OnConnectionAsync);
+        OpenSslTlsLog.EndpointOnOpenSsl(logger, endpoint, OpenSslLibrary.VersionText, antiReplay is null ? "off" : $"on, up to {appOptions.TlsMaxEarlyDataSize} bytes");
     }
 }

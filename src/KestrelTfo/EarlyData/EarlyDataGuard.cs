@@ -29,7 +29,7 @@ internal sealed class EarlyDataGuard
     private readonly bool _canInspectConnections;
     private readonly bool _allowUnguardedEarlyData;
     private readonly bool _kernelFilter;
-    private readonly ClientHelloDebouncer? _debouncer;
+    private readonly ReplayRecord? _debouncer;
     private readonly FastOpenMeter _meter;
     private readonly ILogger _logger;
     private bool _inspecting;
@@ -47,7 +47,7 @@ internal sealed class EarlyDataGuard
         bool canInspectConnections,
         bool allowUnguardedEarlyData,
         bool kernelFilter,
-        ClientHelloDebouncer? debouncer,
+        ReplayRecord? debouncer,
         FastOpenMeter meter,
         ILogger logger)
     {
@@ -146,7 +146,7 @@ internal sealed class EarlyDataGuard
         _meter.EarlyDataReceived(tags, early.Kind, inspection.Length);
         if (early.IsReplaySafe)
         {
-            if (_debouncer is not null && early.Kind == EarlyDataKind.TlsClientHello && _debouncer.IsDuplicate(head[..inspection.PeekedLength]))
+            if (_debouncer is not null && early.Kind == EarlyDataKind.TlsClientHello && _debouncer.Record(head[..inspection.PeekedLength]) == ReplayRecordResult.Seen)
             {
                 _meter.Guarded(tags, EarlyDataGuardAction.Debounced);
                 FastOpenLog.ClientHelloDebounced(_logger, socket, _debouncer.Window);

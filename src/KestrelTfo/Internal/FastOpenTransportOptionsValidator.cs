@@ -9,6 +9,9 @@ namespace KestrelTfo.Internal;
 /// </summary>
 internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastOpenTransportOptions>
 {
+    // Early data is buffered before the handshake completes: a bound that keeps one connection's share of memory small.
+    private const int MaxTlsEarlyDataSize = 1024 * 1024;
+
     public ValidateOptionsResult Validate(string? name, FastOpenTransportOptions options)
     {
         List<string>? failures = null;
@@ -69,6 +72,11 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
         if (options.ClientHelloDebounceWindow <= TimeSpan.Zero)
         {
             Fail(ref failures, nameof(options.ClientHelloDebounceWindow), options.ClientHelloDebounceWindow, "must be positive (null turns it off)");
+        }
+
+        if (options.TlsMaxEarlyDataSize is < 1 or > MaxTlsEarlyDataSize)
+        {
+            Fail(ref failures, nameof(options.TlsMaxEarlyDataSize), options.TlsMaxEarlyDataSize, "must be from 1 to 1048576");
         }
 
         if (options.CreateBoundListenSocket is null)

@@ -31,6 +31,12 @@ internal sealed class OpenSslConnection : IDisposable
     private readonly SemaphoreSlim _outputLock = new(1, 1);
     private GCHandle _self;
 
+    // Where the handshake stands; changed under the SSL lock, so a write picks the call that is allowed now.
+    private TlsPhase _phase = TlsPhase.Established;
+    private byte[]? _preSharedKeyExtension;
+    private bool _earlyDataOffered;
+    private TlsEarlyDataOutcome? _earlyDataDecision;
+
     private OpenSslConnection(OpenSslServerContext server, ConnectionContext connection, SafeSslHandle ssl, SafeBioHandle fromNetwork, SafeBioHandle toNetwork)
     {
         _server = server;
@@ -42,6 +48,9 @@ internal sealed class OpenSslConnection : IDisposable
 
     /// <summary>Whether the SSL and both BIO references are freed (after <see cref="Dispose"/>).</summary>
     internal bool IsReleased => _ssl.IsClosed && _fromNetwork.IsClosed && _toNetwork.IsClosed;
+
+    /// <summary>The handshake under way after early data was accepted; completes when the client's Finished is verified.</summary>
+    public TlsHandshakeCompletion Handshake { get; } = new();
 
     /// <summary>Why the certificate selector refused this connection, for the log; null when it did not.</summary>
     public string? SelectionFailure { get; private set; }
@@ -86,6 +95,97 @@ internal sealed class OpenSslConnection : IDisposable
     {
         var slot = Libssl.SSL_get_ex_data(ssl, OpenSslServerContext.ConnectionIndex);
         return slot == 0 ? null : GCHandle.FromIntPtr(slot).Target as OpenSslConnection;
+    }
+
+    /// <summary>Notes, from the ClientHello, whether it offers early data and its pre_shared_key extension.</summary>
+    public unsafe void OnClientHello(nint ssl)
+    {
+        byte* data;
+        nuint length;
+        _earlyDataOffered = Libssl.SSL_client_hello_get0_ext(ssl, Libssl.TLSEXT_TYPE_early_data, &data, &length) == 1;
+        _preSharedKeyExtension = _earlyDataOffered && Libssl.SSL_client_hello_get0_ext(ssl, Libssl.TLSEXT_TYPE_psk, &data, &length) == 1
+            ? new ReadOnlySpan<byte>(data, checked((int)length)).ToArray()
+            : null;
+    }
+
+    /// <summary>Asks the replay record about this 0-RTT ClientHello; true when its early data may be accepted.</summary>
+    public bool DecideEarlyData(TlsAntiReplay antiReplay)
+    {
+        _earlyDataDecision = _preSharedKeyExtension is { } extension ? antiReplay.Decide(extension) : TlsEarlyDataOutcome.NotResumed;
+        return _earlyDataDecision == TlsEarlyDataOutcome.Accepted;
+    }
+
+    /// <summary>What became of the early data the client offered, once the start of the handshake decided; null when it offered none.</summary>
+    public TlsEarlyDataOutcome? EarlyDataOutcome
+    {
+        get
+        {
+            if (!_earlyDataOffered)
+            {
+                return null;
+            }
+
+            if (_phase != TlsPhase.Established || _earlyDataDecision == TlsEarlyDataOutcome.Accepted)
+            {
+                return _earlyDataDecision ?? TlsEarlyDataOutcome.Accepted;
+            }
+
+            if (_server.AntiReplay is null)
+            {
+                return TlsEarlyDataOutcome.Off;
+            }
+
+            lock (_sslLock)
+            {
+                return _earlyDataDecision ?? (Libssl.SSL_session_reused(_ssl) == 1 ? TlsEarlyDataOutcome.TicketAge : TlsEarlyDataOutcome.NotResumed);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the handshake on an endpoint that accepts early data: reads the ClientHello and, when the client's early
+    /// data is accepted, what of it has arrived, into <paramref name="toApp"/>, and sends the server's flight. True when
+    /// early data was accepted: the handshake goes on in <see cref="RunAsync"/>, and <see cref="Handshake"/> says when
+    /// it completes. False when there is none to serve: <see cref="HandshakeAsync"/> completes the handshake.
+    /// </summary>
+    public async Task<bool> StartWithEarlyDataAsync(IDuplexPipe transport, PipeWriter toApp, CancellationToken cancellationToken)
+    {
+        var accepted = false;
+        while (true)
+        {
+            var (result, error, reasons) = ReadEarlyData(toApp);
+            if (result == Libssl.SSL_READ_EARLY_DATA_SUCCESS)
+            {
+                accepted = true;
+                continue;
+            }
+
+            // The server's flight (or the alert that says why not) goes out before anything else.
+            await SendPendingAsync(transport.Output, cancellationToken);
+            if (result == Libssl.SSL_READ_EARLY_DATA_FINISH)
+            {
+                if (accepted)
+                {
+                    SetPhase(TlsPhase.AwaitingFinished);
+                }
+
+                return accepted;
+            }
+
+            if (error != Libssl.SSL_ERROR_WANT_READ)
+            {
+                throw new AuthenticationException(
+                    SelectionFailure is not null ? $"TLS handshake failed: {SelectionFailure}." : $"TLS handshake failed: {reasons ?? $"SSL_get_error {error}"}.");
+            }
+
+            if (accepted)
+            {
+                SetPhase(TlsPhase.EarlyData);
+                return true;
+            }
+
+            await ReceiveHandshakeAsync(transport.Input, cancellationToken);
+        }
     }
 
     /// <summary>Runs the app's certificate selector for the SNI name (or none) and installs what it picks.</summary>
@@ -140,15 +240,7 @@ internal sealed class OpenSslConnection : IDisposable
                     SelectionFailure is not null ? $"TLS handshake failed: {SelectionFailure}." : $"TLS handshake failed: {reasons ?? $"SSL_get_error {error}"}.");
             }
 
-            var read = await transport.Input.ReadAsync(cancellationToken);
-            if (read.Buffer.IsEmpty && (read.IsCompleted || read.IsCanceled))
-            {
-                transport.Input.AdvanceTo(read.Buffer.End);
-                throw new IOException("The client closed the connection during the TLS handshake.");
-            }
-
-            Receive(read.Buffer);
-            transport.Input.AdvanceTo(read.Buffer.End);
+            await ReceiveHandshakeAsync(transport.Input, cancellationToken);
         }
     }
 
@@ -168,6 +260,7 @@ internal sealed class OpenSslConnection : IDisposable
             HostName = OpenSslServerContext.ServerName(_ssl.DangerousGetHandle()) ?? string.Empty,
             ApplicationProtocol = alpnLength == 0 ? ReadOnlyMemory<byte>.Empty : new ReadOnlySpan<byte>(alpn, (int)alpnLength).ToArray(),
             IsResumed = Libssl.SSL_session_reused(_ssl) == 1,
+            IsEarlyDataAccepted = _phase != TlsPhase.Established,
             ClientCertificate = clientCertificate,
         };
     }
@@ -224,6 +317,7 @@ internal sealed class OpenSslConnection : IDisposable
 
     public void Dispose()
     {
+        Handshake.Fail();
         lock (_sslLock)
         {
             _ssl.Dispose();
@@ -306,6 +400,8 @@ internal sealed class OpenSslConnection : IDisposable
             failure = exception;
         }
 
+        // A replayed first flight ends here, its handshake never completed: a request held for it never runs.
+        Handshake.Fail();
         await toApp.CompleteAsync(failure);
     }
 
@@ -314,6 +410,34 @@ internal sealed class OpenSslConnection : IDisposable
     {
         while (true)
         {
+            if (_phase == TlsPhase.EarlyData)
+            {
+                var (early, earlyError, earlyReasons) = ReadEarlyData(toApp);
+                if (early == Libssl.SSL_READ_EARLY_DATA_SUCCESS)
+                {
+                    continue;
+                }
+
+                if (early == Libssl.SSL_READ_EARLY_DATA_ERROR)
+                {
+                    return earlyError == Libssl.SSL_ERROR_WANT_READ ? false : throw new IOException($"TLS read of early data failed: {earlyReasons ?? $"SSL_get_error {earlyError}"}.");
+                }
+
+                // EndOfEarlyData: the client's Finished comes next.
+                SetPhase(TlsPhase.AwaitingFinished);
+            }
+
+            if (_phase == TlsPhase.AwaitingFinished)
+            {
+                if (!FinishHandshake())
+                {
+                    return false;
+                }
+
+                Handshake.Complete();
+                continue;
+            }
+
             var memory = toApp.GetMemory();
             int result, error;
             string? reasons;
@@ -388,8 +512,12 @@ internal sealed class OpenSslConnection : IDisposable
             {
                 OpenSslError.Clear();
 
-                // A memory BIO takes everything, so SSL_write never writes part.
-                var result = Libssl.SSL_write(_ssl, buffer, plaintext.Length);
+                // A memory BIO takes everything, so a write never writes part. Before the client's Finished, only
+                // SSL_write_early_data may write (0.5-RTT data): SSL_write would wait for the Finished first.
+                nuint written = 0;
+                var result = _phase == TlsPhase.Established
+                    ? Libssl.SSL_write(_ssl, buffer, plaintext.Length)
+                    : Libssl.SSL_write_early_data(_ssl, buffer, (nuint)plaintext.Length, &written) == 1 ? (int)written : 0;
                 if (result != plaintext.Length)
                 {
                     var error = Libssl.SSL_get_error(_ssl, result);
@@ -397,6 +525,74 @@ internal sealed class OpenSslConnection : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>One SSL_read_early_data into <paramref name="toApp"/>: its result, and on error what SSL_get_error says and why.</summary>
+    private unsafe (int Result, int Error, string? Reasons) ReadEarlyData(PipeWriter toApp)
+    {
+        var memory = toApp.GetMemory();
+        int result, error;
+        nuint read = 0;
+        string? reasons;
+        fixed (byte* buffer = memory.Span)
+        {
+            lock (_sslLock)
+            {
+                OpenSslError.Clear();
+                result = Libssl.SSL_read_early_data(_ssl, buffer, (nuint)memory.Length, &read);
+                error = result == Libssl.SSL_READ_EARLY_DATA_ERROR ? Libssl.SSL_get_error(_ssl, 0) : Libssl.SSL_ERROR_NONE;
+                reasons = error == Libssl.SSL_ERROR_NONE ? null : OpenSslError.Take();
+            }
+        }
+
+        if (result == Libssl.SSL_READ_EARLY_DATA_SUCCESS)
+        {
+            toApp.Advance((int)read);
+        }
+
+        return (result, error, reasons);
+    }
+
+    /// <summary>Processes the client's Finished after its early data; true once the handshake has completed.</summary>
+    private bool FinishHandshake()
+    {
+        lock (_sslLock)
+        {
+            OpenSslError.Clear();
+            var result = Libssl.SSL_do_handshake(_ssl);
+            if (result == 1)
+            {
+                _phase = TlsPhase.Established;
+                return true;
+            }
+
+            var error = Libssl.SSL_get_error(_ssl, result);
+            return error == Libssl.SSL_ERROR_WANT_READ
+                ? false
+                : throw new AuthenticationException($"TLS handshake failed after early data: {OpenSslError.Take() ?? $"SSL_get_error {error}"}.");
+        }
+    }
+
+    private void SetPhase(TlsPhase phase)
+    {
+        lock (_sslLock)
+        {
+            _phase = phase;
+        }
+    }
+
+    /// <summary>The client's next handshake bytes from the transport into OpenSSL; throws when the client has gone.</summary>
+    private async ValueTask ReceiveHandshakeAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        var read = await input.ReadAsync(cancellationToken);
+        if (read.Buffer.IsEmpty && (read.IsCompleted || read.IsCanceled))
+        {
+            input.AdvanceTo(read.Buffer.End);
+            throw new IOException("The client closed the connection during the TLS handshake.");
+        }
+
+        Receive(read.Buffer);
+        input.AdvanceTo(read.Buffer.End);
     }
 
     /// <summary>Ciphertext from the transport into OpenSSL's read BIO.</summary>

@@ -27,11 +27,16 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     private readonly ConditionalWeakTable<X509Certificate2, OpenSslCertificate> _selected = new();
     private GCHandle _self;
 
-    public OpenSslServerContext(HttpsConnectionAdapterOptions options, HttpProtocols protocols)
+    /// <param name="options">The endpoint's HTTPS options.</param>
+    /// <param name="protocols">The endpoint's HTTP protocols, for ALPN.</param>
+    /// <param name="earlyData">The instance's replay record when the endpoint accepts early data; null when it does not.</param>
+    /// <param name="maxEarlyDataSize">The most early data one connection may send, in bytes.</param>
+    public OpenSslServerContext(HttpsConnectionAdapterOptions options, HttpProtocols protocols, TlsAntiReplay? earlyData = null, int maxEarlyDataSize = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         RejectUnsupported(options);
         Options = options;
+        AntiReplay = earlyData;
         (var minimum, var maximum) = VersionRange(options.SslProtocols);
 
         // Server preference order, as Kestrel's: HTTP/2 first. Only TLS 1.2 and 1.3 are served, so h2's floor holds.
@@ -79,6 +84,19 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
                 Libssl.SSL_CTX_set_alpn_select_cb(_context, &SelectApplicationProtocol, GCHandle.ToIntPtr(_self));
             }
 
+            // Every ClientHello: whether it offers early data, and the extension that identifies a 0-RTT one.
+            Libssl.SSL_CTX_set_client_hello_cb(_context, &OnClientHello, 0);
+            if (earlyData is not null)
+            {
+                OpenSslError.Check(Libssl.SSL_CTX_set_max_early_data(_context, (uint)maxEarlyDataSize), "SSL_CTX_set_max_early_data");
+                OpenSslError.Check(Libssl.SSL_CTX_set_recv_max_early_data(_context, (uint)maxEarlyDataSize), "SSL_CTX_set_recv_max_early_data");
+
+                // OpenSSL's own anti-replay keeps tickets in this process's cache and lets each resume once: no ticket
+                // would resume on another instance or after a restart. Tickets stay stateless; the record is the defence.
+                Libssl.SSL_CTX_set_options(_context, Libssl.SSL_OP_NO_ANTI_REPLAY);
+                Libssl.SSL_CTX_set_allow_early_data_cb(_context, &AllowEarlyData, GCHandle.ToIntPtr(_self));
+            }
+
             // Called for every ClientHello, with or without SNI, before the certificate is chosen.
             if (options.ServerCertificateSelector is not null)
             {
@@ -104,6 +122,9 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     }
 
     public HttpsConnectionAdapterOptions Options { get; }
+
+    /// <summary>The instance's replay record when this endpoint accepts early data; null when it does not.</summary>
+    public TlsAntiReplay? AntiReplay { get; }
 
     /// <summary>Whether the SSL_CTX is freed (after <see cref="Dispose"/>).</summary>
     internal bool IsReleased => _context.IsClosed;
@@ -259,6 +280,40 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
 
         *alert = Libssl.SSL_AD_UNRECOGNIZED_NAME;
         return Libssl.SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int OnClientHello(nint ssl, int* alert, nint arg)
+    {
+        try
+        {
+            OpenSslConnection.FromSsl(ssl)?.OnClientHello(ssl);
+        }
+        catch
+        {
+            // Nothing here may fail a handshake: without what it notes, early data is declined.
+        }
+
+        return Libssl.SSL_CLIENT_HELLO_SUCCESS;
+    }
+
+    /// <summary>OpenSSL found nothing against early data (a resumed ticket, young enough); the replay record decides.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int AllowEarlyData(nint ssl, nint arg)
+    {
+        try
+        {
+            if (GCHandle.FromIntPtr(arg).Target is OpenSslServerContext { AntiReplay: { } antiReplay } && OpenSslConnection.FromSsl(ssl) is { } connection)
+            {
+                return connection.DecideEarlyData(antiReplay) ? 1 : 0;
+            }
+        }
+        catch
+        {
+            // Declined: early data is never accepted unchecked.
+        }
+
+        return 0;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]

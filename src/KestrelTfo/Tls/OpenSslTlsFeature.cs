@@ -27,6 +27,9 @@ internal sealed class OpenSslTlsFeature : ITlsConnectionFeature, ITlsHandshakeFe
     /// <summary>Whether the handshake resumed a session (by a ticket).</summary>
     public bool IsResumed { get; init; }
 
+    /// <summary>Whether the client's early data was accepted: Kestrel got the connection before the handshake completed.</summary>
+    public bool IsEarlyDataAccepted { get; init; }
+
 #pragma warning disable SYSLIB0058 // Obsolete in the interface; SslStream's values are gone too. NegotiatedCipherSuite says it all.
     public CipherAlgorithmType CipherAlgorithm => CipherAlgorithmType.None;
 

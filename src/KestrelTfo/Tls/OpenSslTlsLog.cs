@@ -12,12 +12,17 @@ internal static partial class OpenSslTlsLog
         EventName = "OpenSslUnavailable")]
     public static partial void OpenSslUnavailable(ILogger logger, string reason, string endpoint);
 
-    [LoggerMessage(2, LogLevel.Information, "HTTPS on {Endpoint} is served by the TLS layer on OpenSSL {Version}.", EventName = "EndpointOnOpenSsl")]
-    public static partial void EndpointOnOpenSsl(ILogger logger, string endpoint, string version);
+    [LoggerMessage(2, LogLevel.Information, "HTTPS on {Endpoint} is served by the TLS layer on OpenSSL {Version}; TLS early data: {EarlyData}.", EventName = "EndpointOnOpenSsl")]
+    public static partial void EndpointOnOpenSsl(ILogger logger, string endpoint, string version, string earlyData);
 
     [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId}: TLS ended after the handshake: {Reason}", EventName = "ConnectionFailed")]
     public static partial void ConnectionFailed(ILogger logger, string connectionId, string reason);
 
     [LoggerMessage(4, LogLevel.Information, "The configured endpoint {Endpoint} stays on Kestrel's UseHttps (SslStream): {Reason}.", EventName = "EndpointStaysOnSslStream")]
     public static partial void EndpointStaysOnSslStream(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning,
+        "TLS early data is off on {Endpoint}: it asks for client certificates, and early data would reach the app before the certificate is proven.",
+        EventName = "EarlyDataOffForClientCertificates")]
+    public static partial void EarlyDataOffForClientCertificates(ILogger logger, string endpoint);
 }

@@ -89,7 +89,7 @@ public sealed class OpenSslConfigurationTests
             foreach (var address in new[] { first, second })
             {
                 options.Listen(address, 0, listen => ListenOptionsOpenSslExtensions.UseOpenSslHttps(
-                    listen, new() { ServerCertificate = TestCertificate.Instance }, unavailableReason: "a test says so"));
+                    listen, new() { ServerCertificate = TestCertificate.Instance }, earlyData: null, unavailableReason: "a test says so"));
             }
         });
 

@@ -71,21 +71,15 @@ public sealed class OpenSslInteropTests
     public async Task OpenSsl_s_client_resumes_its_session_with_a_ticket(string versionOption, string openSslName, string tlsProtocol)
     {
         await using var app = OpenSslEndpoint.Start();
-        var session = Path.GetTempFileName();
-        try
-        {
-            var first = await SClientAsync(app, versionOption, "-sess_out", session);
-            var second = await SClientAsync(app, versionOption, "-sess_in", session);
+        using var session = new TempFile();
 
-            Assert.Contains($"New, {openSslName}", first);
-            Assert.Contains($"\"tlsProtocol\":\"{tlsProtocol}\"", first);
-            Assert.Contains($"Reused, {openSslName}", second);
-            Assert.True(second.Contains($"\"tlsFeatureType\":\"{OpenSslFeature}\"", StringComparison.Ordinal), second);
-        }
-        finally
-        {
-            File.Delete(session);
-        }
+        var first = await SClientAsync(app, versionOption, "-sess_out", session.Path);
+        var second = await SClientAsync(app, versionOption, "-sess_in", session.Path);
+
+        Assert.Contains($"New, {openSslName}", first);
+        Assert.Contains($"\"tlsProtocol\":\"{tlsProtocol}\"", first);
+        Assert.Contains($"Reused, {openSslName}", second);
+        Assert.True(second.Contains($"\"tlsFeatureType\":\"{OpenSslFeature}\"", StringComparison.Ordinal), second);
     }
 
     [Fact(Timeout = Limits.Test)]

@@ -3,61 +3,61 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace KestrelTfo.Tests.EarlyData;
 
-public sealed class ClientHelloDebouncerTests
+public sealed class ReplayRecordTests
 {
     private readonly FakeTimeProvider _time = new();
 
     [Fact]
     public void The_same_bytes_again_within_the_window_are_a_duplicate()
     {
-        var debouncer = new ClientHelloDebouncer(TimeSpan.FromSeconds(10), _time);
+        var record = new ReplayRecord(TimeSpan.FromSeconds(10), ReplayRecord.DebouncerCapacity, ReplayRecordFull.ForgetOldest, _time);
 
-        Assert.False(debouncer.IsDuplicate(Hello(1)));
-        Assert.False(debouncer.IsDuplicate(Hello(2)));
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(1)));
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(2)));
         _time.Advance(TimeSpan.FromSeconds(9));
-        Assert.True(debouncer.IsDuplicate(Hello(1)));
-        Assert.True(debouncer.IsDuplicate(Hello(2)));
+        Assert.Equal(ReplayRecordResult.Seen, record.Record(Hello(1)));
+        Assert.Equal(ReplayRecordResult.Seen, record.Record(Hello(2)));
     }
 
     [Fact]
     public void After_the_window_the_same_bytes_are_new_again()
     {
-        var debouncer = new ClientHelloDebouncer(TimeSpan.FromSeconds(10), _time);
-        Assert.False(debouncer.IsDuplicate(Hello(1)));
+        var record = new ReplayRecord(TimeSpan.FromSeconds(10), ReplayRecord.DebouncerCapacity, ReplayRecordFull.ForgetOldest, _time);
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(1)));
 
         _time.Advance(TimeSpan.FromSeconds(11));
 
-        Assert.False(debouncer.IsDuplicate(Hello(1)));
-        Assert.True(debouncer.IsDuplicate(Hello(1)));
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(1)));
+        Assert.Equal(ReplayRecordResult.Seen, record.Record(Hello(1)));
     }
 
     [Fact]
     public void The_window_ends_exactly_when_it_says()
     {
         var window = TimeSpan.FromSeconds(10);
-        var debouncer = new ClientHelloDebouncer(window, _time);
-        Assert.False(debouncer.IsDuplicate(Hello(1)));
+        var record = new ReplayRecord(window, ReplayRecord.DebouncerCapacity, ReplayRecordFull.ForgetOldest, _time);
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(1)));
 
         _time.Advance(window);
-        Assert.True(debouncer.IsDuplicate(Hello(1)));
+        Assert.Equal(ReplayRecordResult.Seen, record.Record(Hello(1)));
 
         // Seen again, it is still remembered from its first sighting: one tick on, the window is over.
         _time.Advance(TimeSpan.FromTicks(1));
-        Assert.False(debouncer.IsDuplicate(Hello(1)));
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(1)));
     }
 
     [Fact]
     public void Memory_is_bounded_by_forgetting_the_oldest()
     {
-        var debouncer = new ClientHelloDebouncer(TimeSpan.FromHours(1), _time);
-        for (var i = 0; i <= ClientHelloDebouncer.Capacity; i++)
+        var record = new ReplayRecord(TimeSpan.FromHours(1), ReplayRecord.DebouncerCapacity, ReplayRecordFull.ForgetOldest, _time);
+        for (var i = 0; i <= ReplayRecord.DebouncerCapacity; i++)
         {
-            Assert.False(debouncer.IsDuplicate(Hello(i)));
+            Assert.Equal(ReplayRecordResult.New, record.Record(Hello(i)));
         }
 
         // The first one was pushed out by the last; the newest are still remembered.
-        Assert.False(debouncer.IsDuplicate(Hello(0)));
-        Assert.True(debouncer.IsDuplicate(Hello(ClientHelloDebouncer.Capacity)));
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(0)));
+        Assert.Equal(ReplayRecordResult.Seen, record.Record(Hello(ReplayRecord.DebouncerCapacity)));
     }
 
     [Fact(Timeout = Limits.Test)]
@@ -66,7 +66,7 @@ public sealed class ClientHelloDebouncerTests
         const int Threads = 8;
         const int Distinct = 800;
         const int Copies = 4;
-        var debouncer = new ClientHelloDebouncer(TimeSpan.FromHours(1), _time);
+        var record = new ReplayRecord(TimeSpan.FromHours(1), ReplayRecord.DebouncerCapacity, ReplayRecordFull.ForgetOldest, _time);
         var hellos = Enumerable.Range(0, Distinct).Select(Hello).ToArray();
         var firstSightings = new int[Distinct];
         using var start = new Barrier(Threads);
@@ -79,14 +79,14 @@ public sealed class ClientHelloDebouncerTests
             for (var i = 0; i < Distinct; i++)
             {
                 var which = (i + thread * Distinct / Threads) % Distinct;
-                if (thread % (Threads / Copies) == 0 && !debouncer.IsDuplicate(hellos[which]))
+                if (thread % (Threads / Copies) == 0 && record.Record(hellos[which]) == ReplayRecordResult.New)
                 {
                     Interlocked.Increment(ref firstSightings[which]);
                 }
                 else if (thread % (Threads / Copies) != 0)
                 {
                     // The other threads send unrelated fresh hellos meanwhile, contending for the same lock.
-                    Assert.False(debouncer.IsDuplicate(Hello(Distinct + thread * Distinct + i)));
+                    Assert.Equal(ReplayRecordResult.New, record.Record(Hello(Distinct + thread * Distinct + i)));
                 }
             }
         }, TestContext.Current.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default));
@@ -100,8 +100,8 @@ public sealed class ClientHelloDebouncerTests
     public async Task A_flood_past_the_capacity_from_many_threads_throws_nothing_and_the_newest_are_still_caught()
     {
         const int Threads = 8;
-        const int PerThread = ClientHelloDebouncer.Capacity;
-        var debouncer = new ClientHelloDebouncer(TimeSpan.FromHours(1), _time);
+        const int PerThread = ReplayRecord.DebouncerCapacity;
+        var record = new ReplayRecord(TimeSpan.FromHours(1), ReplayRecord.DebouncerCapacity, ReplayRecordFull.ForgetOldest, _time);
         using var start = new Barrier(Threads);
 
         var workers = Enumerable.Range(0, Threads).Select(thread => Task.Factory.StartNew(() =>
@@ -109,14 +109,14 @@ public sealed class ClientHelloDebouncerTests
             start.SignalAndWait(TestContext.Current.CancellationToken);
             for (var i = 0; i < PerThread; i++)
             {
-                Assert.False(debouncer.IsDuplicate(Hello(thread * PerThread + i)));
+                Assert.Equal(ReplayRecordResult.New, record.Record(Hello(thread * PerThread + i)));
             }
         }, TestContext.Current.CancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default));
         await Task.WhenAll(workers).WaitAsync(TestContext.Current.CancellationToken);
 
         // Eight times the capacity went in; the memory kept working: a hello recorded now is caught on its copy.
-        Assert.False(debouncer.IsDuplicate(Hello(int.MaxValue)));
-        Assert.True(debouncer.IsDuplicate(Hello(int.MaxValue)));
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(int.MaxValue)));
+        Assert.Equal(ReplayRecordResult.Seen, record.Record(Hello(int.MaxValue)));
     }
 
     [Fact]
@@ -124,23 +124,23 @@ public sealed class ClientHelloDebouncerTests
     {
         var victim = Hello(int.MaxValue);
         var attacker = 0;
-        ClientHelloDebouncer Recorded(out int fresh, int count)
+        ReplayRecord Recorded(out int fresh, int count)
         {
-            var debouncer = new ClientHelloDebouncer(TimeSpan.FromHours(1), _time);
-            Assert.False(debouncer.IsDuplicate(victim));
+            var record = new ReplayRecord(TimeSpan.FromHours(1), ReplayRecord.DebouncerCapacity, ReplayRecordFull.ForgetOldest, _time);
+            Assert.Equal(ReplayRecordResult.New, record.Record(victim));
             for (fresh = 0; fresh < count; fresh++)
             {
-                Assert.False(debouncer.IsDuplicate(Hello(attacker++)));
+                Assert.Equal(ReplayRecordResult.New, record.Record(Hello(attacker++)));
             }
 
-            return debouncer;
+            return record;
         }
 
         // One fresh hello fewer and the replay is still caught; the lookup makes room before it looks, so a full memory
         // has already forgotten its oldest when a copy of it arrives. Harmless: a replayed ClientHello makes the server
         // answer a handshake nobody completes, which is all debouncing saves; what is not replay-safe never reaches it.
-        Assert.True(Recorded(out _, ClientHelloDebouncer.Capacity - 2).IsDuplicate(victim));
-        Assert.False(Recorded(out _, ClientHelloDebouncer.Capacity - 1).IsDuplicate(victim));
+        Assert.Equal(ReplayRecordResult.Seen, Recorded(out _, ReplayRecord.DebouncerCapacity - 2).Record(victim));
+        Assert.Equal(ReplayRecordResult.New, Recorded(out _, ReplayRecord.DebouncerCapacity - 1).Record(victim));
     }
 
     private static byte[] Hello(int seed)
@@ -148,5 +148,24 @@ public sealed class ClientHelloDebouncerTests
         var bytes = new byte[200];
         new Random(seed).NextBytes(bytes);
         return bytes;
+    }
+
+    [Fact]
+    public void A_full_record_that_refuses_keeps_every_entry_and_turns_new_ones_away_until_the_window_frees_room()
+    {
+        var record = new ReplayRecord(TimeSpan.FromSeconds(12), 3, ReplayRecordFull.Refuse, _time);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(ReplayRecordResult.New, record.Record(Hello(i)));
+        }
+
+        Assert.Equal(ReplayRecordResult.Full, record.Record(Hello(3)));
+        Assert.Equal(ReplayRecordResult.Seen, record.Record(Hello(0)));
+        Assert.Equal(3, record.Count);
+
+        _time.Advance(TimeSpan.FromSeconds(13));
+
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(3)));
+        Assert.Equal(ReplayRecordResult.New, record.Record(Hello(0)));
     }
 }

@@ -1,0 +1,55 @@
+using KestrelTfo.EarlyData;
+
+namespace KestrelTfo.Tls;
+
+/// <summary>
+/// One instance's defence against replayed 0-RTT first flights (RFC 8446, section 8.2): early data is accepted for a
+/// 0-RTT ClientHello at most once, because its pre_shared_key extension (which holds a binder computed over that very
+/// ClientHello) is remembered for as long as OpenSSL would accept the ticket's early data again. Shared by all of an
+/// app's endpoints, since configured ticket keys let a ticket from one resume on another.
+/// </summary>
+/// <param name="time">The app's clock.</param>
+internal sealed class TlsAntiReplay(TimeProvider time)
+{
+    /// <summary>
+    /// How long a replayed first flight could still find its early data accepted. OpenSSL accepts it while the client's
+    /// idea of the ticket's age (fixed in the captured ClientHello) is no more than 10 s behind the server's
+    /// (TICKET_AGE_ALLOWANCE) with 1 s for the ticket's whole-second timestamp; another second of margin.
+    /// </summary>
+    public static readonly TimeSpan Window = TimeSpan.FromSeconds(12);
+
+    /// <summary>
+    /// The most 0-RTT handshakes remembered: with <see cref="Window"/>, about 10,900 a second sustained. Beyond it,
+    /// early data is declined (the request is served after the handshake), never accepted unchecked. About 64 bytes each.
+    /// </summary>
+    public const int Capacity = 131_072;
+
+    private readonly ReplayRecord _record = new(Window, Capacity, ReplayRecordFull.Refuse, time);
+    private readonly long _started = time.GetTimestamp();
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the ticket keys may have been in use before this instance started
+    /// (configured, shared with other instances or with the previous run): then a first flight accepted before the start
+    /// may come again, and the record did not see it, so early data is declined until <see cref="Window"/> has passed.
+    /// </summary>
+    public bool KeysPredateStart { get; set; }
+
+    /// <summary>Gets how many 0-RTT handshakes the record holds now.</summary>
+    public int Count => _record.Count;
+
+    /// <summary>Decides about one 0-RTT ClientHello, by its pre_shared_key extension; records it when its early data is accepted.</summary>
+    public TlsEarlyDataOutcome Decide(ReadOnlySpan<byte> preSharedKeyExtension)
+    {
+        if (KeysPredateStart && time.GetElapsedTime(_started) < Window)
+        {
+            return TlsEarlyDataOutcome.RestartWindow;
+        }
+
+        return _record.Record(preSharedKeyExtension) switch
+        {
+            ReplayRecordResult.New => TlsEarlyDataOutcome.Accepted,
+            ReplayRecordResult.Seen => TlsEarlyDataOutcome.Replay,
+            _ => TlsEarlyDataOutcome.RecordFull,
+        };
+    }
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
+using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.TestApp;
+using KestrelTfo.Tls;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KestrelTfo.FunctionalTests.Tls;
+
+/// <summary>
+/// TLS 1.3 early data on the TLS layer on OpenSSL, tried with <c>openssl s_client</c> (a client nobody here wrote) and
+/// as an attacker on the path would: the captured first flight of a 0-RTT handshake, sent again.
+/// </summary>
+public sealed class OpenSslEarlyDataTests
+{
+    private static readonly TimeSpan s_toolLimit = TimeSpan.FromSeconds(30);
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task S_client_early_data_is_accepted_and_its_request_answered()
+    {
+        await using var app = Start(earlyData: true);
+        using var metrics = Metrics(app);
+        using var session = new TempFile();
+
+        var first = await SClientAsync(app, session, resume: false, request: "GET /visit HTTP/1.0\r\n\r\n");
+        var second = await SClientAsync(app, session, resume: true, request: "GET /visit HTTP/1.0\r\n\r\n");
+
+        Assert.Contains("Max Early Data: 16384", first);
+        Assert.Contains("Early data was accepted", second);
+        Assert.Contains("Reused, TLSv1.3", second);
+        Assert.Contains("visited", second);
+        Assert.Equal(2, app.Services.GetRequiredService<RequestLedger>().Visits);
+        Assert.Equal(1, metrics.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "accepted")));
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task Without_early_data_tickets_say_so_and_the_request_is_served_after_the_handshake()
+    {
+        await using var app = Start(earlyData: false);
+        using var session = new TempFile();
+
+        var first = await SClientAsync(app, session, resume: false, request: "GET /visit HTTP/1.0\r\n\r\n");
+        var second = await SClientAsync(app, session, resume: true, request: "GET /visit HTTP/1.0\r\n\r\n", afterHandshake: "GET /visit HTTP/1.0\r\n\r\n");
+
+        Assert.Contains("Max Early Data: 0", first);
+        Assert.DoesNotContain("Early data was accepted", second);
+        Assert.Contains("visited", second);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_captured_first_flight_sent_again_has_its_early_data_declined_and_runs_nothing_more()
+    {
+        await using var app = Start(earlyData: true);
+        using var metrics = Metrics(app);
+        using var session = new TempFile();
+        var ledger = app.Services.GetRequiredService<RequestLedger>();
+        await SClientAsync(app, session, resume: false, request: "GET /visit HTTP/1.0\r\n\r\n");
+        var flight = await CaptureAsync(session, "GET /visit HTTP/1.0\r\n\r\n");
+
+        // The first copy to arrive stands for the client's own (a GET runs at once); the three after it are replays.
+        for (var copy = 0; copy < 4; copy++)
+        {
+            await ZeroRttFirstFlight.ReplayAsync(flight, app.EndPoint, Timeout);
+        }
+
+        Assert.True(await metrics.WaitUntilAsync(m => Offered(m) == 4, s_toolLimit, Timeout), $"offered: {Offered(metrics)}");
+        Assert.Equal(1, metrics.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "accepted")));
+        Assert.Equal(3, metrics.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "replay")));
+        Assert.True(await Bounded.UntilAsync(() => ledger.Visits == 2, s_toolLimit, Timeout), $"visits: {ledger.Visits}");
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_POST_in_a_first_flight_never_runs_without_the_client_s_Finished_however_often_it_comes()
+    {
+        await using var app = Start(earlyData: true);
+        using var metrics = Metrics(app);
+        using var session = new TempFile();
+        var ledger = app.Services.GetRequiredService<RequestLedger>();
+        await SClientAsync(app, session, resume: false, request: "GET /visit HTTP/1.0\r\n\r\n");
+        var flight = await CaptureAsync(session, "POST /transfer HTTP/1.0\r\nContent-Length: 11\r\n\r\namount=1000");
+
+        for (var copy = 0; copy < 3; copy++)
+        {
+            await ZeroRttFirstFlight.ReplayAsync(flight, app.EndPoint, Timeout);
+        }
+
+        // Accepted once, held for a handshake that never completes, dropped when the attacker leaves.
+        Assert.True(await metrics.WaitUntilAsync(
+            m => m.Sum("kestreltfo.early_data.requests", ("kestreltfo.early_data.handling", "wait_for_handshake")) == 1 && Offered(m) == 3, s_toolLimit, Timeout));
+        var dropped = LogEvents.Transport("EarlyDataRequestDropped");
+        Assert.True(await Bounded.UntilAsync(() => app.Logs.Transport.Any(e => e.EventId == dropped), s_toolLimit, Timeout));
+        Assert.Empty(ledger.Transfers);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task After_a_restart_with_keys_of_its_own_a_captured_first_flight_does_not_even_resume()
+    {
+        using var session = new TempFile();
+        byte[] flight;
+        IPEndPoint endPoint;
+        await using (var before = Start(earlyData: true))
+        {
+            await SClientAsync(before, session, resume: false, request: "GET /visit HTTP/1.0\r\n\r\n");
+            flight = await CaptureAsync(session, "GET /visit HTTP/1.0\r\n\r\n");
+            endPoint = before.EndPoint;
+        }
+
+        await using var after = Start(earlyData: true, endPoint);
+        using var metrics = Metrics(after);
+        await ZeroRttFirstFlight.ReplayAsync(flight, after.EndPoint, Timeout);
+
+        Assert.True(await metrics.WaitUntilAsync(m => Offered(m) == 1, s_toolLimit, Timeout));
+        Assert.Equal(1, metrics.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "not_resumed")));
+        Assert.Equal(0, after.Services.GetRequiredService<RequestLedger>().Visits);
+    }
+
+    private static long Offered(MetricsCollector metrics) => metrics.Sum(TlsEarlyDataMetrics.InstrumentName);
+
+    /// <summary>An s_client resuming <paramref name="session"/> with <paramref name="request"/> as early data, captured.</summary>
+    private static async Task<byte[]> CaptureAsync(TempFile session, string request)
+    {
+        using var early = new TempFile(request);
+        return await ZeroRttFirstFlight.CaptureAsync(
+            target => ChildProcess.Start("openssl", ["s_client", "-connect", target.ToString(), "-tls1_3", "-alpn", "http/1.1", "-sess_in", session.Path, "-early_data", early.Path], input: ""),
+            Timeout);
+    }
+
+    private static KestrelAppFactory<Program> Start(bool earlyData, IPEndPoint? at = null) =>
+        new(listen: options => options.Listen(at ?? new IPEndPoint(Loopback.NextAddress(), 0), listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance }, earlyData);
+        }));
+
+    private static MetricsCollector Metrics(KestrelAppFactory<Program> app) =>
+        new(app.Services.GetRequiredService<IMeterFactory>(), FastOpenMetrics.MeterName);
+
+    /// <summary>
+    /// One s_client connection: a first one writes its session out and sends <paramref name="request"/> after the
+    /// handshake; a resuming one reads the session and sends it as early data where the ticket allows; where it does not,
+    /// s_client sends nothing early, and <paramref name="afterHandshake"/> goes after the handshake instead.
+    /// </summary>
+    private static async Task<string> SClientAsync(KestrelAppFactory<Program> app, TempFile session, bool resume, string request, string afterHandshake = "")
+    {
+        List<string> arguments = ["s_client", "-connect", app.EndPoint.ToString(), "-tls1_3", "-alpn", "http/1.1", "-ign_eof"];
+        if (!resume)
+        {
+            return await RunAsync([.. arguments, "-sess_out", session.Path], request);
+        }
+
+        using var early = new TempFile(request);
+        return await RunAsync([.. arguments, "-sess_in", session.Path, "-early_data", early.Path], afterHandshake);
+    }
+
+    private static async Task<string> RunAsync(List<string> arguments, string input)
+    {
+        var (exitCode, output) = await ChildProcess.RunAsync("openssl", arguments, s_toolLimit, Timeout, input: input);
+        Assert.True(exitCode == 0, $"openssl s_client exited {exitCode}: {output}");
+        return output;
+    }
+}
