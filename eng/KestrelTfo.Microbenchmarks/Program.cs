@@ -23,4 +23,4 @@ var config = DefaultConfig.Instance
     .AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithToolchain(InProcessEmitToolchain.Instance))
     .AddExporter(JsonExporter.Full)
     .WithArtifactsPath(Path.GetFullPath(artifacts));
-BenchmarkSwitcher.FromTypes([typeof(AcceptPathBenchmarks), typeof(ClassifierBenchmarks), typeof(TlsHandshakeBenchmarks)]).Run(args.Length == 0 ? ["--filter", "*"] : args, config);
+BenchmarkSwitcher.FromTypes([typeof(AcceptPathBenchmarks), typeof(ClassifierBenchmarks), typeof(TlsHandshakeBenchmarks), typeof(ReplayRecordBenchmarks)]).Run(args.Length == 0 ? ["--filter", "*"] : args, config);

@@ -36,6 +36,7 @@ app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
 
 // What the early-data guard knew and did about this request; "none" for a request that was no early data.
 app.MapGet("/early-data", EarlyDataReport.Of);
+app.MapPost("/early-data", EarlyDataReport.Of);
 app.MapGet("/early-data-strict", EarlyDataReport.Of).WithEarlyData(EarlyDataRequestHandling.WaitForHandshake);
 
 // A transfer whose handler the app declares idempotent: it may run at once from early data.

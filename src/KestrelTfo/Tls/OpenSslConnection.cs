@@ -378,8 +378,9 @@ internal sealed class OpenSslConnection : IDisposable
                     await SendPendingAsync(transport.Output, CancellationToken.None);
                 }
 
+                // Once Kestrel stops reading, only a handshake still under way needs more: its Finished.
                 var flushed = await toApp.FlushAsync();
-                if (closed || ended || flushed.IsCompleted)
+                if (closed || ended || (flushed.IsCompleted && _phase == TlsPhase.Established))
                 {
                     break;
                 }
@@ -487,7 +488,13 @@ internal sealed class OpenSslConnection : IDisposable
                 }
             }
 
-            // close_notify: the client learns the response ended by intent, not by a cut.
+            // close_notify: the client learns the response ended by intent, not by a cut. OpenSSL sends none before
+            // the handshake completes, so an answer to early data waits for the client's Finished (or its failure).
+            if (_phase != TlsPhase.Established)
+            {
+                await Handshake.Completion;
+            }
+
             lock (_sslLock)
             {
                 OpenSslError.Clear();

@@ -116,9 +116,13 @@ internal sealed class OpenSslConnectionMiddleware(
         }
         finally
         {
-            // Kestrel is done with the connection: end both directions, then the pumps, before the SSL is freed.
+            // Kestrel is done with the connection: end both directions, then the pumps, before the SSL is freed. A
+            // handshake still under way is let finish first (or time out): the client's Finished is on its way, and
+            // closing before it arrives would make the kernel answer it with a reset, which can destroy the response
+            // before the client reads it.
             await toApp.Reader.CompleteAsync();
             await fromApp.Writer.CompleteAsync();
+            await handshakeReported;
             transport.Input.CancelPendingRead();
             try
             {
@@ -130,7 +134,6 @@ internal sealed class OpenSslConnectionMiddleware(
             }
 
             context.Transport = transport;
-            await handshakeReported;
         }
     }
 

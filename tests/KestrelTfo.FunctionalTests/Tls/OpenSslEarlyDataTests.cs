@@ -98,6 +98,37 @@ public sealed class OpenSslEarlyDataTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task A_client_that_sends_early_data_and_never_its_Finished_is_closed_at_the_handshake_timeout_and_its_POST_never_runs()
+    {
+        await using var app = Start(earlyData: true, handshakeTimeout: TimeSpan.FromSeconds(1));
+        using var session = new TempFile();
+        await SClientAsync(app, session, resume: false, request: "GET /visit HTTP/1.0\r\n\r\n");
+        var flight = await CaptureAsync(session, "POST /transfer HTTP/1.0\r\nContent-Length: 11\r\n\r\namount=1000");
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(app.EndPoint, Timeout);
+        await socket.SendAsync(flight, SocketFlags.None, Timeout);
+
+        // The server's flight, then nothing until it ends the connection (a close, or a reset).
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(Timeout);
+        limit.CancelAfter(s_toolLimit);
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, SocketFlags.None, limit.Token) > 0)
+            {
+            }
+        }
+        catch (SocketException)
+        {
+        }
+
+        var timedOut = LogEvents.Of(typeof(KestrelHttpsLog), "AuthenticationTimedOut");
+        Assert.True(await Bounded.UntilAsync(() => app.Logs.Entries.Any(e => e.EventId == timedOut), s_toolLimit, Timeout));
+        Assert.Empty(app.Services.GetRequiredService<RequestLedger>().Transfers);
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task After_a_restart_with_keys_of_its_own_a_captured_first_flight_does_not_even_resume()
     {
         using var session = new TempFile();
@@ -130,11 +161,11 @@ public sealed class OpenSslEarlyDataTests
             Timeout);
     }
 
-    private static KestrelAppFactory<Program> Start(bool earlyData, IPEndPoint? at = null) =>
+    private static KestrelAppFactory<Program> Start(bool earlyData, IPEndPoint? at = null, TimeSpan? handshakeTimeout = null) =>
         new(listen: options => options.Listen(at ?? new IPEndPoint(Loopback.NextAddress(), 0), listen =>
         {
             listen.Protocols = HttpProtocols.Http1AndHttp2;
-            listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance }, earlyData);
+            listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) }, earlyData);
         }));
 
     private static MetricsCollector Metrics(KestrelAppFactory<Program> app) =>
