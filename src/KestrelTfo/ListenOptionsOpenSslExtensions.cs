@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Versioning;
 using System.Security.Cryptography.X509Certificates;
 using KestrelTfo;
+using KestrelTfo.EarlyData;
 using KestrelTfo.OpenSsl;
 using KestrelTfo.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -140,6 +141,12 @@ public static class ListenOptionsOpenSslExtensions
             {
                 // Early data would reach the app before the client's certificate is proven (RFC 8446, section 4.2.10).
                 OpenSslTlsLog.EarlyDataOffForClientCertificates(logger, endpoint);
+            }
+            else if (services.GetService<EarlyDataRouting>() is null)
+            {
+                // Without the request guard a replayed POST in early data would run: never serve early data unguarded.
+                throw new InvalidOperationException(
+                    $"TLS early data on {endpoint} needs KestrelTfo's early-data guard for requests, which builder.WebHost.UseFastOpenTransport() adds; call it, or turn early data off for this endpoint.");
             }
             else
             {

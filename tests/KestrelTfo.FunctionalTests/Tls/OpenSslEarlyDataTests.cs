@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
 using KestrelTfo.Tls;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -148,6 +149,19 @@ public sealed class OpenSslEarlyDataTests
         Assert.True(await metrics.WaitUntilAsync(m => Offered(m) == 1, s_toolLimit, Timeout));
         Assert.Equal(1, metrics.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "not_resumed")));
         Assert.Equal(0, after.Services.GetRequiredService<RequestLedger>().Visits);
+    }
+
+    [Fact]
+    public void Early_data_without_the_request_guard_fails_start_up_and_says_how_to_fix_it()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(Loopback.NextAddress(), 0, listen =>
+            listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance }, earlyData: true)));
+
+        // Kestrel applies its options, and so the endpoint's TLS, as the host is built.
+        var failure = Assert.Throws<InvalidOperationException>(() => builder.Build());
+
+        Assert.Contains("UseFastOpenTransport()", failure.Message, StringComparison.Ordinal);
     }
 
     private static long Offered(MetricsCollector metrics) => metrics.Sum(TlsEarlyDataMetrics.InstrumentName);
