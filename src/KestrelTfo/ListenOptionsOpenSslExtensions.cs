@@ -106,7 +106,7 @@ public static class ListenOptionsOpenSslExtensions
     [SupportedOSPlatform("linux")]
     private static void AddLayer(ListenOptions listenOptions, HttpsConnectionAdapterOptions httpsOptions, ILoggerFactory loggerFactory)
     {
-        var server = new OpenSslServerContext(httpsOptions, listenOptions.Protocols);
+        var server = new OpenSslServerContext(httpsOptions, listenOptions.Protocols, TicketKeyRing.For(listenOptions.ApplicationServices, loggerFactory));
         var meterFactory = listenOptions.ApplicationServices.GetService<IMeterFactory>();
         var metrics = meterFactory is null ? null : new KestrelTlsMetrics(meterFactory);
         listenOptions.Use(next => new OpenSslConnectionMiddleware(next, server, loggerFactory, metrics).OnConnectionAsync);

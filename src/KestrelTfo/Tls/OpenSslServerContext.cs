@@ -25,9 +25,13 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     private readonly SafeSslContextHandle _context;
     private readonly OpenSslCertificate? _certificate;
     private readonly ConditionalWeakTable<X509Certificate2, OpenSslCertificate> _selected = new();
+    private readonly OpenSslTicketKeyCallback? _ticketKeys;
     private GCHandle _self;
 
-    public OpenSslServerContext(HttpsConnectionAdapterOptions options, HttpProtocols protocols)
+    /// <param name="options">The endpoint's HTTPS options.</param>
+    /// <param name="protocols">The endpoint's HTTP protocols, for ALPN.</param>
+    /// <param name="ticketKeys">The app's configured ticket keys; null for a random ticket key of this context's own.</param>
+    public OpenSslServerContext(HttpsConnectionAdapterOptions options, HttpProtocols protocols, TicketKeyRing? ticketKeys = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         RejectUnsupported(options);
@@ -62,6 +66,8 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
             {
                 OpenSslError.Check(Libssl.SSL_CTX_set_session_id_context(_context, sid, (uint)s_sessionIdContext.Length), "SSL_CTX_set_session_id_context");
             }
+
+            _ticketKeys = OpenSslTicketKeyCallback.Install(_context, ticketKeys);
 
             if (options.ServerCertificate is { } certificate)
             {
@@ -104,6 +110,12 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     }
 
     public HttpsConnectionAdapterOptions Options { get; }
+
+    /// <summary>
+    /// Whether configured ticket keys (<c>TicketKey</c>) are in force now, so tickets issued before this instance started,
+    /// or by another instance, may resume here; false while each endpoint uses a random key of its own.
+    /// </summary>
+    public bool HasConfiguredTicketKeys => _ticketKeys?.HasConfiguredKeys ?? false;
 
     /// <summary>Whether the SSL_CTX is freed (after <see cref="Dispose"/>).</summary>
     internal bool IsReleased => _context.IsClosed;
@@ -151,6 +163,7 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
             _self.Free();
         }
 
+        _ticketKeys?.Dispose();
         _context.Dispose();
         _certificate?.Dispose();
     }

@@ -1,4 +1,5 @@
 using KestrelTfo.Platform;
+using KestrelTfo.Tls;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -6,26 +7,30 @@ using Microsoft.Extensions.Primitives;
 namespace KestrelTfo.Internal;
 
 /// <summary>
-/// Follows configuration reloads of the transport's options and hands changed cookie keys to the listeners, so keys
-/// rotate without a restart. It builds fresh options itself instead of using <c>IOptionsMonitor</c>, which throws on the
-/// reload thread when a reloaded value is invalid: here an invalid reload is logged and changes nothing, and nothing that
-/// goes wrong escapes into the configuration system.
+/// Follows configuration reloads of the transport's options and hands changed keys to those that use them, so keys
+/// rotate without a restart: cookie keys to the listeners, TLS ticket keys to the TLS layer's endpoints. It builds fresh
+/// options itself instead of using <c>IOptionsMonitor</c>, which throws on the reload thread when a reloaded value is
+/// invalid: here an invalid reload is logged and changes no key of either kind, and nothing that goes wrong escapes into
+/// the configuration system.
 /// </summary>
-internal sealed class CookieKeyReloader : IDisposable
+internal sealed class KeyReloader : IDisposable
 {
     private readonly IOptionsFactory<FastOpenTransportOptions> _optionsFactory;
     private readonly FastOpenListeners _listeners;
+    private readonly TicketKeyRing? _ticketKeys;
     private readonly ILogger _logger;
     private readonly List<IDisposable> _registrations = [];
 
-    public CookieKeyReloader(
+    public KeyReloader(
         IOptionsFactory<FastOpenTransportOptions> optionsFactory,
         IEnumerable<IOptionsChangeTokenSource<FastOpenTransportOptions>> sources,
         FastOpenListeners listeners,
+        TicketKeyRing? ticketKeys,
         ILogger logger)
     {
         _optionsFactory = optionsFactory;
         _listeners = listeners;
+        _ticketKeys = ticketKeys;
         _logger = logger;
         foreach (var source in sources)
         {
@@ -57,6 +62,7 @@ internal sealed class CookieKeyReloader : IDisposable
             }
 
             _listeners.UpdateCookieKeys(FastOpenCookieKey.ToSocketOption(reloaded.CookieKey, reloaded.BackupCookieKey));
+            _ticketKeys?.Update(reloaded.TicketKey, reloaded.BackupTicketKey);
         }
         catch (Exception e)
         {
