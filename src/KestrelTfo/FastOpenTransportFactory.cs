@@ -64,11 +64,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _options = options.Value;
-        var validation = new FastOpenTransportOptionsValidator().Validate(Options.DefaultName, _options);
-        if (validation.Failed)
-        {
-            throw new OptionsValidationException(Options.DefaultName, typeof(FastOpenTransportOptions), validation.Failures);
-        }
+        FastOpenTransportOptionsValidator.ThrowIfInvalid(_options);
 
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger(FastOpenLog.Category);

@@ -196,9 +196,9 @@ public sealed class FastOpenTransportOptions
     /// </summary>
     /// <remarks>
     /// Defaults to <see langword="null"/>: each endpoint encrypts tickets under a random key of its own, which no other
-    /// instance has and a restart loses. When the configuration reloads (with <c>UseFastOpenTransport</c>), a changed key
-    /// is in force for every endpoint at once, and removing it sends each endpoint back to a key of its own; an invalid
-    /// one is rejected and the keys in force stay. The key never appears in logs or metrics.
+    /// instance has and a restart loses. When the configuration these options are bound to reloads, a changed key is in
+    /// force for every endpoint at once, and removing it sends each endpoint back to a key of its own; an invalid one is
+    /// rejected and the keys in force stay. The key never appears in logs or metrics.
     /// </remarks>
     public string? TicketKey { get; set; }
 

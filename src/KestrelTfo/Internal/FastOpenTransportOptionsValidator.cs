@@ -89,6 +89,17 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    /// <summary>Throws what the options system throws for invalid options, for code that builds on options it was handed.</summary>
+    /// <exception cref="OptionsValidationException">An option has a value the transport or the TLS layer cannot use.</exception>
+    public static void ThrowIfInvalid(FastOpenTransportOptions options)
+    {
+        var validation = new FastOpenTransportOptionsValidator().Validate(Options.DefaultName, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(FastOpenTransportOptions), validation.Failures);
+        }
+    }
+
     private static void ValidateTicketKeys(ref List<string>? failures, string? primary, string? backup)
     {
         Span<byte> parsedPrimary = stackalloc byte[TlsTicketKey.Length];

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using KestrelTfo.Internal;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -40,21 +41,25 @@ internal sealed class TicketKeyRing : IDisposable
     public OpenSslTicketKeys? Configured => Volatile.Read(ref _configured);
 
     /// <summary>
-    /// The app's ring: the one <c>UseFastOpenTransport</c> registers, which follows configuration reloads; otherwise one
-    /// built once from the app's <see cref="FastOpenTransportOptions"/>, validated here.
+    /// The app's ring: the one <c>UseFastOpenTransport</c> registers, which the transport's reloads rotate; otherwise one
+    /// built once from the app's <see cref="FastOpenTransportOptions"/>, validated here, which follows the reloads of the
+    /// configuration those options are bound to (if any) until the app stops.
     /// </summary>
     /// <exception cref="OptionsValidationException">A ticket key (or another transport option) is invalid.</exception>
     public static TicketKeyRing For(IServiceProvider services, ILoggerFactory loggerFactory) =>
         services.GetService<TicketKeyRing>() ?? s_unregistered.GetValue(services, s =>
         {
             var options = s.GetService<IOptions<FastOpenTransportOptions>>()?.Value ?? new FastOpenTransportOptions();
-            var validation = new FastOpenTransportOptionsValidator().Validate(Options.DefaultName, options);
-            if (validation.Failed)
+            FastOpenTransportOptionsValidator.ThrowIfInvalid(options);
+            var ring = new TicketKeyRing(options, loggerFactory);
+            if (s.GetService<IOptionsFactory<FastOpenTransportOptions>>() is { } factory)
             {
-                throw new OptionsValidationException(Options.DefaultName, typeof(FastOpenTransportOptions), validation.Failures);
+                var reloader = new KeyReloader(factory, s.GetServices<IOptionsChangeTokenSource<FastOpenTransportOptions>>(), listeners: null, ring,
+                    loggerFactory.CreateLogger(FastOpenLog.Category));
+                s.GetService<IHostApplicationLifetime>()?.ApplicationStopping.Register(reloader.Dispose);
             }
 
-            return new TicketKeyRing(options, loggerFactory);
+            return ring;
         });
 
     /// <summary>Makes the keys of reloaded, validated options the keys in force; keys that did not change stay as they are.</summary>

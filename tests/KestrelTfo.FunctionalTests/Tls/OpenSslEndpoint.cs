@@ -53,15 +53,19 @@ internal static class OpenSslEndpoint
     /// <paramref name="versionOption"/> and <paramref name="sessionArguments"/> (<c>-sess_out FILE</c>, <c>-sess_in FILE</c>);
     /// its output, which says <c>New, TLSv1.3</c> or <c>Reused, TLSv1.3</c>.
     /// </summary>
-    public static async Task<string> SClientAsync(KestrelAppFactory<Program> app, string versionOption, params string[] sessionArguments)
+    public static Task<string> SClientAsync(KestrelAppFactory<Program> app, string versionOption, params string[] sessionArguments) =>
+        SClientAsync(app.EndPoint, versionOption, sessionArguments);
+
+    /// <summary>The same, to any server's <paramref name="endPoint"/>.</summary>
+    public static async Task<string> SClientAsync(IPEndPoint endPoint, string versionOption, params string[] sessionArguments)
     {
         var (exitCode, output) = await ChildProcess.RunAsync(
             "openssl",
-            ["s_client", "-connect", app.EndPoint.ToString(), versionOption, "-alpn", "http/1.1", .. sessionArguments, "-ign_eof"],
+            ["s_client", "-connect", endPoint.ToString(), versionOption, "-alpn", "http/1.1", .. sessionArguments, "-ign_eof"],
             s_toolLimit,
             TestContext.Current.CancellationToken,
             // HTTP/1.0: the body comes unchunked and the server closes the connection after it.
-            input: $"GET /tls HTTP/1.0\r\nHost: {app.EndPoint}\r\n\r\n");
+            input: $"GET /tls HTTP/1.0\r\nHost: {endPoint}\r\n\r\n");
         Assert.True(exitCode == 0, $"openssl s_client exited {exitCode}: {output}");
         return output;
     }

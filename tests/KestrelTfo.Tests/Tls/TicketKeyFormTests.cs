@@ -1,8 +1,5 @@
 using KestrelTfo.Internal;
 using KestrelTfo.Tls;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace KestrelTfo.Tests.Tls;
 
@@ -114,21 +111,5 @@ public sealed class TicketKeyFormTests
     {
         Assert.True(_validator.Validate(null, new FastOpenTransportOptions { TicketKey = TestKeys.TicketA, BackupTicketKey = TestKeys.TicketB }).Succeeded);
         Assert.True(_validator.Validate(null, new FastOpenTransportOptions { TicketKey = TestKeys.TicketA }).Succeeded);
-    }
-
-    [Fact]
-    public void Without_UseFastOpenTransport_the_ring_comes_from_the_apps_options_once_and_is_validated()
-    {
-        using var configured = new ServiceCollection().Configure<FastOpenTransportOptions>(o => o.TicketKey = TestKeys.TicketA).BuildServiceProvider();
-        using var invalid = new ServiceCollection().Configure<FastOpenTransportOptions>(o => o.BackupTicketKey = TestKeys.TicketB).BuildServiceProvider();
-        using var none = new ServiceCollection().BuildServiceProvider();
-
-        var ring = TicketKeyRing.For(configured, NullLoggerFactory.Instance);
-
-        Assert.Same(ring, TicketKeyRing.For(configured, NullLoggerFactory.Instance));
-        Assert.Equal(1, ring.Configured?.Count);
-        Assert.Null(TicketKeyRing.For(none, NullLoggerFactory.Instance).Configured);
-        var error = Assert.Throws<OptionsValidationException>(() => TicketKeyRing.For(invalid, NullLoggerFactory.Instance));
-        Assert.Contains("Kestrel:FastOpen:BackupTicketKey needs a TicketKey", error.Message, StringComparison.Ordinal);
     }
 }
