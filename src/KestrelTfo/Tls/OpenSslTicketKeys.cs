@@ -35,6 +35,7 @@ internal sealed unsafe class OpenSslTicketKeys : SafeHandle
     /// <param name="secrets">The secrets, each <see cref="TlsTicketKey.Length"/> bytes, primary first.</param>
     public static OpenSslTicketKeys FromSecrets(params ReadOnlySpan<byte[]> secrets)
     {
+        ArgumentOutOfRangeException.ThrowIfZero(secrets.Length);
         var keys = new OpenSslTicketKeys(secrets.Length);
         for (var i = 0; i < secrets.Length; i++)
         {
