@@ -19,7 +19,9 @@ namespace KestrelTfo.FunctionalTests.Tls;
 /// TLS session tickets under configured keys (<c>TicketKey</c>, <c>BackupTicketKey</c>), with <c>openssl s_client</c>
 /// saving a session on one connection and offering it on the next. Each instance listens on a loopback address of its
 /// own, so a session that resumes on another instance resumes at another server address, as behind DNAT. Every saved
-/// session is offered once, so the tests hold when tickets are single use (as OpenSSL makes them with early data on).
+/// session is offered once, so the tests hold under a replay defence that lets a ticket resume once. They also guard
+/// the early data to come: OpenSSL's own anti-replay (early data on without <c>SSL_OP_NO_ANTI_REPLAY</c>) makes TLS 1.3
+/// tickets stateful, a session id in one process's cache, which no other instance can resume.
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class TicketKeyTests
