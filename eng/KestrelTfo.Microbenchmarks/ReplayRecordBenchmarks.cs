@@ -45,7 +45,7 @@ public class ReplayRecordBenchmarks
 
     /// <summary>One 0-RTT handshake's decision: accepted, and recorded.</summary>
     [Benchmark]
-    public bool Decide() => _record.Decide(_extensions[_next++ & (Distinct - 1)]) == TlsEarlyDataOutcome.Accepted;
+    public bool Decide() => _record.Decide(_extensions[_next++ & (Distinct - 1)], keysPredateStart: false) == TlsEarlyDataOutcome.Accepted;
 
     /// <summary>A clock that moves one handshake's share of a second each time it is read.</summary>
     private sealed class SteppingClock(int perSecond) : TimeProvider

@@ -4,6 +4,7 @@ using KestrelTfo.EarlyData;
 using KestrelTfo.Internal;
 using KestrelTfo.Metrics;
 using KestrelTfo.Platform;
+using KestrelTfo.Tls;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,8 @@ namespace KestrelTfo;
 /// <remarks>
 /// Registered by <c>UseFastOpenTransport</c>. The kernel's support is checked once, on the first bind, and a missing
 /// setting is logged once with the exact fix. When registered that way, cookie keys changed by a configuration reload
-/// are applied to every live listener and every listener bound later.
+/// are applied to every live listener and every listener bound later, and TLS ticket keys to every endpoint on the TLS
+/// layer.
 /// </remarks>
 public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
@@ -29,7 +31,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
     private readonly HandshakeWatcher _watcher;
     private readonly LinuxNetstat _netstat = new();
     private readonly FastOpenMeter _meter;
-    private readonly CookieKeyReloader? _reloader;
+    private readonly KeyReloader? _reloader;
     private readonly bool _canInspectConnections;
     private readonly TimeProvider _time;
 
@@ -45,26 +47,24 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
     /// <summary>The constructor <c>UseFastOpenTransport</c> uses, which also follows configuration reloads.</summary>
     /// <param name="options">The transport options.</param>
     /// <param name="loggerFactory">The logger factory.</param>
-    /// <param name="reload">Where reloaded options come from, to rotate cookie keys; null to follow no reloads.</param>
+    /// <param name="reload">Where reloaded options come from, to rotate cookie and ticket keys; null to follow no reloads.</param>
     /// <param name="meterFactory">The host's meter factory, or null for a meter of the transport's own.</param>
     /// <param name="time">The clock of the debounce window, the handshake bound and the queue-full warning.</param>
     /// <param name="canInspectConnections">Whether this platform tells which connections carried data in their SYN; tests pretend otherwise.</param>
+    /// <param name="ticketKeys">The TLS layer's ticket keys, which a reload rotates too; null when nothing reloads them.</param>
     internal FastOpenTransportFactory(
         IOptions<FastOpenTransportOptions> options,
         ILoggerFactory loggerFactory,
         (IOptionsFactory<FastOpenTransportOptions> Factory, IEnumerable<IOptionsChangeTokenSource<FastOpenTransportOptions>> Sources)? reload,
         IMeterFactory? meterFactory,
         TimeProvider time,
-        bool? canInspectConnections = null)
+        bool? canInspectConnections = null,
+        TicketKeyRing? ticketKeys = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _options = options.Value;
-        var validation = new FastOpenTransportOptionsValidator().Validate(Options.DefaultName, _options);
-        if (validation.Failed)
-        {
-            throw new OptionsValidationException(Options.DefaultName, typeof(FastOpenTransportOptions), validation.Failures);
-        }
+        FastOpenTransportOptionsValidator.ThrowIfInvalid(_options);
 
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger(FastOpenLog.Category);
@@ -77,7 +77,7 @@ public sealed class FastOpenTransportFactory : IConnectionListenerFactory, IConn
         _meter = new FastOpenMeter(meterFactory, Listeners.Snapshot, _netstat);
         if (reload is { } source)
         {
-            _reloader = new CookieKeyReloader(source.Factory, source.Sources, Listeners, _logger);
+            _reloader = new KeyReloader(source.Factory, source.Sources, Listeners, ticketKeys, _logger);
         }
 
 #pragma warning disable CS0618 // Reject is obsolete: it is read here to say so.

@@ -211,6 +211,33 @@ public sealed class FastOpenTransportOptions
     public string? BackupCookieKey { get; set; }
 
     /// <summary>
+    /// Gets or sets the key the TLS layer on OpenSSL (<c>UseOpenSslHttps</c>) encrypts session tickets with: 32 bytes
+    /// written as 64 hex digits (for example from <c>openssl rand -hex 32</c>) or in base64, the bytes in order. The
+    /// ticket's key name, HMAC-SHA256 key and AES-256 key are derived from it (HKDF-SHA256). Instances that share a key
+    /// resume each other's TLS sessions, and an instance resumes the sessions it issued before a restart, so a returning
+    /// TLS 1.3 client can resume, and send early data, wherever it lands. A ticket does not depend on the server's address,
+    /// so this works behind DNAT too.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/>: each endpoint encrypts tickets under a random key of its own, which no other
+    /// instance has and a restart loses. When the configuration these options are bound to reloads, a changed key is in
+    /// force for every endpoint at once, and removing it sends each endpoint back to a key of its own; an invalid one is
+    /// rejected and the keys in force stay. The key never appears in logs or metrics.
+    /// </remarks>
+    public string? TicketKey { get; set; }
+
+    /// <summary>
+    /// Gets or sets a second key whose tickets still resume (and are replaced by tickets under <see cref="TicketKey"/>), for
+    /// rotation without a lost resumption: first add the new key here, then, once every instance has it, make it
+    /// <see cref="TicketKey"/> and move the old one here, and finally remove the old one. Same format as
+    /// <see cref="TicketKey"/>, which it needs, and a different key.
+    /// </summary>
+    /// <remarks>
+    /// Defaults to <see langword="null"/>. The key never appears in logs or metrics.
+    /// </remarks>
+    public string? BackupTicketKey { get; set; }
+
+    /// <summary>
     /// Gets or sets a value indicating whether ASP.NET Core's own telemetry of the transport's connections gets a
     /// <c>kestreltfo.fast_open</c> tag (true or false): the request duration histogram
     /// (<c>http.server.request.duration</c>), the connection duration histogram (<c>kestrel.connection.duration</c>,

@@ -154,7 +154,8 @@ public static class ListenOptionsOpenSslExtensions
             }
         }
 
-        var server = new OpenSslServerContext(httpsOptions, listenOptions.Protocols, antiReplay, appOptions.TlsMaxEarlyDataSize);
+        var server = new OpenSslServerContext(
+            httpsOptions, listenOptions.Protocols, TicketKeyRing.For(services, loggerFactory), antiReplay, appOptions.TlsMaxEarlyDataSize);
         var meterFactory = services.GetService<IMeterFactory>();
         var metrics = meterFactory is null ? null : new KestrelTlsMetrics(meterFactory);
         var earlyDataMetrics = meterFactory is null ? null : new TlsEarlyDataMetrics(meterFactory);

@@ -52,13 +52,19 @@ public static class WebHostBuilderFastOpenExtensions
                 services.AddTransient<IStartupFilter, EarlyDataRequestStartupFilter>();
                 services.AddSingleton<KestrelTfo.EarlyData.EarlyDataRouting>();
 
+                // The TLS layer's ticket keys, which the transport's reloads rotate (UseOpenSslHttps finds them here).
+                services.AddSingleton(static provider => new KestrelTfo.Tls.TicketKeyRing(
+                    provider.GetRequiredService<IOptions<FastOpenTransportOptions>>().Value,
+                    provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>()));
+
                 // Kestrel asks the last registered factory first, so this one is asked before the socket transport.
                 services.AddSingleton<IConnectionListenerFactory>(static provider => new FastOpenTransportFactory(
                     provider.GetRequiredService<IOptions<FastOpenTransportOptions>>(),
                     provider.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(),
                     (provider.GetRequiredService<IOptionsFactory<FastOpenTransportOptions>>(), provider.GetServices<IOptionsChangeTokenSource<FastOpenTransportOptions>>()),
                     provider.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
-                    provider.GetService<TimeProvider>() ?? TimeProvider.System));
+                    provider.GetService<TimeProvider>() ?? TimeProvider.System,
+                    ticketKeys: provider.GetRequiredService<KestrelTfo.Tls.TicketKeyRing>()));
             }
 
             services.Configure(configureOptions);

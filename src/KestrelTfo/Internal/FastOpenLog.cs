@@ -181,7 +181,7 @@ internal static partial class FastOpenLog
     public static partial void CookieKeysReloaded(ILogger logger, int keyCount, int applied, int listenerCount);
 
     [LoggerMessage(32, LogLevel.Error,
-        "Rejected the reloaded TCP Fast Open options; the cookie keys in force stay. {Failures}",
+        "Rejected the reloaded TCP Fast Open options; the cookie keys and TLS ticket keys in force stay. {Failures}",
         EventName = "CookieKeysReloadRejected")]
     public static partial void CookieKeysReloadRejected(ILogger logger, string failures);
 
@@ -201,7 +201,7 @@ internal static partial class FastOpenLog
     public static partial void BackupCookieKeyUnsupported(ILogger logger, EndPoint endPoint);
 
     [LoggerMessage(36, LogLevel.Error,
-        "Applying reloaded TCP Fast Open options failed; the cookie keys in force stay.",
+        "Applying reloaded TCP Fast Open options failed; the cookie keys and TLS ticket keys in force stay.",
         EventName = "CookieKeysReloadFailed")]
     public static partial void CookieKeysReloadFailed(ILogger logger, Exception exception);
 

@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using KestrelTfo.Platform;
+using KestrelTfo.Tls;
 using Microsoft.Extensions.Options;
 
 namespace KestrelTfo.Internal;
@@ -91,7 +93,53 @@ internal sealed class FastOpenTransportOptionsValidator : IValidateOptions<FastO
             Fail(ref failures, nameof(options.BackupCookieKey), "needs a CookieKey: the kernel takes the backup key only beside a primary one");
         }
 
+        ValidateTicketKeys(ref failures, options.TicketKey, options.BackupTicketKey);
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Throws what the options system throws for invalid options, for code that builds on options it was handed.</summary>
+    /// <exception cref="OptionsValidationException">An option has a value the transport or the TLS layer cannot use.</exception>
+    public static void ThrowIfInvalid(FastOpenTransportOptions options)
+    {
+        var validation = new FastOpenTransportOptionsValidator().Validate(Options.DefaultName, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(FastOpenTransportOptions), validation.Failures);
+        }
+    }
+
+    private static void ValidateTicketKeys(ref List<string>? failures, string? primary, string? backup)
+    {
+        Span<byte> parsedPrimary = stackalloc byte[TlsTicketKey.Length];
+        Span<byte> parsedBackup = stackalloc byte[TlsTicketKey.Length];
+        var hasPrimary = !string.IsNullOrWhiteSpace(primary);
+        var hasBackup = !string.IsNullOrWhiteSpace(backup);
+        string? problem = null;
+        if (hasPrimary && !TlsTicketKey.TryParse(primary, parsedPrimary, out problem))
+        {
+            Fail(ref failures, nameof(FastOpenTransportOptions.TicketKey), problem!);
+            hasPrimary = false;
+        }
+
+        if (hasBackup && !TlsTicketKey.TryParse(backup, parsedBackup, out problem))
+        {
+            Fail(ref failures, nameof(FastOpenTransportOptions.BackupTicketKey), problem!);
+            hasBackup = false;
+        }
+
+        if (string.IsNullOrWhiteSpace(primary) && !string.IsNullOrWhiteSpace(backup))
+        {
+            Fail(ref failures, nameof(FastOpenTransportOptions.BackupTicketKey), "needs a TicketKey: a backup key only decrypts tickets, and new tickets need a primary key to encrypt them");
+        }
+
+        // Parsed, so that the same key in hex and in base64 is caught too.
+        if (hasPrimary && hasBackup && parsedPrimary.SequenceEqual(parsedBackup))
+        {
+            Fail(ref failures, nameof(FastOpenTransportOptions.BackupTicketKey), "is the same key as TicketKey: a rotation puts the new key in TicketKey and the old one here");
+        }
+
+        CryptographicOperations.ZeroMemory(parsedPrimary);
+        CryptographicOperations.ZeroMemory(parsedBackup);
     }
 
     private static void ValidateKey(ref List<string>? failures, string setting, string? key)

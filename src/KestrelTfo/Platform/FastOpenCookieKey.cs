@@ -8,6 +8,8 @@ namespace KestrelTfo.Platform;
 /// <summary>
 /// Parses TCP Fast Open cookie keys as configuration carries them. A key is 16 bytes, written as 32 hex digits or in
 /// base64 (the bytes in order), or in the kernel's own form, which <c>net.ipv4.tcp_fastopen_key</c> reads and prints.
+/// The same parser reads keys of other lengths (TLS ticket keys) in hex or base64, so that every key the options take
+/// is written, checked and described alike.
 /// </summary>
 /// <remarks>
 /// The kernel's form is four 32-bit words, <c>%x-%x-%x-%x</c>, each stored in the machine's byte order
@@ -21,18 +23,33 @@ internal static class FastOpenCookieKey
 
     private const int Words = Length / sizeof(uint);
 
-    /// <summary>Parses one key; on failure says why, without showing the key.</summary>
-    public static bool TryParse(ReadOnlySpan<char> text, Span<byte> key, out string? problem)
+    /// <summary>Parses one cookie key; on failure says why, without showing the key.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, Span<byte> key, out string? problem) =>
+        TryParse(text, key, "BackupCookieKey", out problem);
+
+    /// <summary>
+    /// Parses one key of <paramref name="key"/>'s length, in hex or base64, and for a cookie key's length in the kernel's
+    /// form too; on failure says why, without showing the key.
+    /// </summary>
+    /// <param name="text">The key as configured.</param>
+    /// <param name="key">Receives the key; its length is the key's.</param>
+    /// <param name="backupSetting">Where the second of two keys given together belongs, for the message.</param>
+    /// <param name="problem">Why the text is no key, or null.</param>
+    public static bool TryParse(ReadOnlySpan<char> text, Span<byte> key, string backupSetting, out string? problem)
     {
         text = text.Trim();
         problem = null;
+        var length = key.Length;
+
+        // The kernel's form is four 32-bit words: it writes a cookie key, and no key of any other length.
+        var kernelForm = length == Length;
         if (text.Contains(','))
         {
-            problem = "holds two keys, as the sysctl prints a primary and a backup key; put the second one in BackupCookieKey";
+            problem = $"holds two keys, as the sysctl prints a primary and a backup key; put the second one in {backupSetting}";
             return false;
         }
 
-        if (text.Contains('-'))
+        if (kernelForm && text.Contains('-'))
         {
             if (TryParseKernelForm(text, key))
             {
@@ -43,19 +60,22 @@ internal static class FastOpenCookieKey
             return false;
         }
 
-        if (text.Length == 2 * Length && Convert.FromHexString(text, key, out _, out var written) == OperationStatus.Done && written == Length)
+        if (text.Length == 2 * length && Convert.FromHexString(text, key, out _, out var written) == OperationStatus.Done && written == length)
         {
             return true;
         }
 
-        if (Base64.IsValid(text, out var decodedLength) && decodedLength == Length
-            && Convert.TryFromBase64Chars(text, key, out written) && written == Length)
+        if (Base64.IsValid(text, out var decodedLength) && decodedLength == length
+            && Convert.TryFromBase64Chars(text, key, out written) && written == length)
         {
             return true;
         }
 
-        problem = $"must be {Length} bytes written as {2 * Length} hex digits, in base64, or in the kernel's form " +
-                  $"xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx, but the value given ({text.Length} characters) is none of these";
+        problem = kernelForm
+            ? $"must be {length} bytes written as {2 * length} hex digits, in base64, or in the kernel's form " +
+              $"xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx, but the value given ({text.Length} characters) is none of these"
+            : $"must be {length} bytes written as {2 * length} hex digits (`openssl rand -hex {length}`) or in base64 " +
+              $"(`openssl rand -base64 {length}`), but the value given ({text.Length} characters) is neither";
         return false;
     }
 

@@ -111,7 +111,9 @@ internal sealed class OpenSslConnection : IDisposable
     /// <summary>Asks the replay record about this 0-RTT ClientHello; true when its early data may be accepted.</summary>
     public bool DecideEarlyData(TlsAntiReplay antiReplay)
     {
-        _earlyDataDecision = _preSharedKeyExtension is { } extension ? antiReplay.Decide(extension) : TlsEarlyDataOutcome.NotResumed;
+        _earlyDataDecision = _preSharedKeyExtension is { } extension
+            ? antiReplay.Decide(extension, _server.HasConfiguredTicketKeys)
+            : TlsEarlyDataOutcome.NotResumed;
         return _earlyDataDecision == TlsEarlyDataOutcome.Accepted;
     }
 

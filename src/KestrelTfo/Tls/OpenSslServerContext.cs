@@ -25,13 +25,16 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     private readonly SafeSslContextHandle _context;
     private readonly OpenSslCertificate? _certificate;
     private readonly ConditionalWeakTable<X509Certificate2, OpenSslCertificate> _selected = new();
+    private readonly OpenSslTicketKeyCallback? _ticketKeys;
     private GCHandle _self;
 
     /// <param name="options">The endpoint's HTTPS options.</param>
     /// <param name="protocols">The endpoint's HTTP protocols, for ALPN.</param>
+    /// <param name="ticketKeys">The app's configured ticket keys; null for a random ticket key of this context's own.</param>
     /// <param name="earlyData">The instance's replay record when the endpoint accepts early data; null when it does not.</param>
     /// <param name="maxEarlyDataSize">The most early data one connection may send, in bytes.</param>
-    public OpenSslServerContext(HttpsConnectionAdapterOptions options, HttpProtocols protocols, TlsAntiReplay? earlyData = null, int maxEarlyDataSize = 0)
+    public OpenSslServerContext(
+        HttpsConnectionAdapterOptions options, HttpProtocols protocols, TicketKeyRing? ticketKeys = null, TlsAntiReplay? earlyData = null, int maxEarlyDataSize = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         RejectUnsupported(options);
@@ -67,6 +70,8 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
             {
                 OpenSslError.Check(Libssl.SSL_CTX_set_session_id_context(_context, sid, (uint)s_sessionIdContext.Length), "SSL_CTX_set_session_id_context");
             }
+
+            _ticketKeys = OpenSslTicketKeyCallback.Install(_context, ticketKeys);
 
             if (options.ServerCertificate is { } certificate)
             {
@@ -126,6 +131,12 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     /// <summary>The instance's replay record when this endpoint accepts early data; null when it does not.</summary>
     public TlsAntiReplay? AntiReplay { get; }
 
+    /// <summary>
+    /// Whether configured ticket keys (<c>TicketKey</c>) are in force now, so tickets issued before this instance started,
+    /// or by another instance, may resume here; false while each endpoint uses a random key of its own.
+    /// </summary>
+    public bool HasConfiguredTicketKeys => _ticketKeys?.HasConfiguredKeys ?? false;
+
     /// <summary>Whether the SSL_CTX is freed (after <see cref="Dispose"/>).</summary>
     internal bool IsReleased => _context.IsClosed;
 
@@ -172,6 +183,7 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
             _self.Free();
         }
 
+        _ticketKeys?.Dispose();
         _context.Dispose();
         _certificate?.Dispose();
     }

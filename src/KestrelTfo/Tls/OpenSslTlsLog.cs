@@ -22,6 +22,21 @@ internal static partial class OpenSslTlsLog
     public static partial void EndpointStaysOnSslStream(ILogger logger, string endpoint, string reason);
 
     [LoggerMessage(5, LogLevel.Warning,
+        "The configured TLS ticket keys are weak: {Problem}. Generate a key with `openssl rand -hex 32`.",
+        EventName = "TicketKeysWeak")]
+    public static partial void TicketKeysWeak(ILogger logger, string problem);
+
+    [LoggerMessage(6, LogLevel.Information,
+        "Applied reloaded TLS ticket keys ({KeyCount} key(s)) to every endpoint on the TLS layer: new tickets use the first.",
+        EventName = "TicketKeysReloaded")]
+    public static partial void TicketKeysReloaded(ILogger logger, int keyCount);
+
+    [LoggerMessage(7, LogLevel.Warning,
+        "TicketKey was removed from the configuration: each endpoint on the TLS layer goes back to a random ticket key of its own, so tickets issued under the configured keys no longer resume, here or on another instance.",
+        EventName = "TicketKeysRemoved")]
+    public static partial void TicketKeysRemoved(ILogger logger);
+
+    [LoggerMessage(8, LogLevel.Warning,
         "TLS early data is off on {Endpoint}: it asks for client certificates, and early data would reach the app before the certificate is proven.",
         EventName = "EarlyDataOffForClientCertificates")]
     public static partial void EarlyDataOffForClientCertificates(ILogger logger, string endpoint);

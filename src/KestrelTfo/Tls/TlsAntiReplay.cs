@@ -28,20 +28,20 @@ internal sealed class TlsAntiReplay(TimeProvider time)
     private readonly ReplayRecord _record = new(Window, Capacity, ReplayRecordFull.Refuse, time);
     private readonly long _started = time.GetTimestamp();
 
-    /// <summary>
-    /// Gets or sets a value indicating whether the ticket keys may have been in use before this instance started
-    /// (configured, shared with other instances or with the previous run): then a first flight accepted before the start
-    /// may come again, and the record did not see it, so early data is declined until <see cref="Window"/> has passed.
-    /// </summary>
-    public bool KeysPredateStart { get; set; }
-
     /// <summary>Gets how many 0-RTT handshakes the record holds now.</summary>
     public int Count => _record.Count;
 
     /// <summary>Decides about one 0-RTT ClientHello, by its pre_shared_key extension; records it when its early data is accepted.</summary>
-    public TlsEarlyDataOutcome Decide(ReadOnlySpan<byte> preSharedKeyExtension)
+    /// <param name="preSharedKeyExtension">The ClientHello's pre_shared_key extension, binder included.</param>
+    /// <param name="keysPredateStart">
+    /// Whether the ticket keys may have been in use before this instance started (configured keys, shared with other
+    /// instances or with its previous run): then a first flight accepted before the start may come again, and the record
+    /// did not see it, so early data is declined until <see cref="Window"/> has passed since the start (RFC 8446,
+    /// section 8.2). Keys of the instance's own are new with it: their tickets cannot predate it.
+    /// </param>
+    public TlsEarlyDataOutcome Decide(ReadOnlySpan<byte> preSharedKeyExtension, bool keysPredateStart)
     {
-        if (KeysPredateStart && time.GetElapsedTime(_started) < Window)
+        if (keysPredateStart && time.GetElapsedTime(_started) < Window)
         {
             return TlsEarlyDataOutcome.RestartWindow;
         }

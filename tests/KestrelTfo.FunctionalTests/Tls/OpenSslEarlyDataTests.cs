@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace KestrelTfo.FunctionalTests.Tls;
 
@@ -151,6 +152,34 @@ public sealed class OpenSslEarlyDataTests
         Assert.Equal(0, after.Services.GetRequiredService<RequestLedger>().Visits);
     }
 
+    [Fact(Timeout = Limits.Test)]
+    public async Task With_shared_ticket_keys_another_instance_accepts_early_data_once_its_replay_window_has_passed_and_not_before()
+    {
+        using var session = new TempFile();
+        await using var issuer = Start(earlyData: true, ticketKey: TestKeys.TicketA);
+        await SClientAsync(issuer, session, resume: false, request: "GET /visit HTTP/1.0\r\n\r\n");
+
+        // Started just now: a first flight it accepted before a restart could come again unseen, so it declines.
+        await using var young = Start(earlyData: true, ticketKey: TestKeys.TicketA);
+        using var youngMetrics = Metrics(young);
+        var declined = await SClientAsync(young, session, resume: true, request: "GET /visit HTTP/1.0\r\n\r\n", afterHandshake: "GET /visit HTTP/1.0\r\n\r\n");
+
+        // Its clock says the window has passed since it started.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var settled = Start(earlyData: true, ticketKey: TestKeys.TicketA, time: clock);
+        using var settledMetrics = Metrics(settled);
+        clock.Advance(TlsAntiReplay.Window + TimeSpan.FromSeconds(1));
+        var accepted = await SClientAsync(settled, session, resume: true, request: "GET /visit HTTP/1.0\r\n\r\n");
+
+        Assert.Contains("Reused, TLSv1.3", declined);
+        Assert.Contains("Early data was rejected", declined);
+        Assert.Contains("visited", declined);
+        Assert.Equal(1, youngMetrics.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "restart_window")));
+        Assert.Contains("Early data was accepted", accepted);
+        Assert.Contains("visited", accepted);
+        Assert.Equal(1, settledMetrics.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "accepted")));
+    }
+
     [Fact]
     public void Early_data_without_the_request_guard_fails_start_up_and_says_how_to_fix_it()
     {
@@ -175,12 +204,16 @@ public sealed class OpenSslEarlyDataTests
             Timeout);
     }
 
-    private static KestrelAppFactory<Program> Start(bool earlyData, IPEndPoint? at = null, TimeSpan? handshakeTimeout = null) =>
-        new(listen: options => options.Listen(at ?? new IPEndPoint(Loopback.NextAddress(), 0), listen =>
-        {
-            listen.Protocols = HttpProtocols.Http1AndHttp2;
-            listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) }, earlyData);
-        }));
+    private static KestrelAppFactory<Program> Start(
+        bool earlyData, IPEndPoint? at = null, TimeSpan? handshakeTimeout = null, string? ticketKey = null, TimeProvider? time = null) =>
+        new(
+            settings: new() { ["Kestrel:FastOpen:TicketKey"] = ticketKey },
+            configure: time is null ? null : host => host.ConfigureServices(services => services.AddSingleton(time)),
+            listen: options => options.Listen(at ?? new IPEndPoint(Loopback.NextAddress(), 0), listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) }, earlyData);
+            }));
 
     private static MetricsCollector Metrics(KestrelAppFactory<Program> app) =>
         new(app.Services.GetRequiredService<IMeterFactory>(), FastOpenMetrics.MeterName);

@@ -11,11 +11,17 @@ namespace KestrelTfo.FunctionalTests.Tls;
 /// <summary>The test app with one HTTPS endpoint (HTTP/1.1 and HTTP/2) on the TLS layer on OpenSSL, and ways to ask it about TLS.</summary>
 internal static class OpenSslEndpoint
 {
-    /// <summary>Listens on a loopback address of its own, with <see cref="TestCertificate"/> unless <paramref name="configure"/> says otherwise.</summary>
-    public static KestrelAppFactory<Program> Start(Action<HttpsConnectionAdapterOptions>? configure = null)
+    private static readonly TimeSpan s_toolLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Listens on a loopback address of its own, with <see cref="TestCertificate"/> unless <paramref name="configure"/> says
+    /// otherwise, and with the configuration <paramref name="settings"/> and <paramref name="host"/> give.
+    /// </summary>
+    public static KestrelAppFactory<Program> Start(
+        Action<HttpsConnectionAdapterOptions>? configure = null, Dictionary<string, string?>? settings = null, Action<IWebHostBuilder>? host = null)
     {
         var address = Loopback.NextAddress();
-        return new KestrelAppFactory<Program>(listen: options => options.Listen(address, 0, listen =>
+        return new KestrelAppFactory<Program>(settings, configure: host, listen: options => options.Listen(address, 0, listen =>
         {
             listen.Protocols = HttpProtocols.Http1AndHttp2;
             listen.UseOpenSslHttps(https =>
@@ -40,5 +46,27 @@ internal static class OpenSslEndpoint
         using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<TlsReport>(TestContext.Current.CancellationToken))!;
+    }
+
+    /// <summary>
+    /// One <c>openssl s_client</c> connection (an HTTP/1.0 GET of <c>/tls</c>, after which the server closes) with
+    /// <paramref name="versionOption"/> and <paramref name="sessionArguments"/> (<c>-sess_out FILE</c>, <c>-sess_in FILE</c>);
+    /// its output, which says <c>New, TLSv1.3</c> or <c>Reused, TLSv1.3</c>.
+    /// </summary>
+    public static Task<string> SClientAsync(KestrelAppFactory<Program> app, string versionOption, params string[] sessionArguments) =>
+        SClientAsync(app.EndPoint, versionOption, sessionArguments);
+
+    /// <summary>The same, to any server's <paramref name="endPoint"/>.</summary>
+    public static async Task<string> SClientAsync(IPEndPoint endPoint, string versionOption, params string[] sessionArguments)
+    {
+        var (exitCode, output) = await ChildProcess.RunAsync(
+            "openssl",
+            ["s_client", "-connect", endPoint.ToString(), versionOption, "-alpn", "http/1.1", .. sessionArguments, "-ign_eof"],
+            s_toolLimit,
+            TestContext.Current.CancellationToken,
+            // HTTP/1.0: the body comes unchunked and the server closes the connection after it.
+            input: $"GET /tls HTTP/1.0\r\nHost: {endPoint}\r\n\r\n");
+        Assert.True(exitCode == 0, $"openssl s_client exited {exitCode}: {output}");
+        return output;
     }
 }

@@ -73,8 +73,8 @@ public sealed class OpenSslInteropTests
         await using var app = OpenSslEndpoint.Start();
         using var session = new TempFile();
 
-        var first = await SClientAsync(app, versionOption, "-sess_out", session.Path);
-        var second = await SClientAsync(app, versionOption, "-sess_in", session.Path);
+        var first = await OpenSslEndpoint.SClientAsync(app, versionOption, "-sess_out", session.Path);
+        var second = await OpenSslEndpoint.SClientAsync(app, versionOption, "-sess_in", session.Path);
 
         Assert.Contains($"New, {openSslName}", first);
         Assert.Contains($"\"tlsProtocol\":\"{tlsProtocol}\"", first);
@@ -112,18 +112,5 @@ public sealed class OpenSslInteropTests
         Assert.Equal((EarlyDataKind.TlsClientHello, EarlyDataAction.None), (fastOpen.Report.EarlyDataKind, fastOpen.Report.EarlyDataAction));
         Assert.Equal(OpenSslFeature, tls.TlsFeatureType);
         Assert.Equal(["CookieRequested", "DataAccepted", "DataAccepted"], log.Connections);
-    }
-
-    private static async Task<string> SClientAsync(KestrelAppFactory<Program> app, string versionOption, string sessionOption, string session)
-    {
-        var (exitCode, output) = await ChildProcess.RunAsync(
-            "openssl",
-            ["s_client", "-connect", app.EndPoint.ToString(), versionOption, "-alpn", "http/1.1", sessionOption, session, "-ign_eof"],
-            s_toolLimit,
-            TestContext.Current.CancellationToken,
-            // HTTP/1.0: the body comes unchunked and the server closes the connection after it.
-            input: $"GET /tls HTTP/1.0\r\nHost: {app.EndPoint}\r\n\r\n");
-        Assert.True(exitCode == 0, $"openssl s_client exited {exitCode}: {output}");
-        return output;
     }
 }
