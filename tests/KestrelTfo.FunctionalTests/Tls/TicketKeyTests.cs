@@ -186,6 +186,9 @@ public sealed class TicketKeyTests
         configuration.Reload(new() { [Key] = TestKeys.TicketA });
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
+
+        // Only the test's own settings: the output directory's appsettings.json is the sample's, which turns on early data.
+        builder.Configuration.Sources.Clear();
         ((IConfigurationBuilder)builder.Configuration).Add(configuration);
         builder.Services.Configure<FastOpenTransportOptions>(builder.Configuration.GetSection(FastOpenTransportOptions.ConfigurationSectionName));
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(Loopback.NextAddress(), 0, listen => listen.UseOpenSslHttps(TestCertificate.Instance)));
