@@ -25,9 +25,6 @@ internal sealed class EarlyDataRequestMiddleware(
 
     private const string EarlyDataHeader = "Early-Data";
 
-    private static readonly TimeSpan s_firstLook = TimeSpan.FromMilliseconds(1);
-    private static readonly TimeSpan s_longestLook = TimeSpan.FromMilliseconds(4);
-
     private readonly EarlyDataRequestHandling _unsafeDefault = options.Value.UnsafeEarlyDataRequests;
     private readonly ILogger _logger = loggerFactory.CreateLogger(FastOpenLog.Category);
 
@@ -107,28 +104,6 @@ internal sealed class EarlyDataRequestMiddleware(
         return matched;
     }
 
-    /// <summary>
-    /// Whether the handshake completed. The transport's watcher asks the kernel at intervals of up to 50 ms; a held
-    /// request asks more often itself, so it runs within a few milliseconds of the client's ACK.
-    /// </summary>
-    private static async Task<bool> WaitForHandshakeAsync(IHandshakeCompletionFeature handshake, CancellationToken cancellationToken)
-    {
-        var interval = s_firstLook;
-        while (!handshake.Completion.IsCompleted)
-        {
-            if (handshake.IsCompleted)
-            {
-                return true;
-            }
-
-            await Task.WhenAny(handshake.Completion, Task.Delay(interval, cancellationToken)).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
-            interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, s_longestLook.Ticks));
-        }
-
-        return await handshake.Completion.ConfigureAwait(false);
-    }
-
     private void Count(HttpContext context, EarlyDataRequestFeature feature, EarlyDataRequestHandling handling)
     {
         context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(EarlyDataTag, true));
@@ -169,7 +144,7 @@ internal sealed class EarlyDataRequestMiddleware(
         bool completed;
         try
         {
-            completed = await WaitForHandshakeAsync(handshake, context.RequestAborted).ConfigureAwait(false);
+            completed = await handshake.WaitAsync(context.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -11,4 +11,8 @@ internal interface IHandshakeCompletionFeature
 
     /// <summary>Gets a task that says true once the handshake completes, false once it cannot.</summary>
     Task<bool> Completion { get; }
+
+    /// <summary>Waits until the handshake completes (true) or cannot (false), as promptly as this kind of handshake allows.</summary>
+    /// <param name="cancellationToken">Ends the wait; then it throws <see cref="OperationCanceledException"/>.</param>
+    Task<bool> WaitAsync(CancellationToken cancellationToken);
 }

@@ -100,6 +100,13 @@ internal sealed class OpenSslConnection : IDisposable
     /// <summary>Notes, from the ClientHello, whether it offers early data and its pre_shared_key extension.</summary>
     public unsafe void OnClientHello(nint ssl)
     {
+        // After a HelloRetryRequest the client says it again without early data (which is then declined): the first
+        // ClientHello's offer is the one counted.
+        if (_earlyDataOffered)
+        {
+            return;
+        }
+
         byte* data;
         nuint length;
         _earlyDataOffered = Libssl.SSL_client_hello_get0_ext(ssl, Libssl.TLSEXT_TYPE_early_data, &data, &length) == 1;
@@ -139,7 +146,7 @@ internal sealed class OpenSslConnection : IDisposable
 
             lock (_sslLock)
             {
-                return _earlyDataDecision ?? (Libssl.SSL_session_reused(_ssl) == 1 ? TlsEarlyDataOutcome.TicketAge : TlsEarlyDataOutcome.NotResumed);
+                return _earlyDataDecision ?? (Libssl.SSL_session_reused(_ssl) == 1 ? TlsEarlyDataOutcome.DeclinedByOpenSsl : TlsEarlyDataOutcome.NotResumed);
             }
         }
     }

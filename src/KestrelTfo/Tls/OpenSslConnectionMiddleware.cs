@@ -20,6 +20,9 @@ namespace KestrelTfo.Tls;
 internal sealed class OpenSslConnectionMiddleware(
     ConnectionDelegate next, OpenSslServerContext server, ILoggerFactory loggerFactory, KestrelTlsMetrics? metrics, TlsEarlyDataMetrics? earlyDataMetrics)
 {
+    // The pipes' default.
+    private const int PauseThreshold = 64 * 1024;
+
     private readonly ILogger _httpsLogger = loggerFactory.CreateLogger(KestrelHttpsLog.Category);
     private readonly ILogger _logger = loggerFactory.CreateLogger(OpenSslTlsLog.Category);
 
@@ -43,10 +46,14 @@ internal sealed class OpenSslConnectionMiddleware(
 
         // Inline: each side's continuation runs on the thread that produced the data (the transport's, or Kestrel's),
         // as Kestrel's own transports do, instead of a thread-pool hop per direction per flush.
+        // Early data the app leaves unread (the body of a POST held for the handshake) must not stop the reading of
+        // the client's Finished behind it: the plaintext side holds all of it beyond the usual threshold.
         var pipeOptions = new PipeOptions(
             pool: context.Features.Get<IMemoryPoolFeature>()?.MemoryPool,
             readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: PauseThreshold + server.MaxEarlyDataSize,
+            resumeWriterThreshold: (PauseThreshold / 2) + server.MaxEarlyDataSize,
             useSynchronizationContext: false);
         var toApp = new Pipe(pipeOptions);
         var fromApp = new Pipe(pipeOptions);

@@ -40,6 +40,7 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
         RejectUnsupported(options);
         Options = options;
         AntiReplay = earlyData;
+        MaxEarlyDataSize = earlyData is null ? 0 : maxEarlyDataSize;
         (var minimum, var maximum) = VersionRange(options.SslProtocols);
 
         // Server preference order, as Kestrel's: HTTP/2 first. Only TLS 1.2 and 1.3 are served, so h2's floor holds.
@@ -130,6 +131,9 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
 
     /// <summary>The instance's replay record when this endpoint accepts early data; null when it does not.</summary>
     public TlsAntiReplay? AntiReplay { get; }
+
+    /// <summary>The most early data one connection may send, in bytes; 0 where the endpoint accepts none.</summary>
+    public int MaxEarlyDataSize { get; }
 
     /// <summary>
     /// Whether configured ticket keys (<c>TicketKey</c>) are in force now, so tickets issued before this instance started,

@@ -158,7 +158,10 @@ internal sealed unsafe class OpenSslTicketKeyCallback : IDisposable
             var index = keys.Find(name);
             if (index >= 0)
             {
-                return !KeyCipherAndMac(keys, index, iv, cipher, mac, encrypt: false) ? NotKeyed : index == 0 ? Keyed : KeyedRenew;
+                // Renewed even under the primary key: OpenSSL sends a TLS 1.3 resumption its new ticket only when the
+                // callback asks for one, and a client uses each ticket once (RFC 8446, appendix C.4), so without it
+                // every other connection would be a full handshake and send no early data.
+                return KeyCipherAndMac(keys, index, iv, cipher, mac, encrypt: false) ? KeyedRenew : NotKeyed;
             }
         }
         finally

@@ -32,7 +32,7 @@ internal sealed class TlsEarlyDataMetrics(IMeterFactory meterFactory)
         TlsEarlyDataOutcome.Replay => "replay",
         TlsEarlyDataOutcome.RecordFull => "record_full",
         TlsEarlyDataOutcome.RestartWindow => "restart_window",
-        TlsEarlyDataOutcome.TicketAge => "ticket_age",
+        TlsEarlyDataOutcome.DeclinedByOpenSsl => "declined_by_openssl",
         _ => "not_resumed",
     };
 }

@@ -18,8 +18,12 @@ internal enum TlsEarlyDataOutcome
     /// <summary>Declined: the instance started less than a replay window ago with ticket keys that predate it.</summary>
     RestartWindow,
 
-    /// <summary>Declined by OpenSSL: the ticket resumed, but its age is outside the allowed window (or a HelloRetryRequest intervened).</summary>
-    TicketAge,
+    /// <summary>
+    /// Declined by OpenSSL though the ticket resumed: its age is outside the allowed window, the ticket allows none, the
+    /// client's SNI, ALPN or cipher differ from the session's, it resumed with other than its first identity, or a
+    /// HelloRetryRequest came between.
+    /// </summary>
+    DeclinedByOpenSsl,
 
     /// <summary>Declined by OpenSSL: the ticket did not resume (unknown key, expired, or from elsewhere); a full handshake followed.</summary>
     NotResumed,

@@ -14,6 +14,9 @@ internal sealed class TlsHandshakeCompletion : IHandshakeCompletionFeature
 
     public Task<bool> Completion => _completion.Task;
 
+    // The client's Finished sets the completion itself: nothing to ask in between.
+    public Task<bool> WaitAsync(CancellationToken cancellationToken) => _completion.Task.WaitAsync(cancellationToken);
+
     public void Complete() => _completion.TrySetResult(true);
 
     public void Fail() => _completion.TrySetResult(false);

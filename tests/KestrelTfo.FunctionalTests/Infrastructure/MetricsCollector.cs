@@ -45,6 +45,9 @@ internal sealed class MetricsCollector : IDisposable
             .Where(m => m.Instrument == instrument && tags.All(t => m.Tags.TryGetValue(t.Key, out var v) && Equals(v, t.Value)))
             .Sum(m => m.Value);
 
+    /// <summary>How many measurements an instrument recorded (for a histogram, how many things it timed).</summary>
+    public int Count(string instrument) => Measurements.Count(m => m.Instrument == instrument);
+
     /// <summary>One tag's value in each of an instrument's measurements, in the order they were recorded.</summary>
     public IReadOnlyList<object?> TagValues(string instrument, string tag) =>
         [.. Measurements.Where(m => m.Instrument == instrument).Select(m => m.Tags.GetValueOrDefault(tag))];

@@ -43,6 +43,7 @@ public sealed class OpenSslEarlyDataLinkTests
 
         Assert.Contains("Early data was accepted", answer);
         Assert.True(answer.Contains("\nearly WaitForHandshake proxy=False possibleReplay=False", StringComparison.Ordinal), answer + string.Join("\n", scene.Logs));
+        Assert.Single(answer.Split("HTTP/1.1 200 OK"), part => part.Contains("early WaitForHandshake", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = Limits.LongTest)]
