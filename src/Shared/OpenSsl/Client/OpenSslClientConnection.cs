@@ -30,10 +30,7 @@ internal sealed class OpenSslClientConnection : Stream
     private readonly EndPoint _server;
     private readonly string _hostName;
     private readonly string _sessionKey;
-    private readonly SafeSslHandle _ssl;
-    private readonly SafeBioHandle _fromNetwork;
-    private readonly SafeBioHandle _toNetwork;
-    private readonly Lock _sslLock = new();
+    private readonly MemoryBioSsl _tls;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly byte[] _received = new byte[BufferSize];
     private readonly byte[] _toSend = new byte[BufferSize];
@@ -41,24 +38,21 @@ internal sealed class OpenSslClientConnection : Stream
     private ReadOnlyMemory<byte> _earlyData;
     private string? _validationFailure;
 
-    private OpenSslClientConnection(
-        OpenSslClientContext context, Socket socket, EndPoint server, string hostName, SafeSslHandle ssl, SafeBioHandle fromNetwork, SafeBioHandle toNetwork)
+    private OpenSslClientConnection(OpenSslClientContext context, Socket socket, EndPoint server, string hostName, MemoryBioSsl tls)
     {
         _context = context;
         _socket = socket;
         _server = server;
         _hostName = hostName;
         _sessionKey = $"{hostName}:{Port(server)}";
-        _ssl = ssl;
-        _fromNetwork = fromNetwork;
-        _toNetwork = toNetwork;
+        _tls = tls;
     }
 
     /// <summary>What the handshake settled; null until <see cref="HandshakeAsync"/> completes.</summary>
     public OpenSslClientHandshake? Handshake { get; private set; }
 
     /// <summary>Whether the SSL and both BIO references are freed (after <see cref="Stream.Dispose()"/>).</summary>
-    internal bool IsReleased => _ssl.IsClosed && _fromNetwork.IsClosed && _toNetwork.IsClosed;
+    internal bool IsReleased => _tls.IsReleased;
 
     public override bool CanRead => true;
 
@@ -86,39 +80,29 @@ internal sealed class OpenSslClientConnection : Stream
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(socket);
-        SafeSslHandle? ssl = null;
-        SafeBioHandle? fromNetwork = null;
-        SafeBioHandle? toNetwork = null;
+        MemoryBioSsl? tls = null;
         try
         {
-            ssl = context.NewSsl();
-            fromNetwork = NewMemoryBio();
-            toNetwork = NewMemoryBio();
-
-            // The SSL takes over one reference to each BIO; these handles keep their own, so either may go first.
-            Libcrypto.BIO_up_ref(fromNetwork);
-            Libcrypto.BIO_up_ref(toNetwork);
-            Libssl.SSL_set_bio(ssl, fromNetwork, toNetwork);
-            SetServerName(ssl, hostName);
-
-            var created = new OpenSslClientConnection(context, socket, server, hostName, ssl, fromNetwork, toNetwork);
-            created._self = GCHandle.Alloc(created, GCHandleType.Weak);
-            if (Libssl.SSL_set_ex_data(ssl, OpenSslClientContext.ConnectionIndex, GCHandle.ToIntPtr(created._self)) != 1)
-            {
-                created.Dispose();
-                throw OpenSslError.Exception("SSL_set_ex_data");
-            }
-
-            return created;
+            tls = MemoryBioSsl.Create(context.NewSsl());
+            SetServerName(tls.Ssl, hostName);
         }
         catch
         {
-            ssl?.Dispose();
-            fromNetwork?.Dispose();
-            toNetwork?.Dispose();
+            tls?.Dispose();
             socket.Dispose();
             throw;
         }
+
+        var created = new OpenSslClientConnection(context, socket, server, hostName, tls);
+        created._self = GCHandle.Alloc(created, GCHandleType.Weak);
+        if (Libssl.SSL_set_ex_data(tls.Ssl, OpenSslClientContext.ConnectionIndex, GCHandle.ToIntPtr(created._self)) != 1)
+        {
+            var failure = OpenSslError.Exception("SSL_set_ex_data");
+            created.Dispose();
+            throw failure;
+        }
+
+        return created;
     }
 
     /// <summary>The connection an SSL belongs to, from a callback OpenSSL makes.</summary>
@@ -144,16 +128,7 @@ internal sealed class OpenSslClientConnection : Stream
 
         for (var received = 0; ; )
         {
-            int result, error;
-            string? reasons;
-            lock (_sslLock)
-            {
-                OpenSslError.Clear();
-                result = Libssl.SSL_do_handshake(_ssl);
-                error = result == 1 ? Libssl.SSL_ERROR_NONE : Libssl.SSL_get_error(_ssl, result);
-                reasons = OpenSslError.Take();
-            }
-
+            var (result, error, reasons) = _tls.Handshake();
             if (!_socket.Connected)
             {
                 await _socket.ConnectAsync(_server, cancellationToken);
@@ -211,7 +186,7 @@ internal sealed class OpenSslClientConnection : Stream
     {
         for (var received = 0; received <= MaxBytesWithoutData; )
         {
-            var (result, error, reasons) = Decrypt(buffer.Span);
+            var (result, error, reasons) = _tls.Read(buffer.Span);
 
             // A key update or an alert OpenSSL answered while reading.
             await SendPendingAsync(cancellationToken);
@@ -250,7 +225,7 @@ internal sealed class OpenSslClientConnection : Stream
             throw new InvalidOperationException("The handshake has not completed; data before it goes as early data.");
         }
 
-        Encrypt(buffer.Span);
+        _tls.Write(buffer.Span);
         await SendPendingAsync(cancellationToken);
     }
 
@@ -318,15 +293,13 @@ internal sealed class OpenSslClientConnection : Stream
     {
         if (disposing)
         {
-            lock (_sslLock)
+            lock (_tls.Lock)
             {
                 SayCloseNotify();
 
                 // The socket before the SSL: a read waiting on it ends, and nothing more reaches OpenSSL.
                 _socket.Dispose();
-                _ssl.Dispose();
-                _fromNetwork.Dispose();
-                _toNetwork.Dispose();
+                _tls.Dispose();
                 if (_self.IsAllocated)
                 {
                     _self.Free();
@@ -346,20 +319,20 @@ internal sealed class OpenSslClientConnection : Stream
     /// </summary>
     private void SayCloseNotify()
     {
-        if (Handshake is null || _ssl.IsClosed)
+        if (Handshake is null || _tls.Ssl.IsClosed)
         {
             return;
         }
 
         OpenSslError.Clear();
-        Libssl.SSL_shutdown(_ssl);
+        Libssl.SSL_shutdown(_tls.Ssl);
         OpenSslError.Clear();
         // Its own buffer: a send in progress may still be reading the other.
         Span<byte> alert = stackalloc byte[64];
         try
         {
             _socket.Blocking = false;
-            _socket.Send(alert[..TakeOutput(alert)], SocketFlags.None, out _);
+            _socket.Send(alert[.._tls.TakeOutput(alert)], SocketFlags.None, out _);
         }
         catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
         {
@@ -373,13 +346,6 @@ internal sealed class OpenSslClientConnection : Stream
         DnsEndPoint dns => dns.Port,
         _ => throw new ArgumentException($"A TLS client connects to an IP or DNS end point, not {server.GetType().Name}.", nameof(server)),
     };
-
-    private static SafeBioHandle NewMemoryBio()
-    {
-        OpenSslError.Clear();
-        var bio = Libcrypto.BIO_new(Libcrypto.BIO_s_mem());
-        return bio.IsInvalid ? throw OpenSslError.Exception("BIO_new") : bio;
-    }
 
     private static void SetServerName(SafeSslHandle ssl, string hostName)
     {
@@ -416,10 +382,10 @@ internal sealed class OpenSslClientConnection : Stream
             return;
         }
 
-        lock (_sslLock)
+        lock (_tls.Lock)
         {
             OpenSslError.Clear();
-            if (Libssl.SSL_set_session(_ssl, session) != 1)
+            if (Libssl.SSL_set_session(_tls.Ssl, session) != 1)
             {
                 throw OpenSslError.Exception("SSL_set_session");
             }
@@ -433,7 +399,7 @@ internal sealed class OpenSslClientConnection : Stream
             nuint written = 0;
             fixed (byte* data = _earlyData.Span)
             {
-                if (Libssl.SSL_write_early_data(_ssl, data, (nuint)_earlyData.Length, &written) != 1 || written != (nuint)_earlyData.Length)
+                if (Libssl.SSL_write_early_data(_tls.Ssl, data, (nuint)_earlyData.Length, &written) != 1 || written != (nuint)_earlyData.Length)
                 {
                     throw OpenSslError.Exception("SSL_write_early_data");
                 }
@@ -443,51 +409,19 @@ internal sealed class OpenSslClientConnection : Stream
 
     private unsafe OpenSslClientHandshake Settled()
     {
-        lock (_sslLock)
+        lock (_tls.Lock)
         {
+            var ssl = _tls.Ssl;
             byte* alpn = null;
             uint alpnLength = 0;
-            Libssl.SSL_get0_alpn_selected(_ssl, &alpn, &alpnLength);
+            Libssl.SSL_get0_alpn_selected(ssl, &alpn, &alpnLength);
             return new OpenSslClientHandshake(
 #pragma warning disable CA5397 // Reports the version the handshake settled; it chooses none.
-                Libssl.SSL_version(_ssl) == Libssl.TLS1_3_VERSION ? SslProtocols.Tls13 : SslProtocols.Tls12,
+                Libssl.SSL_version(ssl) == Libssl.TLS1_3_VERSION ? SslProtocols.Tls13 : SslProtocols.Tls12,
 #pragma warning restore CA5397
-                Libssl.SSL_session_reused(_ssl) == 1,
+                Libssl.SSL_session_reused(ssl) == 1,
                 alpnLength == 0 ? default : new SslApplicationProtocol(new ReadOnlySpan<byte>(alpn, (int)alpnLength).ToArray()),
-                (ClientEarlyDataStatus)Libssl.SSL_get_early_data_status(_ssl));
-        }
-    }
-
-    private unsafe (int Result, int Error, string? Reasons) Decrypt(Span<byte> buffer)
-    {
-        fixed (byte* destination = buffer)
-        {
-            lock (_sslLock)
-            {
-                OpenSslError.Clear();
-                var result = Libssl.SSL_read(_ssl, destination, buffer.Length);
-                var error = result > 0 ? Libssl.SSL_ERROR_NONE : Libssl.SSL_get_error(_ssl, result);
-                return (result, error, error == Libssl.SSL_ERROR_NONE ? null : OpenSslError.Take());
-            }
-        }
-    }
-
-    private unsafe void Encrypt(ReadOnlySpan<byte> plaintext)
-    {
-        fixed (byte* buffer = plaintext)
-        {
-            lock (_sslLock)
-            {
-                OpenSslError.Clear();
-
-                // A memory BIO takes everything, so SSL_write never writes part.
-                var result = Libssl.SSL_write(_ssl, buffer, plaintext.Length);
-                if (result != plaintext.Length)
-                {
-                    var error = Libssl.SSL_get_error(_ssl, result);
-                    throw new IOException($"TLS write to {_sessionKey} failed: {OpenSslError.Take() ?? $"SSL_get_error {error}"}.");
-                }
-            }
+                (ClientEarlyDataStatus)Libssl.SSL_get_early_data_status(ssl));
         }
     }
 
@@ -495,19 +429,9 @@ internal sealed class OpenSslClientConnection : Stream
     private async ValueTask<int> ReceiveAsync(CancellationToken cancellationToken)
     {
         var n = await _socket.ReceiveAsync(_received, SocketFlags.None, cancellationToken);
-        unsafe
+        if (n > 0)
         {
-            fixed (byte* buffer = _received)
-            {
-                lock (_sslLock)
-                {
-                    OpenSslError.Clear();
-                    if (n > 0 && Libcrypto.BIO_write(_fromNetwork, buffer, n) != n)
-                    {
-                        throw OpenSslError.Exception("BIO_write");
-                    }
-                }
-            }
+            _tls.Receive(_received.AsSpan(0, n));
         }
 
         return n;
@@ -519,7 +443,7 @@ internal sealed class OpenSslClientConnection : Stream
         await _sendLock.WaitAsync(cancellationToken);
         try
         {
-            for (var taken = TakeOutput(_toSend); taken > 0; taken = TakeOutput(_toSend))
+            for (var taken = _tls.TakeOutput(_toSend); taken > 0; taken = _tls.TakeOutput(_toSend))
             {
                 for (var sent = 0; sent < taken; )
                 {
@@ -530,18 +454,6 @@ internal sealed class OpenSslClientConnection : Stream
         finally
         {
             _sendLock.Release();
-        }
-    }
-
-    /// <summary>Moves what OpenSSL wrote into <paramref name="destination"/>; the count, 0 when there is nothing.</summary>
-    private unsafe int TakeOutput(Span<byte> destination)
-    {
-        fixed (byte* buffer = destination)
-        {
-            lock (_sslLock)
-            {
-                return Libcrypto.BIO_ctrl_pending(_toNetwork) == 0 ? 0 : Libcrypto.BIO_read(_toNetwork, buffer, destination.Length);
-            }
         }
     }
 }
