@@ -11,10 +11,6 @@ internal static unsafe partial class Libssl
     public const long SSL_SESS_CACHE_CLIENT = 0x0001;
     public const long SSL_SESS_CACHE_NO_INTERNAL_STORE = 0x0200;
 
-    public const int SSL_EARLY_DATA_NOT_SENT = 0;
-    public const int SSL_EARLY_DATA_REJECTED = 1;
-    public const int SSL_EARLY_DATA_ACCEPTED = 2;
-
     [LibraryImport(LibraryName)]
     public static partial nint TLS_client_method();
 
@@ -42,12 +38,6 @@ internal static unsafe partial class Libssl
 
     [LibraryImport(LibraryName)]
     public static partial int SSL_SESSION_is_resumable(nint session);
-
-    [LibraryImport(LibraryName)]
-    public static partial int SSL_write_early_data(SafeSslHandle ssl, byte* buffer, nuint length, nuint* written);
-
-    [LibraryImport(LibraryName)]
-    public static partial int SSL_get_early_data_status(SafeSslHandle ssl);
 
     [LibraryImport(LibraryName)]
     public static partial int SSL_get_ex_data_X509_STORE_CTX_idx();
