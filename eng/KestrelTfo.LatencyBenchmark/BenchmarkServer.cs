@@ -3,13 +3,15 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using KestrelTfo.NetEmu;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace KestrelTfo.LatencyBenchmark;
 
 /// <summary>
 /// The same minimal app on Kestrel, with its default socket transport or with KestrelTfo, listening on one address
-/// for HTTP/1.1, HTTPS (TLS 1.3 only; on SslStream, and on KestrelTfo's OpenSSL layer) and gRPC (HTTP/2 over TLS 1.3).
+/// for HTTP/1.1, HTTPS (TLS 1.3 only; on SslStream, and on KestrelTfo's OpenSSL layer without and with early data) and
+/// gRPC (HTTP/2 over TLS 1.3).
 /// </summary>
 internal sealed class BenchmarkServer : IAsyncDisposable
 {
@@ -17,13 +19,14 @@ internal sealed class BenchmarkServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc, IPEndPoint httpsOpenSsl)
+    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc, IPEndPoint httpsOpenSsl, IPEndPoint httpsOpenSslEarlyData)
     {
         _app = app;
         Http = http;
         Https = https;
         Grpc = grpc;
         HttpsOpenSsl = httpsOpenSsl;
+        HttpsOpenSslEarlyData = httpsOpenSslEarlyData;
     }
 
     public IPEndPoint Http { get; }
@@ -34,12 +37,15 @@ internal sealed class BenchmarkServer : IAsyncDisposable
 
     public IPEndPoint HttpsOpenSsl { get; }
 
+    public IPEndPoint HttpsOpenSslEarlyData { get; }
+
     /// <summary>The endpoint that speaks <paramref name="protocol"/>.</summary>
     public IPEndPoint For(BenchmarkProtocol protocol) => protocol switch
     {
         BenchmarkProtocol.Http1 => Http,
         BenchmarkProtocol.Https => Https,
         BenchmarkProtocol.HttpsOpenSsl => HttpsOpenSsl,
+        BenchmarkProtocol.HttpsOpenSslEarlyData => HttpsOpenSslEarlyData,
         _ => Grpc,
     };
 
@@ -97,23 +103,32 @@ internal sealed class BenchmarkServer : IAsyncDisposable
                     https.SslProtocols = SslProtocols.Tls13;
                 });
             });
+            kestrel.Listen(address, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate, SslProtocols = SslProtocols.Tls13 }, earlyData: true);
+            });
         });
 
         var app = builder.Build();
         // A Content-Length response, so the first response byte comes in the only segment of the response: a
         // chunked one would send its terminator right behind it (see TimeSplit).
-        app.MapGet("/", (HttpResponse response) =>
-        {
-            response.ContentType = "text/plain";
-            response.ContentLength = s_body.Length;
-            return response.Body.WriteAsync(s_body).AsTask();
-        });
+        app.MapGet("/", Hello);
+        // The same answer to a POST, which the server holds until the handshake completes when it comes as early data.
+        app.MapPost("/", Hello);
         app.MapGrpcService<PingService>();
         await app.StartAsync().ConfigureAwait(false);
 
-        // In the order the listeners were added: HTTP/1.1, HTTPS, gRPC, HTTPS on the OpenSSL layer.
+        // In the order the listeners were added: HTTP/1.1, HTTPS, gRPC, HTTPS on the OpenSSL layer, the same with early data.
         var endPoints = BoundEndPoints.Of(app);
-        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2], endPoints[3]);
+        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2], endPoints[3], endPoints[4]);
+    }
+
+    private static Task Hello(HttpResponse response)
+    {
+        response.ContentType = "text/plain";
+        response.ContentLength = s_body.Length;
+        return response.Body.WriteAsync(s_body).AsTask();
     }
 
     public async ValueTask DisposeAsync()
