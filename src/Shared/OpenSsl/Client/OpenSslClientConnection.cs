@@ -37,6 +37,7 @@ internal sealed class OpenSslClientConnection : Stream
     private GCHandle _self;
     private ReadOnlyMemory<byte> _earlyData;
     private string? _validationFailure;
+    private int _sessionsKept;
 
     private OpenSslClientConnection(OpenSslClientContext context, Socket socket, EndPoint server, string hostName, MemoryBioSsl tls)
     {
@@ -182,7 +183,35 @@ internal sealed class OpenSslClientConnection : Stream
         return true;
     }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Reads, and drops, what the server sends until it has given this connection a session to resume with: a TLS 1.3
+    /// ticket comes after the handshake, once the server has the client's Finished, so a connection closed as soon as
+    /// its answer is read leaves the next one none (no resumption, no early data). False when the server closed first.
+    /// </summary>
+    public async ValueTask<bool> ReceiveSessionAsync(CancellationToken cancellationToken)
+    {
+        var dropped = new byte[BufferSize];
+        for (var reads = 0; _sessionsKept == 0; reads++)
+        {
+            if (reads > MaxBytesWithoutData / BufferSize || (await ReadAsync(dropped, untilSession: true, cancellationToken) == 0 && _sessionsKept == 0))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        ReadAsync(buffer, untilSession: false, cancellationToken);
+
+    /// <param name="buffer">Where the data goes.</param>
+    /// <param name="untilSession">
+    /// Also return (0) once the server has given this connection a session: a ticket is no data, and a wait for data
+    /// after it may last as long as the server keeps the connection idle.
+    /// </param>
+    /// <param name="cancellationToken">Ends the wait.</param>
+    private async ValueTask<int> ReadAsync(Memory<byte> buffer, bool untilSession, CancellationToken cancellationToken)
     {
         for (var received = 0; received <= MaxBytesWithoutData; )
         {
@@ -195,7 +224,7 @@ internal sealed class OpenSslClientConnection : Stream
                 return result;
             }
 
-            if (error == Libssl.SSL_ERROR_ZERO_RETURN)
+            if (error == Libssl.SSL_ERROR_ZERO_RETURN || (untilSession && _sessionsKept > 0))
             {
                 return 0;
             }
@@ -249,7 +278,11 @@ internal sealed class OpenSslClientConnection : Stream
     public override void SetLength(long value) => throw new NotSupportedException();
 
     /// <summary>Puts a session OpenSSL made (and the reference it handed over) in the store, under this connection's server.</summary>
-    internal void Keep(nint session) => _context.Sessions.Add(_sessionKey, SafeSslSessionHandle.Own(session));
+    internal void Keep(nint session)
+    {
+        _context.Sessions.Add(_sessionKey, SafeSslSessionHandle.Own(session));
+        _sessionsKept++;
+    }
 
     /// <summary>Asks the caller's validator about the certificate being verified; false, with the reason kept, when it refuses.</summary>
     internal bool Validate(nint storeContext)
