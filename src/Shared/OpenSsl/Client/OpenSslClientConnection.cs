@@ -39,13 +39,13 @@ internal sealed class OpenSslClientConnection : Stream
     private string? _validationFailure;
     private int _sessionsKept;
 
-    private OpenSslClientConnection(OpenSslClientContext context, Socket socket, EndPoint server, string hostName, MemoryBioSsl tls)
+    private OpenSslClientConnection(OpenSslClientContext context, Socket socket, EndPoint server, string hostName, string sessionKey, MemoryBioSsl tls)
     {
         _context = context;
         _socket = socket;
         _server = server;
         _hostName = hostName;
-        _sessionKey = $"{hostName}:{Port(server)}";
+        _sessionKey = sessionKey;
         _tls = tls;
     }
 
@@ -79,11 +79,14 @@ internal sealed class OpenSslClientConnection : Stream
     /// <param name="hostName">The server's name: sent by SNI unless it is an IP address, and given to the certificate validator.</param>
     public static OpenSslClientConnection Create(OpenSslClientContext context, Socket socket, EndPoint server, string hostName)
     {
-        ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(socket);
         MemoryBioSsl? tls = null;
+        string sessionKey;
         try
         {
+            ArgumentNullException.ThrowIfNull(context);
+            ArgumentException.ThrowIfNullOrEmpty(hostName);
+            sessionKey = $"{hostName}:{Port(server)}";
             tls = MemoryBioSsl.Create(context.NewSsl());
             SetServerName(tls.Ssl, hostName);
         }
@@ -94,7 +97,7 @@ internal sealed class OpenSslClientConnection : Stream
             throw;
         }
 
-        var created = new OpenSslClientConnection(context, socket, server, hostName, tls);
+        var created = new OpenSslClientConnection(context, socket, server, hostName, sessionKey, tls);
         created._self = GCHandle.Alloc(created, GCHandleType.Weak);
         if (Libssl.SSL_set_ex_data(tls.Ssl, OpenSslClientContext.ConnectionIndex, GCHandle.ToIntPtr(created._self)) != 1)
         {
@@ -130,21 +133,30 @@ internal sealed class OpenSslClientConnection : Stream
         for (var received = 0; ; )
         {
             var (result, error, reasons) = _tls.Handshake();
+            var failed = result != 1 && error != Libssl.SSL_ERROR_WANT_READ;
             if (!_socket.Connected)
             {
                 await _socket.ConnectAsync(_server, cancellationToken);
             }
 
             // What the client has to say goes out first, even on failure: that is the alert that tells the server why.
-            await SendPendingAsync(cancellationToken);
+            try
+            {
+                await SendPendingAsync(cancellationToken);
+            }
+            catch (SocketException) when (failed)
+            {
+                // The server is gone already: the alert was a courtesy, the failure is what the caller must learn.
+            }
+
+            if (failed)
+            {
+                throw new AuthenticationException($"TLS handshake with {_sessionKey} failed: {_validationFailure ?? reasons ?? $"SSL_get_error {error}"}.");
+            }
+
             if (result == 1)
             {
                 break;
-            }
-
-            if (error != Libssl.SSL_ERROR_WANT_READ)
-            {
-                throw new AuthenticationException($"TLS handshake with {_sessionKey} failed: {_validationFailure ?? reasons ?? $"SSL_get_error {error}"}.");
             }
 
             var n = await ReceiveAsync(cancellationToken);
@@ -373,11 +385,11 @@ internal sealed class OpenSslClientConnection : Stream
         }
     }
 
-    private static int Port(EndPoint server) => server switch
+    private static int Port(EndPoint? server) => server switch
     {
         IPEndPoint ip => ip.Port,
         DnsEndPoint dns => dns.Port,
-        _ => throw new ArgumentException($"A TLS client connects to an IP or DNS end point, not {server.GetType().Name}.", nameof(server)),
+        _ => throw new ArgumentException($"A TLS client connects to an IP or DNS end point, not {server?.GetType().Name ?? "null"}.", nameof(server)),
     };
 
     private static void SetServerName(SafeSslHandle ssl, string hostName)
