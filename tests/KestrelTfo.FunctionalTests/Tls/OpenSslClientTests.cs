@@ -61,6 +61,23 @@ public sealed class OpenSslClientTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task The_store_keeps_its_capacity_of_sessions_and_frees_those_it_drops()
+    {
+        using var server = await OpenSslServerTool.StartAsync(Loopback.NextAddress(), 0, earlyData: true, Timeout, "-num_tickets", "3");
+        var context = new OpenSslClientContext([], (_, certificate, _) => TestCertificate.IsTheOne(certificate), sessionCapacity: 2);
+        var released = SafeSslSessionHandle.Released;
+
+        // Three tickets come with the answer; the oldest goes.
+        await OpenSslClientExchange.RunAsync(context, server, "three tickets", Timeout);
+        var (kept, dropped) = (context.Sessions.Count, SafeSslSessionHandle.Released - released);
+        context.Dispose();
+
+        Assert.Equal((2, 1), (kept, dropped));
+        Assert.Equal(3, SafeSslSessionHandle.Released - released);
+        Assert.True(context.IsReleased);
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task Early_data_a_new_server_on_the_same_port_rejects_is_sent_once_after_the_handshake()
     {
         var address = Loopback.NextAddress();
