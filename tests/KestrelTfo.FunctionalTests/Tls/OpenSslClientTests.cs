@@ -61,6 +61,24 @@ public sealed class OpenSslClientTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task A_connection_that_reads_no_data_waits_for_its_ticket()
+    {
+        using var server = await OpenSslServerTool.StartAsync(Loopback.NextAddress(), 0, earlyData: true, Timeout);
+        using var context = OpenSslClientExchange.NewContext();
+
+        // A TLS 1.3 ticket comes after the handshake, and OpenSSL takes it in only while reading.
+        bool received;
+        using (var connection = OpenSslClientConnection.Create(context, NewSocket(), server.EndPoint, OpenSslClientExchange.HostName))
+        {
+            await connection.HandshakeAsync(default, Timeout);
+            received = await connection.ReceiveSessionAsync(Timeout);
+        }
+
+        Assert.True(received);
+        Assert.Equal(1, context.Sessions.Count);
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task The_store_keeps_its_capacity_of_sessions_and_frees_those_it_drops()
     {
         using var server = await OpenSslServerTool.StartAsync(Loopback.NextAddress(), 0, earlyData: true, Timeout, "-num_tickets", "3");
