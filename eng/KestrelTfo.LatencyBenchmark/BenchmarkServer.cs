@@ -10,23 +10,24 @@ namespace KestrelTfo.LatencyBenchmark;
 
 /// <summary>
 /// The same minimal app on Kestrel, with its default socket transport or with KestrelTfo, listening on one address
-/// for HTTP/1.1, HTTPS (TLS 1.3 only; on SslStream, and on KestrelTfo's OpenSSL layer without and with early data) and
-/// gRPC (HTTP/2 over TLS 1.3).
+/// for HTTP/1.1, HTTPS (TLS 1.3 only; on SslStream, and on KestrelTfo's OpenSSL layer, on KestrelTfo also with early
+/// data) and gRPC (HTTP/2 over TLS 1.3).
 /// </summary>
 internal sealed class BenchmarkServer : IAsyncDisposable
 {
     private static readonly byte[] s_body = "hello\n"u8.ToArray();
 
     private readonly WebApplication _app;
+    private readonly IPEndPoint? _httpsOpenSslEarlyData;
 
-    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc, IPEndPoint httpsOpenSsl, IPEndPoint httpsOpenSslEarlyData)
+    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc, IPEndPoint httpsOpenSsl, IPEndPoint? httpsOpenSslEarlyData)
     {
         _app = app;
         Http = http;
         Https = https;
         Grpc = grpc;
         HttpsOpenSsl = httpsOpenSsl;
-        HttpsOpenSslEarlyData = httpsOpenSslEarlyData;
+        _httpsOpenSslEarlyData = httpsOpenSslEarlyData;
     }
 
     public IPEndPoint Http { get; }
@@ -37,7 +38,8 @@ internal sealed class BenchmarkServer : IAsyncDisposable
 
     public IPEndPoint HttpsOpenSsl { get; }
 
-    public IPEndPoint HttpsOpenSslEarlyData { get; }
+    /// <summary>HTTPS on the OpenSSL layer with early data: KestrelTfo only, whose request guard early data needs.</summary>
+    public IPEndPoint HttpsOpenSslEarlyData => _httpsOpenSslEarlyData ?? throw new InvalidOperationException("Kestrel's default transport has no request guard, so it serves no early data.");
 
     /// <summary>The endpoint that speaks <paramref name="protocol"/>.</summary>
     public IPEndPoint For(BenchmarkProtocol protocol) => protocol switch
@@ -103,11 +105,14 @@ internal sealed class BenchmarkServer : IAsyncDisposable
                     https.SslProtocols = SslProtocols.Tls13;
                 });
             });
-            kestrel.Listen(address, 0, listen =>
+            if (transport != BenchmarkTransport.Default)
             {
-                listen.Protocols = HttpProtocols.Http1;
-                listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate, SslProtocols = SslProtocols.Tls13 }, earlyData: true);
-            });
+                kestrel.Listen(address, 0, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate, SslProtocols = SslProtocols.Tls13 }, earlyData: true);
+                });
+            }
         });
 
         var app = builder.Build();
@@ -121,7 +126,7 @@ internal sealed class BenchmarkServer : IAsyncDisposable
 
         // In the order the listeners were added: HTTP/1.1, HTTPS, gRPC, HTTPS on the OpenSSL layer, the same with early data.
         var endPoints = BoundEndPoints.Of(app);
-        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2], endPoints[3], endPoints[4]);
+        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2], endPoints[3], endPoints.ElementAtOrDefault(4));
     }
 
     private static Task Hello(HttpResponse response)
