@@ -14,4 +14,10 @@ internal enum BenchmarkProtocol
 
     /// <summary>HTTP/1.1 over TLS 1.3, terminated by KestrelTfo's TLS layer on OpenSSL (<c>UseOpenSslHttps</c>) instead of SslStream.</summary>
     HttpsOpenSsl,
+
+    /// <summary>
+    /// HTTP/1.1 over TLS 1.3 on KestrelTfo's OpenSSL layer with early data on (<c>UseOpenSslHttps(options, earlyData: true)</c>):
+    /// a returning client sends its request with its ClientHello.
+    /// </summary>
+    HttpsOpenSslEarlyData,
 }

@@ -3,27 +3,31 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using KestrelTfo.NetEmu;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 
 namespace KestrelTfo.LatencyBenchmark;
 
 /// <summary>
 /// The same minimal app on Kestrel, with its default socket transport or with KestrelTfo, listening on one address
-/// for HTTP/1.1, HTTPS (TLS 1.3 only; on SslStream, and on KestrelTfo's OpenSSL layer) and gRPC (HTTP/2 over TLS 1.3).
+/// for HTTP/1.1, HTTPS (TLS 1.3 only; on SslStream, and on KestrelTfo's OpenSSL layer, on KestrelTfo also with early
+/// data) and gRPC (HTTP/2 over TLS 1.3).
 /// </summary>
 internal sealed class BenchmarkServer : IAsyncDisposable
 {
     private static readonly byte[] s_body = "hello\n"u8.ToArray();
 
     private readonly WebApplication _app;
+    private readonly IPEndPoint? _httpsOpenSslEarlyData;
 
-    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc, IPEndPoint httpsOpenSsl)
+    private BenchmarkServer(WebApplication app, IPEndPoint http, IPEndPoint https, IPEndPoint grpc, IPEndPoint httpsOpenSsl, IPEndPoint? httpsOpenSslEarlyData)
     {
         _app = app;
         Http = http;
         Https = https;
         Grpc = grpc;
         HttpsOpenSsl = httpsOpenSsl;
+        _httpsOpenSslEarlyData = httpsOpenSslEarlyData;
     }
 
     public IPEndPoint Http { get; }
@@ -34,12 +38,16 @@ internal sealed class BenchmarkServer : IAsyncDisposable
 
     public IPEndPoint HttpsOpenSsl { get; }
 
+    /// <summary>HTTPS on the OpenSSL layer with early data: KestrelTfo only, whose request guard early data needs.</summary>
+    public IPEndPoint HttpsOpenSslEarlyData => _httpsOpenSslEarlyData ?? throw new InvalidOperationException("Kestrel's default transport has no request guard, so it serves no early data.");
+
     /// <summary>The endpoint that speaks <paramref name="protocol"/>.</summary>
     public IPEndPoint For(BenchmarkProtocol protocol) => protocol switch
     {
         BenchmarkProtocol.Http1 => Http,
         BenchmarkProtocol.Https => Https,
         BenchmarkProtocol.HttpsOpenSsl => HttpsOpenSsl,
+        BenchmarkProtocol.HttpsOpenSslEarlyData => HttpsOpenSslEarlyData,
         _ => Grpc,
     };
 
@@ -97,23 +105,35 @@ internal sealed class BenchmarkServer : IAsyncDisposable
                     https.SslProtocols = SslProtocols.Tls13;
                 });
             });
+            if (transport != BenchmarkTransport.Default)
+            {
+                kestrel.Listen(address, 0, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1;
+                    listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate, SslProtocols = SslProtocols.Tls13 }, earlyData: true);
+                });
+            }
         });
 
         var app = builder.Build();
         // A Content-Length response, so the first response byte comes in the only segment of the response: a
         // chunked one would send its terminator right behind it (see TimeSplit).
-        app.MapGet("/", (HttpResponse response) =>
-        {
-            response.ContentType = "text/plain";
-            response.ContentLength = s_body.Length;
-            return response.Body.WriteAsync(s_body).AsTask();
-        });
+        app.MapGet("/", Hello);
+        // The same answer to a POST, which the server holds until the handshake completes when it comes as early data.
+        app.MapPost("/", Hello);
         app.MapGrpcService<PingService>();
         await app.StartAsync().ConfigureAwait(false);
 
-        // In the order the listeners were added: HTTP/1.1, HTTPS, gRPC, HTTPS on the OpenSSL layer.
+        // In the order the listeners were added: HTTP/1.1, HTTPS, gRPC, HTTPS on the OpenSSL layer, the same with early data.
         var endPoints = BoundEndPoints.Of(app);
-        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2], endPoints[3]);
+        return new BenchmarkServer(app, endPoints[0], endPoints[1], endPoints[2], endPoints[3], endPoints.ElementAtOrDefault(4));
+    }
+
+    private static Task Hello(HttpResponse response)
+    {
+        response.ContentType = "text/plain";
+        response.ContentLength = s_body.Length;
+        return response.Body.WriteAsync(s_body).AsTask();
     }
 
     public async ValueTask DisposeAsync()

@@ -26,6 +26,12 @@ internal interface IFirstByteClient
     bool FastOpen { get; }
 
     /// <summary>
+    /// Whether its request rides in TLS 1.3 early data and is one a server answers from it at once (a GET), before the
+    /// handshake completes: TLS's round trip saved.
+    /// </summary>
+    bool AnsweredFromEarlyData => false;
+
+    /// <summary>
     /// Opens a connection, sends <c>GET /</c>, and returns when it opened the connection and when the first response
     /// byte arrived, with the connection's local port.
     /// </summary>

@@ -87,6 +87,7 @@ internal static class Report
                         BenchmarkProtocol.Http1 => "http1.1",
                         BenchmarkProtocol.Https => "https-tls13",
                         BenchmarkProtocol.HttpsOpenSsl => "https-tls13-openssl",
+                        BenchmarkProtocol.HttpsOpenSslEarlyData => "https-tls13-openssl-early-data",
                         _ => "grpc-h2-tls13",
                     },
                     proxied = result.Scenario.Proxied,

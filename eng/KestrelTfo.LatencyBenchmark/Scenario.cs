@@ -23,6 +23,7 @@ internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient C
         BenchmarkProtocol.Http1 => "HTTP/1.1",
         BenchmarkProtocol.Https => "HTTPS (TLS 1.3)",
         BenchmarkProtocol.HttpsOpenSsl => "HTTPS (TLS 1.3), OpenSSL layer",
+        BenchmarkProtocol.HttpsOpenSslEarlyData => "HTTPS (TLS 1.3), OpenSSL layer, early data",
         _ => "gRPC (HTTP/2, TLS 1.3)",
     };
 
@@ -35,9 +36,10 @@ internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient C
     /// <summary>
     /// The fewest round trips physics allows to the first response byte (on the client's leg, for a proxied
     /// scenario): the handshake's one (saved when the request or ClientHello rides in the SYN), TLS 1.3's one, and the
-    /// request's own. HTTP/2's preface and settings go with the request, so gRPC counts as HTTPS does.
+    /// request's own (saved when the request rides in early data and is answered from it). HTTP/2's preface and settings
+    /// go with the request, so gRPC counts as HTTPS does.
     /// </summary>
-    public int LimitInRoundTrips => (Https ? 3 : 2) - (SavesRoundTrip ? 1 : 0);
+    public int LimitInRoundTrips => (Https ? 3 : 2) - (SavesRoundTrip ? 1 : 0) - (Client.AnsweredFromEarlyData ? 1 : 0);
 
     /// <summary>
     /// For a proxied scenario, the fewest round trips on the proxy's leg to the backend (plain HTTP/1.1 over a new

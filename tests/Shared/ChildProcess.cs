@@ -47,14 +47,18 @@ internal sealed class ChildProcess : IDisposable
 
     public string Output => string.Join('\n', _lines);
 
-    /// <summary>Starts a process; <paramref name="input"/>, when given, is written to its standard input, which is then closed.</summary>
-    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, string? input = null)
+    /// <summary>
+    /// Starts a process; <paramref name="input"/>, when given, is written to its standard input, which is then closed,
+    /// unless <paramref name="holdInput"/>: then it stays open for <see cref="WriteLineAsync"/> (a tool that quits at the
+    /// end of its input, as <c>openssl s_server</c> does, keeps running).
+    /// </summary>
+    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, string? workingDirectory = null, string? input = null, bool holdInput = false)
     {
         var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = input is not null,
+            RedirectStandardInput = input is not null || holdInput,
             WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
         };
         foreach (var argument in arguments)
@@ -66,6 +70,10 @@ internal sealed class ChildProcess : IDisposable
         if (input is not null)
         {
             child._process.StandardInput.Write(input);
+        }
+
+        if (input is not null && !holdInput)
+        {
             child._process.StandardInput.Close();
         }
 
@@ -89,6 +97,13 @@ internal sealed class ChildProcess : IDisposable
     {
         await Bounded.UntilSignalledAsync(() => _process.HasExited || _lines.Any(match), _written, limit, cancellationToken);
         return _lines.FirstOrDefault(match);
+    }
+
+    /// <summary>Writes a line to the standard input of a process started with <c>holdInput</c>.</summary>
+    public async Task WriteLineAsync(string line, CancellationToken cancellationToken)
+    {
+        await _process.StandardInput.WriteLineAsync(line.AsMemory(), cancellationToken);
+        await _process.StandardInput.FlushAsync(cancellationToken);
     }
 
     /// <summary>Waits for the process to end on its own, bounded, and returns its exit code.</summary>
