@@ -9,9 +9,10 @@ namespace KestrelTfo.Fleet;
 /// <summary>
 /// A fleet of app instances behind one service address, on one machine: each instance in a network namespace of its
 /// own, a router namespace that balances the service address over them (<see cref="FleetBalancer"/>), and a client
-/// namespace in front, joined by veth pairs, with addresses from 198.18.0.0/15 only. Disposing it removes every
-/// namespace, link, nftables table, process and file it made, also after a failure; it never touches a name it did not
-/// make.
+/// namespace in front, joined by veth pairs, with addresses from 198.18.0.0/15 only. With
+/// <see cref="FleetOptions.HttpsPort"/> each instance also serves HTTPS with TLS 1.3 early data. Disposing it removes
+/// every namespace, link, nftables table, process and file it made, also after a failure; it never touches a name it did
+/// not make.
 /// </summary>
 /// <remarks>
 /// Needs Linux, root, iproute2's <c>ip</c> and, for the DNAT balancers, <c>nft</c>: see <see cref="UnavailableReason"/>.
@@ -148,12 +149,21 @@ public sealed class EmulatedFleet : IAsyncDisposable
     /// </summary>
     /// <param name="instance">One of <see cref="Instances"/>.</param>
     /// <param name="cancellationToken">Cancels the restart.</param>
-    /// <param name="ready">
-    /// A readiness check to pass before the instance is restored, as an orchestrator's readiness probe holds a pod back
-    /// (<see cref="FleetEarlyDataProbe.WaitUntilAcceptsAsync"/>); null to restore it once it accepts connections.
-    /// </param>
     /// <returns>A task that completes when the instance is back in service.</returns>
-    public async Task RestartAsync(FleetInstance instance, CancellationToken cancellationToken, Func<FleetInstance, CancellationToken, Task>? ready = null)
+    public Task RestartAsync(FleetInstance instance, CancellationToken cancellationToken) => RestartAsync(instance, ready: null, cancellationToken);
+
+    /// <summary>
+    /// Restarts an instance as <see cref="RestartAsync(FleetInstance, CancellationToken)"/> does, restoring it only once
+    /// <paramref name="ready"/> passes, as an orchestrator's readiness probe holds a pod back.
+    /// </summary>
+    /// <param name="instance">One of <see cref="Instances"/>.</param>
+    /// <param name="ready">
+    /// The readiness check (<see cref="FleetEarlyDataProbe.WaitUntilAcceptsAsync"/>); null to restore the instance once it
+    /// accepts connections.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the restart.</param>
+    /// <returns>A task that completes when the instance is back in service.</returns>
+    public async Task RestartAsync(FleetInstance instance, Func<FleetInstance, CancellationToken, Task>? ready, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(instance);
         await WithdrawAsync(instance, cancellationToken).ConfigureAwait(false);

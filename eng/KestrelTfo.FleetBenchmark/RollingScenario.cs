@@ -72,7 +72,7 @@ internal static class RollingScenario
                 foreach (var instance in fleet.Instances)
                 {
                     Begin(string.Create(CultureInfo.InvariantCulture, $"restart gated instance {instance.Index}: restored once it accepts early data"));
-                    await fleet.RestartAsync(instance, cancellationToken, ReadyAsync).ConfigureAwait(false);
+                    await fleet.RestartAsync(instance, ReadyAsync, cancellationToken).ConfigureAwait(false);
                     await Task.Delay(settle, cancellationToken).ConfigureAwait(false);
                 }
             }
