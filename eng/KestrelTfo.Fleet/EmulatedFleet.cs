@@ -9,9 +9,10 @@ namespace KestrelTfo.Fleet;
 /// <summary>
 /// A fleet of app instances behind one service address, on one machine: each instance in a network namespace of its
 /// own, a router namespace that balances the service address over them (<see cref="FleetBalancer"/>), and a client
-/// namespace in front, joined by veth pairs, with addresses from 198.18.0.0/15 only. Disposing it removes every
-/// namespace, link, nftables table, process and file it made, also after a failure; it never touches a name it did not
-/// make.
+/// namespace in front, joined by veth pairs, with addresses from 198.18.0.0/15 only. With
+/// <see cref="FleetOptions.HttpsPort"/> each instance also serves HTTPS with TLS 1.3 early data. Disposing it removes
+/// every namespace, link, nftables table, process and file it made, also after a failure; it never touches a name it did
+/// not make.
 /// </summary>
 /// <remarks>
 /// Needs Linux, root, iproute2's <c>ip</c> and, for the DNAT balancers, <c>nft</c>: see <see cref="UnavailableReason"/>.
@@ -67,6 +68,12 @@ public sealed class EmulatedFleet : IAsyncDisposable
 
     /// <summary>Gets the address and port clients connect to.</summary>
     public IPEndPoint ServiceEndPoint => new(FleetAddresses.Service, _options.Port);
+
+    /// <summary>Gets the address and HTTPS port clients connect to, when the fleet serves HTTPS (<see cref="FleetOptions.HttpsPort"/>).</summary>
+    public IPEndPoint HttpsServiceEndPoint => new(FleetAddresses.Service, HttpsPort);
+
+    /// <summary>Gets the port each instance serves HTTPS on.</summary>
+    public int HttpsPort => _options.HttpsPort ?? throw new InvalidOperationException("the fleet serves no HTTPS: set FleetOptions.HttpsPort");
 
     /// <summary>Gets the client's address.</summary>
     public static IPAddress ClientAddress => FleetAddresses.Client;
@@ -143,18 +150,40 @@ public sealed class EmulatedFleet : IAsyncDisposable
     /// <param name="instance">One of <see cref="Instances"/>.</param>
     /// <param name="cancellationToken">Cancels the restart.</param>
     /// <returns>A task that completes when the instance is back in service.</returns>
-    public async Task RestartAsync(FleetInstance instance, CancellationToken cancellationToken)
+    public Task RestartAsync(FleetInstance instance, CancellationToken cancellationToken) => RestartAsync(instance, ready: null, cancellationToken);
+
+    /// <summary>
+    /// Restarts an instance as <see cref="RestartAsync(FleetInstance, CancellationToken)"/> does, restoring it only once
+    /// <paramref name="ready"/> passes, as an orchestrator's readiness probe holds a pod back.
+    /// </summary>
+    /// <param name="instance">One of <see cref="Instances"/>.</param>
+    /// <param name="ready">
+    /// The readiness check (<see cref="FleetEarlyDataProbe.WaitUntilAcceptsAsync"/>); null to restore the instance once it
+    /// accepts connections.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the restart.</param>
+    /// <returns>A task that completes when the instance is back in service.</returns>
+    public async Task RestartAsync(FleetInstance instance, Func<FleetInstance, CancellationToken, Task>? ready, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(instance);
         await WithdrawAsync(instance, cancellationToken).ConfigureAwait(false);
         await instance.StopAsync(cancellationToken).ConfigureAwait(false);
         await StartInstanceAsync(instance, cancellationToken).ConfigureAwait(false);
+        if (ready is not null)
+        {
+            await ready(instance, cancellationToken).ConfigureAwait(false);
+        }
+
         await RestoreAsync(instance, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Creates a new cookie key: 16 random bytes as 32 hex digits.</summary>
     /// <returns>The key.</returns>
     public static string NewCookieKey() => RandomNumberGenerator.GetHexString(32, lowercase: true);
+
+    /// <summary>Creates a new TLS ticket key: 32 random bytes as 64 hex digits.</summary>
+    /// <returns>The key.</returns>
+    public static string NewTicketKey() => RandomNumberGenerator.GetHexString(64, lowercase: true);
 
     /// <summary>Stops every instance and removes every namespace (with its links and nftables tables) and file the fleet made.</summary>
     /// <returns>A task that completes when everything is removed.</returns>
@@ -227,6 +256,16 @@ public sealed class EmulatedFleet : IAsyncDisposable
         await _client.ConfigureAsync(EndLink(FleetAddresses.Client, FleetAddresses.ClientGateway), cancellationToken).ConfigureAwait(false);
         await _router.ConfigureAsync(RouterConfiguration.Links(count, Balancer), cancellationToken).ConfigureAwait(false);
         var sharedKey = NewCookieKey();
+        var https = _options.HttpsPort is not null;
+        var sharedTicketKey = https ? NewTicketKey() : null;
+        string? certificate = null;
+        if (https)
+        {
+            Directory.CreateDirectory(_directory);
+            certificate = Path.Combine(_directory, FleetCertificate.FileName);
+            FleetCertificate.Write(certificate);
+        }
+
         for (var i = 0; i < count; i++)
         {
             var commands = EndLink(FleetAddresses.Instance(i), FleetAddresses.InstanceGateway(i));
@@ -238,18 +277,21 @@ public sealed class EmulatedFleet : IAsyncDisposable
 
             await instanceNamespaces[i].ConfigureAsync(commands, cancellationToken).ConfigureAwait(false);
             var contentRoot = Path.Combine(_directory, string.Create(CultureInfo.InvariantCulture, $"i{i}"));
-            _instances.Add(new FleetInstance(i, instanceNamespaces[i], _options, contentRoot, _options.SharedCookieKey ? sharedKey : NewCookieKey()));
+            var ticketKey = !https ? null : _options.SharedKeys ? sharedTicketKey : NewTicketKey();
+            _instances.Add(new FleetInstance(i, instanceNamespaces[i], _options, contentRoot, _options.SharedKeys ? sharedKey : NewCookieKey(), ticketKey, certificate));
             _inService.Add(i);
         }
 
         if (Balancer == FleetBalancer.Ecmp)
         {
             // Once: the marks cover every instance, in service or not, so a withdrawn one keeps its connections.
-            await _router.LoadNftablesAsync(RouterConfiguration.Nftables(Balancer, count, [], _options.Port), cancellationToken).ConfigureAwait(false);
+            await _router.LoadNftablesAsync(RouterConfiguration.Nftables(Balancer, count, [], Ports), cancellationToken).ConfigureAwait(false);
         }
 
         await ApplyBalancerAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    private int[] Ports => _options.HttpsPort is { } httpsPort ? [_options.Port, httpsPort] : [_options.Port];
 
     private static string[] EndLink(IPAddress address, IPAddress gateway) =>
     [
@@ -271,7 +313,7 @@ public sealed class EmulatedFleet : IAsyncDisposable
 
     private Task ApplyBalancerAsync(CancellationToken cancellationToken) => Balancer == FleetBalancer.Ecmp
         ? Router.ConfigureAsync([RouterConfiguration.MultipathRoute([.. _inService])], cancellationToken)
-        : Router.LoadNftablesAsync(RouterConfiguration.Nftables(Balancer, _options.InstanceCount, [.. _inService], _options.Port), cancellationToken);
+        : Router.LoadNftablesAsync(RouterConfiguration.Nftables(Balancer, _options.InstanceCount, [.. _inService], Ports), cancellationToken);
 
     private async Task StartInstanceAsync(FleetInstance instance, CancellationToken cancellationToken)
     {

@@ -14,7 +14,7 @@ internal sealed class LoadPhase(string name)
     private readonly ConcurrentQueue<string> _errors = new();
     private long _connections;
     private long _failed;
-    private long _fastOpen;
+    private long _saved;
     private TimeSpan? _elapsed;
 
     public string Name { get; } = name;
@@ -23,7 +23,8 @@ internal sealed class LoadPhase(string name)
 
     public long Failed => Interlocked.Read(ref _failed);
 
-    public long FastOpen => Interlocked.Read(ref _fastOpen);
+    /// <summary>Answered connections that saved their round trip: the request rode in the SYN, or in accepted TLS early data.</summary>
+    public long Saved => Interlocked.Read(ref _saved);
 
     public TimeSpan Elapsed => _elapsed ?? _clock.Elapsed;
 
@@ -32,12 +33,12 @@ internal sealed class LoadPhase(string name)
 
     public IEnumerable<string> Errors => _errors;
 
-    public void Succeeded(bool fastOpen)
+    public void Succeeded(bool saved)
     {
         Interlocked.Increment(ref _connections);
-        if (fastOpen)
+        if (saved)
         {
-            Interlocked.Increment(ref _fastOpen);
+            Interlocked.Increment(ref _saved);
         }
     }
 

@@ -4,8 +4,9 @@ using System.Globalization;
 namespace KestrelTfo.Fleet.Internal;
 
 /// <summary>
-/// A long-running process (an instance of the app): what it writes is kept line by line, so a caller can wait, bounded,
-/// for a line written after a point; it stops gracefully on request and is killed when disposed.
+/// A long-running process (an instance of the app, a TLS client): what it writes is kept line by line, so a caller can
+/// wait, bounded, for a line written after a point, and answer it on standard input; it stops gracefully on request and
+/// is killed when disposed.
 /// </summary>
 internal sealed class AppProcess : IDisposable
 {
@@ -49,12 +50,16 @@ internal sealed class AppProcess : IDisposable
         }
     }
 
-    public static AppProcess Start(string fileName, IEnumerable<string> arguments, string workingDirectory)
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Starts the process; with <paramref name="input"/> its standard input stays open for <see cref="CloseInputAsync"/>.</summary>
+    public static AppProcess Start(string fileName, IEnumerable<string> arguments, string workingDirectory, bool input = false)
     {
         var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
@@ -105,6 +110,30 @@ internal sealed class AppProcess : IDisposable
                 // One more look at the lines, then null.
             }
         }
+    }
+
+    /// <summary>Writes <paramref name="text"/> to the process's standard input and closes it.</summary>
+    public async Task CloseInputAsync(string text, CancellationToken cancellationToken)
+    {
+        await _process.StandardInput.WriteAsync(text.AsMemory(), cancellationToken).ConfigureAwait(false);
+        _process.StandardInput.Close();
+    }
+
+    /// <summary>Waits, bounded, for the process to end on its own, with all it wrote read; false when the time ran out.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan limit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _process.WaitForExitAsync(cancellationToken).WaitAsync(limit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+
+        // The parameterless wait is the one that also waits for the redirected output to be read to its end.
+        _process.WaitForExit();
+        return true;
     }
 
     /// <summary>Asks the process to stop (SIGTERM, so the app drains its connections) and waits, bounded, then kills it.</summary>

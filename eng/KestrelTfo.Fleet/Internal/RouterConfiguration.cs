@@ -46,7 +46,7 @@ internal static class RouterConfiguration
     /// The nftables table, replaced whole: for ECMP, marks that keep each established connection on the instance its
     /// first packet was routed to; for DNAT, the balancing rule over the instances in service.
     /// </summary>
-    public static string Nftables(FleetBalancer balancer, int instanceCount, IReadOnlyList<int> inService, int port)
+    public static string Nftables(FleetBalancer balancer, int instanceCount, IReadOnlyList<int> inService, IReadOnlyList<int> ports)
     {
         var script = new StringBuilder();
         // Declaring the table first makes the delete succeed when there is none yet.
@@ -77,7 +77,7 @@ internal static class RouterConfiguration
             var targets = string.Join(", ", inService.Select((instance, slot) => $"{slot} : {FleetAddresses.Instance(instance)}"));
             script.AppendLine("  chain balance {");
             script.AppendLine("    type nat hook prerouting priority dstnat; policy accept;");
-            script.AppendLine(CultureInfo.InvariantCulture, $"    ip daddr {FleetAddresses.Service} tcp dport {port} dnat to {pick} mod {inService.Count} map {{ {targets} }}");
+            script.AppendLine(CultureInfo.InvariantCulture, $"    ip daddr {FleetAddresses.Service} tcp dport {{ {string.Join(", ", ports)} }} dnat to {pick} mod {inService.Count} map {{ {targets} }}");
             script.AppendLine("  }");
         }
 

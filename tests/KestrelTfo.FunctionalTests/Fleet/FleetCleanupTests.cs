@@ -13,7 +13,7 @@ public sealed class FleetCleanupTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Disposing_a_fleet_removes_its_namespaces_processes_and_files()
     {
-        var fleet = await SampleFleet.StartAsync(FleetBalancer.DnatRandom, sharedCookieKey: true);
+        var fleet = await SampleFleet.StartAsync(FleetBalancer.DnatRandom, sharedKeys: true);
         var processes = fleet.Instances.Select(instance => instance.ProcessId!.Value).ToList();
         var contentRoots = fleet.Instances.Select(instance => instance.ContentRoot).ToList();
         Assert.Equal(2 + fleet.Instances.Count, Namespaces(fleet.Name).Count);
@@ -29,7 +29,7 @@ public sealed class FleetCleanupTests
     public async Task A_fleet_whose_app_does_not_start_removes_what_it_made_and_says_why()
     {
         SampleFleet.Require();
-        var options = SampleFleet.Options(FleetBalancer.Ecmp, sharedCookieKey: true);
+        var options = SampleFleet.Options(FleetBalancer.Ecmp, sharedKeys: true);
         options = new FleetOptions
         {
             DotNetHost = options.DotNetHost,

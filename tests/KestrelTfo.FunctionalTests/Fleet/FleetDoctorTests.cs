@@ -23,9 +23,9 @@ public sealed class FleetDoctorTests
     [InlineData(FleetBalancer.DnatRandom, true, "some", 6)]
     [InlineData(FleetBalancer.DnatRoundRobin, true, "none", 4)]
     [InlineData(FleetBalancer.DnatClientAddress, false, "all", 0)]
-    public async Task The_doctor_reports_the_share_each_balancer_gives(FleetBalancer balancer, bool sharedCookieKey, string share, int exitCode)
+    public async Task The_doctor_reports_the_share_each_balancer_gives(FleetBalancer balancer, bool sharedKeys, string share, int exitCode)
     {
-        await using var fleet = await SampleFleet.StartAsync(balancer, sharedCookieKey);
+        await using var fleet = await SampleFleet.StartAsync(balancer, sharedKeys);
 
         var run = await fleet.Client.ExecAsync(
             ChildProcess.DotNet,

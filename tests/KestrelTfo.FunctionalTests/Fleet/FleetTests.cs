@@ -20,7 +20,7 @@ public sealed class FleetTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Behind_ECMP_with_a_shared_key_every_connection_after_the_cookie_is_fast_open_on_every_instance()
     {
-        var probe = await ProbeAsync(FleetBalancer.Ecmp, sharedCookieKey: true);
+        var probe = await ProbeAsync(FleetBalancer.Ecmp, sharedKeys: true);
 
         Assert.Equal(Connections, probe.FastOpen);
         // On every instance: each is reached, but for a chance below 3 (2/3)^60, about 10^-10.
@@ -31,7 +31,7 @@ public sealed class FleetTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Behind_ECMP_with_a_key_per_instance_a_connection_is_fast_open_only_when_it_reaches_the_instance_the_one_before_reached()
     {
-        var probe = await ProbeAsync(FleetBalancer.Ecmp, sharedCookieKey: false);
+        var probe = await ProbeAsync(FleetBalancer.Ecmp, sharedKeys: false);
 
         AssertSameInstanceAsBefore(probe);
     }
@@ -39,7 +39,7 @@ public sealed class FleetTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Behind_random_DNAT_a_shared_key_does_not_help_since_each_instance_sees_its_own_address()
     {
-        var probe = await ProbeAsync(FleetBalancer.DnatRandom, sharedCookieKey: true);
+        var probe = await ProbeAsync(FleetBalancer.DnatRandom, sharedKeys: true);
 
         AssertSameInstanceAsBefore(probe);
     }
@@ -47,7 +47,7 @@ public sealed class FleetTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Behind_round_robin_DNAT_no_connection_is_fast_open_even_with_a_shared_key()
     {
-        var probe = await ProbeAsync(FleetBalancer.DnatRoundRobin, sharedCookieKey: true);
+        var probe = await ProbeAsync(FleetBalancer.DnatRoundRobin, sharedKeys: true);
 
         Assert.Equal(0, probe.FastOpen);
         // Each in turn: every cookie is offered to the instance after the one that issued it.
@@ -57,7 +57,7 @@ public sealed class FleetTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Behind_DNAT_pinned_by_client_address_every_connection_is_fast_open_even_with_a_key_per_instance()
     {
-        var probe = await ProbeAsync(FleetBalancer.DnatClientAddress, sharedCookieKey: false);
+        var probe = await ProbeAsync(FleetBalancer.DnatClientAddress, sharedKeys: false);
 
         Assert.Equal(Connections, probe.FastOpen);
         Assert.Equal([Connections, 0, 0], probe.Instances.Select(instance => instance.FastOpen).Order().Reverse());
@@ -76,9 +76,9 @@ public sealed class FleetTests
     }
 
     /// <summary>Probes a fleet built for the test; every connection is answered, and both ends agree on each.</summary>
-    private static async Task<FleetProbeResult> ProbeAsync(FleetBalancer balancer, bool sharedCookieKey)
+    private static async Task<FleetProbeResult> ProbeAsync(FleetBalancer balancer, bool sharedKeys)
     {
-        await using var fleet = await SampleFleet.StartAsync(balancer, sharedCookieKey);
+        await using var fleet = await SampleFleet.StartAsync(balancer, sharedKeys);
         var probe = await FleetProbe.CurlAsync(fleet, Connections, Timeout);
         Assert.Equal(0, probe.Failed);
         Assert.All(probe.Connections, connection => Assert.Equal(connection.ClientFastOpen, connection.ServerFastOpen));

@@ -6,12 +6,13 @@ namespace KestrelTfo.FunctionalTests.Fleet;
 /// <summary>Fleets of the sample app, built for a test and removed after it, or the reason the test cannot run.</summary>
 internal static class SampleFleet
 {
-    public static FleetOptions Options(FleetBalancer balancer, bool sharedCookieKey) => new()
+    public static FleetOptions Options(FleetBalancer balancer, bool sharedKeys, int? httpsPort = null) => new()
     {
         DotNetHost = ChildProcess.DotNet,
         AppPath = Path.Combine(AppContext.BaseDirectory, "HelloFastOpen.dll"),
         Balancer = balancer,
-        SharedCookieKey = sharedCookieKey,
+        SharedKeys = sharedKeys,
+        HttpsPort = httpsPort,
     };
 
     /// <summary>Skips (or fails under CI) where a fleet cannot be built: not root, or a tool missing.</summary>
@@ -23,9 +24,9 @@ internal static class SampleFleet
         }
     }
 
-    public static Task<EmulatedFleet> StartAsync(FleetBalancer balancer, bool sharedCookieKey)
+    public static Task<EmulatedFleet> StartAsync(FleetBalancer balancer, bool sharedKeys)
     {
         Require();
-        return EmulatedFleet.StartAsync(Options(balancer, sharedCookieKey), TestContext.Current.CancellationToken);
+        return EmulatedFleet.StartAsync(Options(balancer, sharedKeys), TestContext.Current.CancellationToken);
     }
 }
