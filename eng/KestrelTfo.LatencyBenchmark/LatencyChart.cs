@@ -48,6 +48,7 @@ internal static class LatencyChart
         {
             (BenchmarkTransport.Default, false, BenchmarkProtocol.Https, "TLS 1.3, Kestrel default, plain client", OxyColor.FromRgb(0xd6, 0x27, 0x28), LineStyle.Dash),
             (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.Https, "TLS 1.3, KestrelTfo, TFO client", OxyColor.FromRgb(0x1f, 0x77, 0xb4), LineStyle.Dash),
+            (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.HttpsOpenSslEarlyData, "TLS 1.3 + early data (GET), KestrelTfo's TLS layer, TFO client", OxyColor.FromRgb(0x2c, 0xa0, 0x2c), LineStyle.Dash),
             (BenchmarkTransport.Default, false, BenchmarkProtocol.Http1, "HTTP/1.1, Kestrel default, plain client", OxyColor.FromRgb(0xd6, 0x27, 0x28), LineStyle.Solid),
             (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.Http1, "HTTP/1.1, KestrelTfo, TFO client", OxyColor.FromRgb(0x1f, 0x77, 0xb4), LineStyle.Solid),
         };
@@ -59,13 +60,13 @@ internal static class LatencyChart
                 Color = line.Color,
                 LineStyle = line.Style,
                 StrokeThickness = 2,
-                MarkerType = line.Protocol == BenchmarkProtocol.Https ? MarkerType.Square : MarkerType.Circle,
+                MarkerType = line.Protocol == BenchmarkProtocol.Http1 ? MarkerType.Circle : MarkerType.Square,
                 MarkerSize = 3.5,
                 MarkerFill = line.Color,
             };
             var points = results
                 .Where(r => r.Scenario.Transport == line.Transport && r.Scenario.Protocol == line.Protocol && !r.Scenario.Proxied &&
-                    r.Scenario.Client is SocketClient && r.Scenario.Client.FastOpen == line.FastOpenClient)
+                    r.Scenario.Client is SocketClient or OpenSslFirstByteClient { AnsweredFromEarlyData: true } && r.Scenario.Client.FastOpen == line.FastOpenClient)
                 .OrderBy(r => r.RoundTripMilliseconds);
             series.Points.AddRange(points.Select(r => new DataPoint(r.RoundTripMilliseconds, r.Median)));
             model.Series.Add(series);

@@ -9,12 +9,13 @@ internal static class DoctorCommandLine
     private const string Description = """
         Says whether TCP Fast Open works on this machine: the kernel settings, then a live self-test on a loopback
         address (a listener with TCP_FASTOPEN, a connection that fetches a cookie, a connection whose data must ride in
-        the SYN), and the exact fix when something is missing. With --check, tells the same of a running server.
+        the SYN), and the exact fix when something is missing. With --check, tells the same of a running server; with
+        --check https://HOST:PORT also whether it accepts TLS 1.3 early data, and whether it refuses a replayed first flight.
 
         Exit codes: 0 TCP Fast Open works end to end (with --check: the server took the data in every SYN),
         1 net.ipv4.tcp_fastopen lacks a needed bit, 2 bad arguments, 3 the settings look right but the self-test
         failed, 4 the --check server did not answer or took no SYN's data, 5 not Linux, 6 the --check server took
-        the data in some SYNs and not in others.
+        the data in some SYNs and not in others, 7 the --check https server took a replayed first flight's early data.
         """;
 
     /// <summary>Parses <paramref name="args"/>, then runs the doctor, or prints help, the version or what is wrong.</summary>

@@ -26,4 +26,10 @@ internal enum DoctorExitCode
     /// behind one address does whose instances do not share a key, or see different server addresses (NAT).
     /// </summary>
     SomeConnections = 6,
+
+    /// <summary>
+    /// With <c>--check https://...</c>: the server took the early data of a copy of a client's first flight again, so
+    /// whatever request rides in it can run twice (RFC 8446, section 8).
+    /// </summary>
+    EarlyDataReplayed = 7,
 }

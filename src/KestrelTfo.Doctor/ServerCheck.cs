@@ -55,6 +55,24 @@ internal static class ServerCheck
         TimeSpan timeout,
         CancellationToken cancellationToken)
     {
+        var server = await CheckFastOpenAsync(report, target, addresses, connections, netstat, sendsDataWithoutCookie, timeout, cancellationToken);
+        if (server is not null && target.Tls && OperatingSystem.IsLinux() && OpenSsl.OpenSslLibrary.UnavailableReason is null)
+        {
+            await EarlyDataCheck.RunAsync(report, target, server, timeout, cancellationToken);
+        }
+    }
+
+    /// <summary>The TCP Fast Open checks; the address that answered, or null when none did.</summary>
+    private static async Task<IPEndPoint?> CheckFastOpenAsync(
+        DoctorReport report,
+        CheckTarget target,
+        IReadOnlyList<IPAddress> addresses,
+        int connections,
+        LinuxNetstat netstat,
+        bool sendsDataWithoutCookie,
+        TimeSpan timeout,
+        CancellationToken cancellationToken)
+    {
         ArgumentOutOfRangeException.ThrowIfZero(addresses.Count);
         var request = Encoding.ASCII.GetBytes($"HEAD / HTTP/1.1\r\nHost: {target.Host}\r\nConnection: close\r\n\r\n");
         Task<FastOpenExchange> ExchangeAsync(IPEndPoint server) => target.Tls
@@ -91,7 +109,7 @@ internal static class ServerCheck
                   (addresses.Count > tried.Length ? $" (the name has {addresses.Count - tried.Length} more, not tried)" : "");
             Fail(report, DoctorExitCode.ServerCheckFailed, "server-cookie", "no answer", string.Join("; ", unanswered),
                 first?.KernelRefused == true ? "use Linux 4.11 or later for the client side of the check" : $"start the server, or check that {where} it listens on and that nothing between blocks it");
-            return;
+            return null;
         }
 
         // The kernel keeps cookies per destination address, so the later connections go where the first was answered.
@@ -132,7 +150,7 @@ internal static class ServerCheck
             var answered = last.Error is null ? $"it answered {last.Answer}" : $"then the connection failed ({last.Error})";
             report.Add(new DoctorCheck("server-syn-data", true, value,
                 $"the server acknowledged the {what} in the SYN (client TCP_INFO TCPI_OPT_SYN_DATA); {answered}{share}{counters}"));
-            return;
+            return server;
         }
 
         var why = failed!.Error ?? $"it answered {failed.Answer} but ignored the data in the SYN";
@@ -143,6 +161,8 @@ internal static class ServerCheck
             accepted == 0
                 ? $"on the server, run kestreltfo-doctor: its {LinuxFastOpenSysctl.Name} needs the server bit 0x2; make sure the app calls UseFastOpenTransport() on that endpoint, and that nothing between here and there strips the TCP Fast Open option or drops SYNs with data{plaintextHint}"
                 : "give every instance behind the address the same CookieKey, and make sure each sees the same server address (anycast, ECMP or direct server return rather than DNAT)");
+
+        return server;
     }
 
     private static async Task<IPAddress[]?> ResolveAsync(DoctorReport report, CheckTarget target, TimeSpan timeout, CancellationToken cancellationToken)

@@ -1,7 +1,6 @@
-using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using KestrelTfo.EarlyData;
+using KestrelTfo.Doctor;
 using KestrelTfo.FunctionalTests.Infrastructure;
 
 namespace KestrelTfo.FunctionalTests.Tls;
@@ -9,12 +8,11 @@ namespace KestrelTfo.FunctionalTests.Tls;
 /// <summary>
 /// What a 0-RTT client sends before it hears from the server (its ClientHello and its early data), captured as an
 /// attacker on the path would, and sent again. The capture is a listener that answers nothing; it walks the TLS record
-/// headers, so it ends exactly after the first application-data record (the early data), with no wait on timing.
+/// headers as the doctor's replay check does, so it ends exactly after the first application-data record (the early
+/// data), with no wait on timing.
 /// </summary>
 internal static class ZeroRttFirstFlight
 {
-    private const byte ApplicationDataContentType = 23;
-
     private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(15);
 
     /// <summary>Starts a client (given where to connect) and returns its first flight; the client is stopped after.</summary>
@@ -30,7 +28,7 @@ internal static class ZeroRttFirstFlight
 
         var flight = new List<byte>();
         var buffer = new byte[64 * 1024];
-        while (!EndsWithEarlyData(flight))
+        while (TlsFlight.FirstFlightLength(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(flight)) == 0)
         {
             var read = await accepted.ReceiveAsync(buffer, SocketFlags.None, limit.Token);
             if (read == 0)
@@ -57,29 +55,5 @@ internal static class ZeroRttFirstFlight
         await socket.SendAsync(flight, SocketFlags.None, limit.Token);
         var answer = await socket.ReceiveAsync(new byte[64 * 1024], SocketFlags.None, limit.Token);
         Assert.True(answer > 0, "the server sent nothing back to a replayed first flight");
-    }
-
-    private static bool EndsWithEarlyData(List<byte> flight)
-    {
-        var data = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(flight);
-        var at = 0;
-        while (at + TlsClientHello.RecordHeaderLength <= data.Length)
-        {
-            var length = BinaryPrimitives.ReadUInt16BigEndian(data[(at + 3)..]);
-            var end = at + TlsClientHello.RecordHeaderLength + length;
-            if (end > data.Length)
-            {
-                return false;
-            }
-
-            if (data[at] == ApplicationDataContentType)
-            {
-                return true;
-            }
-
-            at = end;
-        }
-
-        return false;
     }
 }
