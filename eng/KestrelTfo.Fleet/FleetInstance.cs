@@ -169,6 +169,10 @@ public sealed partial class FleetInstance : IDisposable
                 throw new InvalidOperationException($"instance {Index} serves HTTPS without early data: {tls}");
             }
         }
+
+        // Both lines come as each endpoint is set up; only once every endpoint listens does the host say it started, and an
+        // instance put back into the balancer before then refuses the HTTPS connections it is sent.
+        await WaitForStartLineAsync("Application started", cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stops the app as an orchestrator would (SIGTERM: it finishes the requests it has), bounded.</summary>
