@@ -24,10 +24,7 @@ internal sealed class OpenSslConnection : IDisposable
 
     private readonly OpenSslServerContext _server;
     private readonly ConnectionContext _connection;
-    private readonly SafeSslHandle _ssl;
-    private readonly SafeBioHandle _fromNetwork;
-    private readonly SafeBioHandle _toNetwork;
-    private readonly object _sslLock = new();
+    private readonly MemoryBioSsl _tls;
     private readonly SemaphoreSlim _outputLock = new(1, 1);
     private GCHandle _self;
 
@@ -37,17 +34,15 @@ internal sealed class OpenSslConnection : IDisposable
     private bool _earlyDataOffered;
     private TlsEarlyDataOutcome? _earlyDataDecision;
 
-    private OpenSslConnection(OpenSslServerContext server, ConnectionContext connection, SafeSslHandle ssl, SafeBioHandle fromNetwork, SafeBioHandle toNetwork)
+    private OpenSslConnection(OpenSslServerContext server, ConnectionContext connection, MemoryBioSsl tls)
     {
         _server = server;
         _connection = connection;
-        _ssl = ssl;
-        _fromNetwork = fromNetwork;
-        _toNetwork = toNetwork;
+        _tls = tls;
     }
 
     /// <summary>Whether the SSL and both BIO references are freed (after <see cref="Dispose"/>).</summary>
-    internal bool IsReleased => _ssl.IsClosed && _fromNetwork.IsClosed && _toNetwork.IsClosed;
+    internal bool IsReleased => _tls.IsReleased;
 
     /// <summary>The handshake under way after early data was accepted; completes when the client's Finished is verified.</summary>
     public TlsHandshakeCompletion Handshake { get; } = new();
@@ -57,37 +52,17 @@ internal sealed class OpenSslConnection : IDisposable
 
     public static OpenSslConnection Create(OpenSslServerContext server, ConnectionContext connection)
     {
-        SafeSslHandle? ssl = null;
-        SafeBioHandle? fromNetwork = null;
-        SafeBioHandle? toNetwork = null;
-        try
+        var tls = MemoryBioSsl.Create(server.NewSsl());
+        var created = new OpenSslConnection(server, connection, tls);
+        created._self = GCHandle.Alloc(created, GCHandleType.Weak);
+        if (Libssl.SSL_set_ex_data(tls.Ssl, OpenSslServerContext.ConnectionIndex, GCHandle.ToIntPtr(created._self)) != 1)
         {
-            ssl = server.NewSsl();
-            fromNetwork = NewMemoryBio();
-            toNetwork = NewMemoryBio();
-
-            // The SSL takes over one reference to each BIO; these handles keep their own, so either may go first.
-            Libcrypto.BIO_up_ref(fromNetwork);
-            Libcrypto.BIO_up_ref(toNetwork);
-            Libssl.SSL_set_bio(ssl, fromNetwork, toNetwork);
-
-            var created = new OpenSslConnection(server, connection, ssl, fromNetwork, toNetwork);
-            created._self = GCHandle.Alloc(created, GCHandleType.Weak);
-            if (Libssl.SSL_set_ex_data(ssl, OpenSslServerContext.ConnectionIndex, GCHandle.ToIntPtr(created._self)) != 1)
-            {
-                created.Dispose();
-                throw OpenSslError.Exception("SSL_set_ex_data");
-            }
-
-            return created;
+            var failure = OpenSslError.Exception("SSL_set_ex_data");
+            created.Dispose();
+            throw failure;
         }
-        catch
-        {
-            ssl?.Dispose();
-            fromNetwork?.Dispose();
-            toNetwork?.Dispose();
-            throw;
-        }
+
+        return created;
     }
 
     /// <summary>The connection an SSL belongs to, from a callback OpenSSL makes during its handshake.</summary>
@@ -144,9 +119,9 @@ internal sealed class OpenSslConnection : IDisposable
                 return TlsEarlyDataOutcome.Off;
             }
 
-            lock (_sslLock)
+            lock (_tls.Lock)
             {
-                return _earlyDataDecision ?? (Libssl.SSL_session_reused(_ssl) == 1 ? TlsEarlyDataOutcome.DeclinedByOpenSsl : TlsEarlyDataOutcome.NotResumed);
+                return _earlyDataDecision ?? (Libssl.SSL_session_reused(_tls.Ssl) == 1 ? TlsEarlyDataOutcome.DeclinedByOpenSsl : TlsEarlyDataOutcome.NotResumed);
             }
         }
     }
@@ -226,15 +201,7 @@ internal sealed class OpenSslConnection : IDisposable
     {
         while (true)
         {
-            int result, error;
-            string? reasons;
-            lock (_sslLock)
-            {
-                OpenSslError.Clear();
-                result = Libssl.SSL_do_handshake(_ssl);
-                error = result == 1 ? Libssl.SSL_ERROR_NONE : Libssl.SSL_get_error(_ssl, result);
-                reasons = OpenSslError.Take();
-            }
+            var (result, error, reasons) = _tls.Handshake();
 
             // What the server has to say goes out first, even on failure: that is the alert that tells the client why.
             await SendPendingAsync(transport.Output, cancellationToken);
@@ -258,17 +225,17 @@ internal sealed class OpenSslConnection : IDisposable
     {
         byte* alpn = null;
         uint alpnLength = 0;
-        Libssl.SSL_get0_alpn_selected(_ssl, &alpn, &alpnLength);
-        var cipher = Libssl.SSL_get_current_cipher(_ssl);
+        Libssl.SSL_get0_alpn_selected(_tls.Ssl, &alpn, &alpnLength);
+        var cipher = Libssl.SSL_get_current_cipher(_tls.Ssl);
         return new OpenSslTlsFeature
         {
 #pragma warning disable CA5397 // Reports the version the handshake settled; it chooses none.
-            Protocol = Libssl.SSL_version(_ssl) == Libssl.TLS1_3_VERSION ? SslProtocols.Tls13 : SslProtocols.Tls12,
+            Protocol = Libssl.SSL_version(_tls.Ssl) == Libssl.TLS1_3_VERSION ? SslProtocols.Tls13 : SslProtocols.Tls12,
 #pragma warning restore CA5397
             NegotiatedCipherSuite = cipher == 0 ? null : (TlsCipherSuite)Libssl.SSL_CIPHER_get_protocol_id(cipher),
-            HostName = OpenSslServerContext.ServerName(_ssl.DangerousGetHandle()) ?? string.Empty,
+            HostName = OpenSslServerContext.ServerName(_tls.Ssl.DangerousGetHandle()) ?? string.Empty,
             ApplicationProtocol = alpnLength == 0 ? ReadOnlyMemory<byte>.Empty : new ReadOnlySpan<byte>(alpn, (int)alpnLength).ToArray(),
-            IsResumed = Libssl.SSL_session_reused(_ssl) == 1,
+            IsResumed = Libssl.SSL_session_reused(_tls.Ssl) == 1,
             IsEarlyDataAccepted = _phase != TlsPhase.Established,
             ClientCertificate = clientCertificate,
         };
@@ -287,7 +254,7 @@ internal sealed class OpenSslConnection : IDisposable
             return null;
         }
 
-        using var peer = Libssl.SSL_get1_peer_certificate(_ssl);
+        using var peer = Libssl.SSL_get1_peer_certificate(_tls.Ssl);
         if (peer.IsInvalid)
         {
             return options.ClientCertificateMode == ClientCertificateMode.RequireCertificate
@@ -299,7 +266,7 @@ internal sealed class OpenSslConnection : IDisposable
         using var chain = new X509Chain();
         chain.ChainPolicy.RevocationMode = options.CheckCertificateRevocation ? X509RevocationMode.Online : X509RevocationMode.NoCheck;
         chain.ChainPolicy.ApplicationPolicy.Add(new Oid("1.3.6.1.5.5.7.3.2")); // client authentication
-        var sent = Libssl.SSL_get_peer_cert_chain(_ssl);
+        var sent = Libssl.SSL_get_peer_cert_chain(_tls.Ssl);
         for (var i = 0; sent != 0 && i < Libcrypto.OPENSSL_sk_num(sent); i++)
         {
             chain.ChainPolicy.ExtraStore.Add(Load(Libcrypto.OPENSSL_sk_value(sent, i)));
@@ -327,11 +294,9 @@ internal sealed class OpenSslConnection : IDisposable
     public void Dispose()
     {
         Handshake.Fail();
-        lock (_sslLock)
+        lock (_tls.Lock)
         {
-            _ssl.Dispose();
-            _fromNetwork.Dispose();
-            _toNetwork.Dispose();
+            _tls.Dispose();
             if (_self.IsAllocated)
             {
                 _self.Free();
@@ -339,13 +304,6 @@ internal sealed class OpenSslConnection : IDisposable
         }
 
         _outputLock.Dispose();
-    }
-
-    private static SafeBioHandle NewMemoryBio()
-    {
-        OpenSslError.Clear();
-        var bio = Libcrypto.BIO_new(Libcrypto.BIO_s_mem());
-        return bio.IsInvalid ? throw OpenSslError.Exception("BIO_new") : bio;
     }
 
     private static unsafe X509Certificate2 Load(nint x509)
@@ -381,7 +339,7 @@ internal sealed class OpenSslConnection : IDisposable
             while (true)
             {
                 var closed = DecryptInto(toApp);
-                if (PendingOutput > 0)
+                if (_tls.PendingOutput > 0)
                 {
                     // An alert or a key update OpenSSL answered while reading.
                     await SendPendingAsync(transport.Output, CancellationToken.None);
@@ -416,7 +374,7 @@ internal sealed class OpenSslConnection : IDisposable
     }
 
     /// <summary>Everything OpenSSL can decrypt now; true when the client said close_notify.</summary>
-    private unsafe bool DecryptInto(PipeWriter toApp)
+    private bool DecryptInto(PipeWriter toApp)
     {
         while (true)
         {
@@ -448,20 +406,7 @@ internal sealed class OpenSslConnection : IDisposable
                 continue;
             }
 
-            var memory = toApp.GetMemory();
-            int result, error;
-            string? reasons;
-            fixed (byte* buffer = memory.Span)
-            {
-                lock (_sslLock)
-                {
-                    OpenSslError.Clear();
-                    result = Libssl.SSL_read(_ssl, buffer, memory.Length);
-                    error = result > 0 ? Libssl.SSL_ERROR_NONE : Libssl.SSL_get_error(_ssl, result);
-                    reasons = error == Libssl.SSL_ERROR_NONE ? null : OpenSslError.Take();
-                }
-            }
-
+            var (result, error, reasons) = _tls.Read(toApp.GetMemory().Span);
             if (result > 0)
             {
                 toApp.Advance(result);
@@ -504,10 +449,10 @@ internal sealed class OpenSslConnection : IDisposable
                 await Handshake.Completion;
             }
 
-            lock (_sslLock)
+            lock (_tls.Lock)
             {
                 OpenSslError.Clear();
-                Libssl.SSL_shutdown(_ssl);
+                Libssl.SSL_shutdown(_tls.Ssl);
                 OpenSslError.Clear();
             }
 
@@ -522,21 +467,23 @@ internal sealed class OpenSslConnection : IDisposable
 
     private unsafe void Encrypt(ReadOnlySpan<byte> plaintext)
     {
-        fixed (byte* buffer = plaintext)
+        lock (_tls.Lock)
         {
-            lock (_sslLock)
+            if (_phase == TlsPhase.Established)
+            {
+                _tls.Write(plaintext);
+                return;
+            }
+
+            // Before the client's Finished only SSL_write_early_data may write (0.5-RTT data): SSL_write would wait
+            // for the Finished first. A memory BIO takes everything, so it never writes part.
+            fixed (byte* buffer = plaintext)
             {
                 OpenSslError.Clear();
-
-                // A memory BIO takes everything, so a write never writes part. Before the client's Finished, only
-                // SSL_write_early_data may write (0.5-RTT data): SSL_write would wait for the Finished first.
                 nuint written = 0;
-                var result = _phase == TlsPhase.Established
-                    ? Libssl.SSL_write(_ssl, buffer, plaintext.Length)
-                    : Libssl.SSL_write_early_data(_ssl, buffer, (nuint)plaintext.Length, &written) == 1 ? (int)written : 0;
-                if (result != plaintext.Length)
+                if (Libssl.SSL_write_early_data(_tls.Ssl, buffer, (nuint)plaintext.Length, &written) != 1 || written != (nuint)plaintext.Length)
                 {
-                    var error = Libssl.SSL_get_error(_ssl, result);
+                    var error = Libssl.SSL_get_error(_tls.Ssl, 0);
                     throw new IOException($"TLS write failed: {OpenSslError.Take() ?? $"SSL_get_error {error}"}.");
                 }
             }
@@ -552,11 +499,11 @@ internal sealed class OpenSslConnection : IDisposable
         string? reasons;
         fixed (byte* buffer = memory.Span)
         {
-            lock (_sslLock)
+            lock (_tls.Lock)
             {
                 OpenSslError.Clear();
-                result = Libssl.SSL_read_early_data(_ssl, buffer, (nuint)memory.Length, &read);
-                error = result == Libssl.SSL_READ_EARLY_DATA_ERROR ? Libssl.SSL_get_error(_ssl, 0) : Libssl.SSL_ERROR_NONE;
+                result = Libssl.SSL_read_early_data(_tls.Ssl, buffer, (nuint)memory.Length, &read);
+                error = result == Libssl.SSL_READ_EARLY_DATA_ERROR ? Libssl.SSL_get_error(_tls.Ssl, 0) : Libssl.SSL_ERROR_NONE;
                 reasons = error == Libssl.SSL_ERROR_NONE ? null : OpenSslError.Take();
             }
         }
@@ -572,17 +519,17 @@ internal sealed class OpenSslConnection : IDisposable
     /// <summary>Processes the client's Finished after its early data; true once the handshake has completed.</summary>
     private bool FinishHandshake()
     {
-        lock (_sslLock)
+        lock (_tls.Lock)
         {
             OpenSslError.Clear();
-            var result = Libssl.SSL_do_handshake(_ssl);
+            var result = Libssl.SSL_do_handshake(_tls.Ssl);
             if (result == 1)
             {
                 _phase = TlsPhase.Established;
                 return true;
             }
 
-            var error = Libssl.SSL_get_error(_ssl, result);
+            var error = Libssl.SSL_get_error(_tls.Ssl, result);
             return error == Libssl.SSL_ERROR_WANT_READ
                 ? false
                 : throw new AuthenticationException($"TLS handshake failed after early data: {OpenSslError.Take() ?? $"SSL_get_error {error}"}.");
@@ -591,7 +538,7 @@ internal sealed class OpenSslConnection : IDisposable
 
     private void SetPhase(TlsPhase phase)
     {
-        lock (_sslLock)
+        lock (_tls.Lock)
         {
             _phase = phase;
         }
@@ -612,44 +559,11 @@ internal sealed class OpenSslConnection : IDisposable
     }
 
     /// <summary>Ciphertext from the transport into OpenSSL's read BIO.</summary>
-    private unsafe void Receive(ReadOnlySequence<byte> ciphertext)
+    private void Receive(ReadOnlySequence<byte> ciphertext)
     {
         foreach (var segment in ciphertext)
         {
-            fixed (byte* buffer = segment.Span)
-            {
-                lock (_sslLock)
-                {
-                    OpenSslError.Clear();
-                    if (Libcrypto.BIO_write(_fromNetwork, buffer, segment.Length) != segment.Length)
-                    {
-                        throw OpenSslError.Exception("BIO_write");
-                    }
-                }
-            }
-        }
-    }
-
-    private int PendingOutput
-    {
-        get
-        {
-            lock (_sslLock)
-            {
-                return (int)Libcrypto.BIO_ctrl_pending(_toNetwork);
-            }
-        }
-    }
-
-    /// <summary>Moves what OpenSSL wrote into <paramref name="destination"/>; the count, 0 when there is nothing.</summary>
-    private unsafe int TakeOutput(Span<byte> destination)
-    {
-        fixed (byte* buffer = destination)
-        {
-            lock (_sslLock)
-            {
-                return Libcrypto.BIO_ctrl_pending(_toNetwork) == 0 ? 0 : Libcrypto.BIO_read(_toNetwork, buffer, destination.Length);
-            }
+            _tls.Receive(segment.Span);
         }
     }
 
@@ -663,7 +577,7 @@ internal sealed class OpenSslConnection : IDisposable
             while (true)
             {
                 var memory = toNetwork.GetMemory(MaxDrain);
-                var taken = TakeOutput(memory.Span);
+                var taken = _tls.TakeOutput(memory.Span);
                 if (taken <= 0)
                 {
                     break;
