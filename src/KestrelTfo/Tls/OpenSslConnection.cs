@@ -26,7 +26,6 @@ internal sealed class OpenSslConnection : IDisposable
     private readonly ConnectionContext _connection;
     private readonly MemoryBioSsl _tls;
     private readonly SemaphoreSlim _outputLock = new(1, 1);
-    private GCHandle _self;
 
     // Where the handshake stands; changed under the SSL lock, so a write picks the call that is allowed now.
     private TlsPhase _phase = TlsPhase.Established;
@@ -52,25 +51,21 @@ internal sealed class OpenSslConnection : IDisposable
 
     public static OpenSslConnection Create(OpenSslServerContext server, ConnectionContext connection)
     {
-        var tls = MemoryBioSsl.Create(server.NewSsl());
-        var created = new OpenSslConnection(server, connection, tls);
-        created._self = GCHandle.Alloc(created, GCHandleType.Weak);
-        if (Libssl.SSL_set_ex_data(tls.Ssl, OpenSslServerContext.ConnectionIndex, GCHandle.ToIntPtr(created._self)) != 1)
+        var created = new OpenSslConnection(server, connection, MemoryBioSsl.Create(server.NewSsl()));
+        try
         {
-            var failure = OpenSslError.Exception("SSL_set_ex_data");
-            created.Dispose();
-            throw failure;
+            created._tls.SetOwner(created);
+            return created;
         }
-
-        return created;
+        catch
+        {
+            created.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The connection an SSL belongs to, from a callback OpenSSL makes during its handshake.</summary>
-    public static OpenSslConnection? FromSsl(nint ssl)
-    {
-        var slot = Libssl.SSL_get_ex_data(ssl, OpenSslServerContext.ConnectionIndex);
-        return slot == 0 ? null : GCHandle.FromIntPtr(slot).Target as OpenSslConnection;
-    }
+    public static OpenSslConnection? FromSsl(nint ssl) => MemoryBioSsl.OwnerOf<OpenSslConnection>(ssl);
 
     /// <summary>Notes, from the ClientHello, whether it offers early data and its pre_shared_key extension.</summary>
     public unsafe void OnClientHello(nint ssl)
@@ -294,15 +289,7 @@ internal sealed class OpenSslConnection : IDisposable
     public void Dispose()
     {
         Handshake.Fail();
-        lock (_tls.Lock)
-        {
-            _tls.Dispose();
-            if (_self.IsAllocated)
-            {
-                _self.Free();
-            }
-        }
-
+        _tls.Dispose();
         _outputLock.Dispose();
     }
 

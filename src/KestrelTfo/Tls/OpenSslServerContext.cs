@@ -20,7 +20,6 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     private static readonly byte[] s_h2 = "h2"u8.ToArray();
     private static readonly byte[] s_http11 = "http/1.1"u8.ToArray();
     private static readonly byte[] s_sessionIdContext = "KestrelTfo"u8.ToArray();
-    private static readonly Lazy<int> s_connectionIndex = new(() => Libcrypto.CRYPTO_get_ex_new_index(Libcrypto.CRYPTO_EX_INDEX_SSL, 0, 0, 0, 0, 0));
 
     private readonly SafeSslContextHandle _context;
     private readonly OpenSslCertificate? _certificate;
@@ -147,8 +146,6 @@ internal sealed unsafe class OpenSslServerContext : IDisposable
     /// <summary>The ALPN protocols served, in preference order.</summary>
     public byte[][] ApplicationProtocols { get; }
 
-    /// <summary>The per-connection slot (an SSL ex_data index) where a connection keeps its own GCHandle.</summary>
-    public static int ConnectionIndex => s_connectionIndex.Value;
 
     /// <summary>A new connection's SSL, in server mode.</summary>
     public SafeSslHandle NewSsl()

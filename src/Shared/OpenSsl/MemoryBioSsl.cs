@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace KestrelTfo.OpenSsl;
 
 /// <summary>
@@ -8,8 +10,16 @@ namespace KestrelTfo.OpenSsl;
 /// </summary>
 internal sealed unsafe class MemoryBioSsl : IDisposable
 {
+    // One SSL ex_data slot for whoever owns an SSL, so that OpenSSL's callbacks, which get only the SSL, find it.
+    private static readonly Lazy<int> s_ownerIndex = new(() =>
+    {
+        var index = Libcrypto.CRYPTO_get_ex_new_index(Libcrypto.CRYPTO_EX_INDEX_SSL, 0, 0, 0, 0, 0);
+        return index >= 0 ? index : throw OpenSslError.Exception("CRYPTO_get_ex_new_index");
+    });
+
     private readonly SafeBioHandle _fromNetwork;
     private readonly SafeBioHandle _toNetwork;
+    private GCHandle _owner;
 
     private MemoryBioSsl(SafeSslHandle ssl, SafeBioHandle fromNetwork, SafeBioHandle toNetwork)
     {
@@ -60,6 +70,33 @@ internal sealed unsafe class MemoryBioSsl : IDisposable
             fromNetwork?.Dispose();
             toNetwork?.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The object that owns the SSL named by <paramref name="ssl"/>, from a callback OpenSSL makes; null when it has
+    /// none of that type, or is gone.
+    /// </summary>
+    public static T? OwnerOf<T>(nint ssl)
+        where T : class
+    {
+        var slot = ssl == 0 ? 0 : Libssl.SSL_get_ex_data(ssl, s_ownerIndex.Value);
+        return slot == 0 ? null : GCHandle.FromIntPtr(slot).Target as T;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="owner"/> what <see cref="OwnerOf{T}"/> finds for this SSL, by a weak handle that
+    /// <see cref="Dispose"/> frees with the SSL, so no callback can find it after.
+    /// </summary>
+    public void SetOwner(object owner)
+    {
+        lock (Lock)
+        {
+            _owner = GCHandle.Alloc(owner, GCHandleType.Weak);
+            if (Libssl.SSL_set_ex_data(Ssl, s_ownerIndex.Value, GCHandle.ToIntPtr(_owner)) != 1)
+            {
+                throw OpenSslError.Exception("SSL_set_ex_data");
+            }
         }
     }
 
@@ -146,6 +183,10 @@ internal sealed unsafe class MemoryBioSsl : IDisposable
             Ssl.Dispose();
             _fromNetwork.Dispose();
             _toNetwork.Dispose();
+            if (_owner.IsAllocated)
+            {
+                _owner.Free();
+            }
         }
     }
 

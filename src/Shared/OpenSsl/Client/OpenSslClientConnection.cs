@@ -34,7 +34,6 @@ internal sealed class OpenSslClientConnection : Stream
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly byte[] _received = new byte[BufferSize];
     private readonly byte[] _toSend = new byte[BufferSize];
-    private GCHandle _self;
     private ReadOnlyMemory<byte> _earlyData;
     private string? _validationFailure;
     private int _sessionsKept;
@@ -98,23 +97,20 @@ internal sealed class OpenSslClientConnection : Stream
         }
 
         var created = new OpenSslClientConnection(context, socket, server, hostName, sessionKey, tls);
-        created._self = GCHandle.Alloc(created, GCHandleType.Weak);
-        if (Libssl.SSL_set_ex_data(tls.Ssl, OpenSslClientContext.ConnectionIndex, GCHandle.ToIntPtr(created._self)) != 1)
+        try
         {
-            var failure = OpenSslError.Exception("SSL_set_ex_data");
-            created.Dispose();
-            throw failure;
+            tls.SetOwner(created);
+            return created;
         }
-
-        return created;
+        catch
+        {
+            created.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The connection an SSL belongs to, from a callback OpenSSL makes.</summary>
-    public static OpenSslClientConnection? FromSsl(nint ssl)
-    {
-        var slot = ssl == 0 ? 0 : Libssl.SSL_get_ex_data(ssl, OpenSslClientContext.ConnectionIndex);
-        return slot == 0 ? null : GCHandle.FromIntPtr(slot).Target as OpenSslClientConnection;
-    }
+    public static OpenSslClientConnection? FromSsl(nint ssl) => MemoryBioSsl.OwnerOf<OpenSslClientConnection>(ssl);
 
     /// <summary>
     /// Runs the handshake: resumes with a stored session for this server when there is one (taking it out of the store),
@@ -345,10 +341,6 @@ internal sealed class OpenSslClientConnection : Stream
                 // The socket before the SSL: a read waiting on it ends, and nothing more reaches OpenSSL.
                 _socket.Dispose();
                 _tls.Dispose();
-                if (_self.IsAllocated)
-                {
-                    _self.Free();
-                }
             }
 
             _sendLock.Dispose();

@@ -13,8 +13,6 @@ namespace KestrelTfo.OpenSsl.Client;
 [SupportedOSPlatform("linux")]
 internal sealed unsafe class OpenSslClientContext : IDisposable
 {
-    private static readonly Lazy<int> s_connectionIndex = new(() => Libcrypto.CRYPTO_get_ex_new_index(Libcrypto.CRYPTO_EX_INDEX_SSL, 0, 0, 0, 0, 0));
-
     private readonly SafeSslContextHandle _context;
 
     /// <param name="applicationProtocols">The ALPN protocols to offer, in preference order; none for no ALPN.</param>
@@ -75,8 +73,6 @@ internal sealed unsafe class OpenSslClientContext : IDisposable
 
     public OpenSslCertificateValidator ValidateServerCertificate { get; }
 
-    /// <summary>The per-connection slot (an SSL ex_data index) where a client connection keeps its own GCHandle.</summary>
-    public static int ConnectionIndex => s_connectionIndex.Value;
 
     /// <summary>Whether the SSL_CTX is freed (after <see cref="Dispose"/>).</summary>
     internal bool IsReleased => _context.IsClosed;
