@@ -61,4 +61,28 @@ public sealed class FastOpenConnectOptions
     /// Defaults to <see langword="null"/>: a new TCP socket of the endpoint's address family.
     /// </remarks>
     public Func<IPEndPoint, Socket>? CreateSocket { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether HTTPS requests go over the client's own TLS (OpenSSL 3, on Linux), which
+    /// resumes TLS 1.3 sessions and sends a connection's first request as early data with the ClientHello when it is
+    /// safe to repeat (one GET, HEAD or OPTIONS request head without a body): the response then comes one round trip
+    /// after the SYN. Takes effect through a <see cref="FastOpenHttpsHandler"/>, which <c>IHttpClientFactory</c>'s
+    /// <c>UseFastOpen</c> puts in front of the primary handler; requests it cannot take (HTTP/2, through a proxy, client
+    /// certificates) stay on SocketsHttpHandler's own TLS. See <see cref="FastOpenHttpsHandler"/>.
+    /// </summary>
+    /// <remarks>Defaults to <see langword="false"/>: every HTTPS request uses SocketsHttpHandler's own TLS.</remarks>
+    public bool TlsEarlyData { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many TLS sessions (tickets) one <see cref="FastOpenHttpsHandler"/> keeps, over all servers; each is
+    /// used once. When full, the oldest goes.
+    /// </summary>
+    /// <remarks>Defaults to 256. From 1 to 65,536.</remarks>
+    public int TlsSessionCacheSize { get; set; } = DefaultTlsSessionCacheSize;
+
+    /// <summary>The default of <see cref="TlsSessionCacheSize"/>.</summary>
+    internal const int DefaultTlsSessionCacheSize = 256;
+
+    /// <summary>The largest <see cref="TlsSessionCacheSize"/>.</summary>
+    internal const int MaxTlsSessionCacheSize = 65536;
 }

@@ -78,13 +78,22 @@ public sealed class FastOpenConnector
             throw new ArgumentOutOfRangeException(nameof(options), timeout, $"{nameof(FastOpenConnectOptions.ConnectTimeout)} must be positive or Timeout.InfiniteTimeSpan.");
         }
 
+        if (options.TlsSessionCacheSize is < 1 or > FastOpenConnectOptions.MaxTlsSessionCacheSize)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(options), options.TlsSessionCacheSize, $"{nameof(FastOpenConnectOptions.TlsSessionCacheSize)} must be from 1 to {FastOpenConnectOptions.MaxTlsSessionCacheSize}.");
+        }
+
         var snapshot = new FastOpenConnectOptions
         {
             SafePlaintextRequests = options.SafePlaintextRequests,
             FallbackDelay = options.FallbackDelay,
             ConnectTimeout = options.ConnectTimeout,
             CreateSocket = options.CreateSocket,
+            TlsEarlyData = options.TlsEarlyData,
+            TlsSessionCacheSize = options.TlsSessionCacheSize,
         };
+        Options = snapshot;
         _connectTimeout = snapshot.ConnectTimeout;
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(FastOpenClientLog.Category);
         _dialer = new FastOpenDialer(snapshot, logger, method, FastOpenClientMeter.Create(meterFactory), time);
@@ -136,10 +145,23 @@ public sealed class FastOpenConnector
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         var addresses = await ResolveAsync(endPoint, cancellationToken).ConfigureAwait(false);
-        return new FastOpenStream(_dialer, endPoint, addresses, _connectTimeout ?? handlerConnectTimeout);
+        return new FastOpenStream(
+            async (firstWrite, connect) => new NetworkStream(await _dialer.ConnectAsync(addresses, endPoint.Port, firstWrite, connect).ConfigureAwait(false), ownsSocket: true),
+            endPoint,
+            ConnectTimeout(handlerConnectTimeout),
+            _dialer.Time);
     }
 
-    private static async ValueTask<IPAddress[]> ResolveAsync(DnsEndPoint endPoint, CancellationToken cancellationToken)
+    /// <summary>The options the connector was made with (a copy).</summary>
+    internal FastOpenConnectOptions Options { get; }
+
+    /// <summary>The dialer: how sockets are made and TCP Fast Open is asked for, and where that is logged and counted.</summary>
+    internal FastOpenDialer Dialer => _dialer;
+
+    /// <summary>The connector's own connect timeout, else the handler's.</summary>
+    internal TimeSpan ConnectTimeout(TimeSpan handlerConnectTimeout) => _connectTimeout ?? handlerConnectTimeout;
+
+    internal static async ValueTask<IPAddress[]> ResolveAsync(DnsEndPoint endPoint, CancellationToken cancellationToken)
     {
         if (IPAddress.TryParse(endPoint.Host.AsSpan().Trim("[]"), out var address))
         {

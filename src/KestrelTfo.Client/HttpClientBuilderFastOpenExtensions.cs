@@ -2,6 +2,7 @@ using System.Net.Http;
 using KestrelTfo.Client;
 using KestrelTfo.Client.Internal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Http;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -17,7 +18,8 @@ public static class HttpClientBuilderFastOpenExtensions
     /// every handler the factory creates for the client, so a warning that TCP Fast Open is unavailable appears once. Its
     /// metrics (<see cref="KestrelTfo.Client.FastOpenClientMetrics"/>) are on the host's meter factory, and its
     /// <see cref="FastOpenConnectOptions.FallbackDelay"/> and connect timeout run on the host's <see cref="TimeProvider"/> when
-    /// one is registered.
+    /// one is registered. With <see cref="FastOpenConnectOptions.TlsEarlyData"/> on, a <see cref="FastOpenHttpsHandler"/>
+    /// goes in front of the primary handler, after all of the client's own configuration.
     /// </summary>
     /// <param name="builder">The client's builder, from <c>AddHttpClient</c>.</param>
     /// <param name="configureOptions">Configures the connector; defaults apply when <see langword="null"/>.</param>
@@ -38,6 +40,7 @@ public static class HttpClientBuilderFastOpenExtensions
         }
 
         builder.Services.TryAddKeyedSingleton(key, static (services, key) => FastOpenConnector.FromServices(services, ((FastOpenConnectorKey)key!).Name));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHttpMessageHandlerBuilderFilter, FastOpenHttpsHandlerFilter>());
         return builder.UseSocketsHttpHandler((handler, services) => handler.UseFastOpen(services.GetRequiredKeyedService<FastOpenConnector>(key)));
     }
 }

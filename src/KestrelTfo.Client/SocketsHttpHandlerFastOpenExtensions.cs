@@ -26,6 +26,13 @@ public static class SocketsHttpHandlerFastOpenExtensions
         ArgumentNullException.ThrowIfNull(handler);
         var options = new FastOpenConnectOptions();
         configureOptions?.Invoke(options);
+        if (options.TlsEarlyData)
+        {
+            // The handler is what the caller passes to HttpClient, so nothing could put the early-data handler in front.
+            throw new InvalidOperationException(
+                $"{nameof(FastOpenConnectOptions.TlsEarlyData)} needs a {nameof(FastOpenHttpsHandler)} in front of the handler: new HttpClient(new {nameof(FastOpenHttpsHandler)}(handler, connector)) with a connector made with it, or IHttpClientFactory's UseFastOpen.");
+        }
+
         return handler.UseFastOpen(new FastOpenConnector(options, loggerFactory, handler.MeterFactory));
     }
 

@@ -60,6 +60,24 @@ app.MapGet("/visit-short-circuit", (RequestLedger ledger) =>
     return "visited";
 }).ShortCircuit();
 
+// A redirect to ?to= with ?status= (302 unless given), for clients that follow redirects themselves.
+app.MapMethods("/redirect", ["GET", "POST"], (HttpContext context) =>
+{
+    context.Response.StatusCode = int.TryParse(context.Request.Query["status"], out var status) ? status : StatusCodes.Status302Found;
+    context.Response.Headers.Location = context.Request.Query["to"].ToString();
+});
+
+// What a request carried that a redirect or a cookie container decides: its method, Authorization and Cookie.
+app.MapMethods("/echo", ["GET", "POST"], (HttpContext context) =>
+    $"{context.Request.Method} authorization={context.Request.Headers.Authorization} cookie={context.Request.Headers.Cookie} host={context.Request.Host}");
+
+// Sets a cookie only an https request may carry back.
+app.MapGet("/secure-cookie", (HttpContext context) =>
+{
+    context.Response.Cookies.Append("session", "s3cret", new CookieOptions { Secure = true, Path = "/" });
+    return "set";
+});
+
 app.MapGet("/hold", async (RequestGate gate) =>
 {
     await gate.EnterAndWaitAsync();

@@ -43,4 +43,19 @@ internal static partial class FastOpenClientLog
         Message = "The connection to {EndPoint} without TCP Fast Open was established first: something on the path may drop SYNs that carry data.",
         EventName = "FallbackRaceWon")]
     public static partial void FallbackRaceWon(ILogger logger, LogLevel level, EndPoint endPoint);
+
+    [LoggerMessage(106, LogLevel.Information,
+        "TLS early data is off for HTTPS requests of this handler: {Reason}. They go over SocketsHttpHandler's own TLS, with TCP Fast Open as configured.",
+        EventName = "TlsEarlyDataOff")]
+    public static partial void TlsEarlyDataOff(ILogger logger, string reason);
+
+    [LoggerMessage(107, LogLevel.Debug,
+        "{Method} {Uri} goes over SocketsHttpHandler's own TLS: {Reason}.",
+        EventName = "RequestOnHandlerTls")]
+    public static partial void RequestOnHandlerTls(ILogger logger, string method, Uri uri, string reason);
+
+    [LoggerMessage(108, LogLevel.Debug,
+        "TLS connection to {EndPoint}: resumed {Resumed}, first request {EarlyData}.",
+        EventName = "TlsConnected")]
+    public static partial void TlsConnected(ILogger logger, EndPoint endPoint, bool resumed, ClientEarlyDataOutcome earlyData);
 }

@@ -54,6 +54,12 @@ internal sealed class FastOpenDialer(
 
     public FastOpenConnectMethod Method { get; } = method;
 
+    /// <summary>The connector's logger.</summary>
+    public ILogger Logger => logger;
+
+    /// <summary>The connector's instruments, or null for none.</summary>
+    public FastOpenClientMeter? Meter => meter;
+
     /// <summary>The clock of <see cref="FastOpenConnectOptions.FallbackDelay"/> and <see cref="FastOpenConnectOptions.ConnectTimeout"/>.</summary>
     public TimeProvider Time { get; } = time ?? TimeProvider.System;
 
@@ -353,6 +359,46 @@ internal sealed class FastOpenDialer(
             data = data[sent..];
         }
     }
+
+    /// <summary>
+    /// A socket for the client's own TLS (Linux only), whose connect sends the first flight with <c>TCP_FASTOPEN_CONNECT</c>
+    /// when <paramref name="fastOpen"/> allows and the kernel takes the option; otherwise nothing rides in its SYN.
+    /// </summary>
+    /// <param name="endPoint">Where it will connect.</param>
+    /// <param name="fastOpen">Whether this attempt may carry data in its SYN: not a retry at a host's next address.</param>
+    /// <param name="enabled">Whether the socket has TCP Fast Open on.</param>
+    internal Socket CreateTlsSocket(IPEndPoint endPoint, bool fastOpen, out bool enabled)
+    {
+        var socket = CreateSocket(endPoint);
+        try
+        {
+            enabled = false;
+            if (fastOpen && Method == FastOpenConnectMethod.FastOpenConnectOption)
+            {
+                enabled = FastOpenClientSocket.TryEnable(socket, Method, out var problem, out var fix);
+                if (!enabled)
+                {
+                    ReportUnavailable(problem, fix);
+                }
+            }
+
+            if (!enabled)
+            {
+                FastOpenClientSocket.EnsureNoDataInSyn(socket);
+            }
+
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Logs and records a connection of the client's own TLS, whose first write was its first flight.</summary>
+    internal void ReportTls(IPEndPoint endPoint, Socket socket, bool fastOpen, int firstFlightLength, TimeSpan duration) =>
+        Report(endPoint, socket, FirstWriteKind.TlsClientHello, fastOpen ? Opening.FastOpen : Opening.Fallback, firstFlightLength, duration);
 
     private Socket CreateSocket(IPEndPoint endPoint)
     {

@@ -5,17 +5,23 @@ using System.Net.Sockets;
 namespace KestrelTfo.Client.Internal;
 
 /// <summary>
-/// A connection that opens on its first write, so those bytes can ride in the SYN. Until then there is no socket
-/// to ask anything, which is why this is not a <see cref="NetworkStream"/>: SocketsHttpHandler asks a
-/// NetworkStream's socket for its remote endpoint, and an unconnected socket throws ENOTCONN. Once connected, every
-/// call goes to a NetworkStream that owns the socket.
+/// A connection that opens on its first write, so those bytes can ride in the SYN (or, over the client's own TLS, in
+/// the early data behind the ClientHello). Until then there is no socket to ask anything, which is why this is not a
+/// <see cref="NetworkStream"/>: SocketsHttpHandler asks a NetworkStream's socket for its remote endpoint, and an
+/// unconnected socket throws ENOTCONN. Once connected, every call goes to the stream the opening returned, which owns
+/// the socket.
 /// </summary>
-internal sealed class FastOpenStream(FastOpenDialer dialer, DnsEndPoint endPoint, IReadOnlyList<IPAddress> addresses, TimeSpan connectTimeout)
+/// <param name="open">Opens the connection with its first write and returns its stream; its cancellation also ends it at the connect timeout.</param>
+/// <param name="endPoint">The host and port, for errors.</param>
+/// <param name="connectTimeout">How long the opening may take.</param>
+/// <param name="time">The clock of the connect timeout.</param>
+internal sealed class FastOpenStream(
+    Func<ReadOnlyMemory<byte>, CancellationToken, Task<Stream>> open, DnsEndPoint endPoint, TimeSpan connectTimeout, TimeProvider time)
     : Stream
 {
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _disposing = new();
-    private NetworkStream? _inner;
+    private Stream? _inner;
     private int _connectStarted;
     private int _disposed;
 
@@ -119,13 +125,12 @@ internal sealed class FastOpenStream(FastOpenDialer dialer, DnsEndPoint endPoint
         }
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        using var timeout = new CancellationTokenSource(connectTimeout, dialer.Time);
+        using var timeout = new CancellationTokenSource(connectTimeout, time);
         using var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token, _disposing.Token);
-        NetworkStream inner;
+        Stream inner;
         try
         {
-            var socket = await dialer.ConnectAsync(addresses, endPoint.Port, buffer, connect.Token).ConfigureAwait(false);
-            inner = new NetworkStream(socket, ownsSocket: true);
+            inner = await open(buffer, connect.Token).ConfigureAwait(false);
         }
         catch (Exception e)
         {

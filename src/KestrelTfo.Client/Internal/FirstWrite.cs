@@ -28,10 +28,17 @@ internal static class FirstWrite
             return FirstWriteKind.TlsClientHello;
         }
 
-        return IsExactlyOneSafeRequest(data) ? FirstWriteKind.SafeRequest : FirstWriteKind.Other;
+        return IsExactlyOneSafeRequest(data, earlyData: false) ? FirstWriteKind.SafeRequest : FirstWriteKind.Other;
     }
 
-    private static bool IsExactlyOneSafeRequest(ReadOnlySpan<byte> data)
+    /// <summary>
+    /// Whether a first write may go as TLS early data: exactly one safe request head, as for a SYN, and not one a proxy
+    /// received as early data itself (an <c>Early-Data</c> field, RFC 8470 §5.2): sent early again, one replay upstream
+    /// could become several.
+    /// </summary>
+    public static bool IsSafeEarlyData(ReadOnlySpan<byte> data) => IsExactlyOneSafeRequest(data, earlyData: true);
+
+    private static bool IsExactlyOneSafeRequest(ReadOnlySpan<byte> data, bool earlyData)
     {
         var lineLength = Http1Syntax.RequestLineLength(data, bareLineFeed: false, out var methodLength);
         if (lineLength == 0 || !ReplaySafeMethods.IsSafe(data[..methodLength]))
@@ -55,7 +62,7 @@ internal static class FirstWrite
                 return rest.Length == 2;
             }
 
-            if (!IsSafeField(rest[..end], ref contentLengths))
+            if (!IsSafeField(rest[..end], earlyData, ref contentLengths))
             {
                 return false;
             }
@@ -65,7 +72,7 @@ internal static class FirstWrite
     }
 
     // One header line without its CRLF: token ":" value, the value visible characters, spaces and tabs.
-    private static bool IsSafeField(ReadOnlySpan<byte> line, ref int contentLengths)
+    private static bool IsSafeField(ReadOnlySpan<byte> line, bool earlyData, ref int contentLengths)
     {
         var nameLength = 0;
         while (nameLength < line.Length && Http1Syntax.IsTokenChar(line[nameLength]))
@@ -88,7 +95,7 @@ internal static class FirstWrite
         }
 
         var name = line[..nameLength];
-        if (Is(name, "transfer-encoding"u8) || Is(name, "upgrade"u8) || Is(name, "expect"u8))
+        if (Is(name, "transfer-encoding"u8) || Is(name, "upgrade"u8) || Is(name, "expect"u8) || (earlyData && Is(name, "early-data"u8)))
         {
             return false;
         }

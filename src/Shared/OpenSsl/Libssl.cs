@@ -109,6 +109,9 @@ internal static unsafe partial class Libssl
     public static partial int SSL_read(SafeSslHandle ssl, byte* buffer, int length);
 
     [LibraryImport(LibraryName)]
+    public static partial int SSL_peek(SafeSslHandle ssl, byte* buffer, int length);
+
+    [LibraryImport(LibraryName)]
     public static partial int SSL_write(SafeSslHandle ssl, byte* buffer, int length);
 
     [LibraryImport(LibraryName)]

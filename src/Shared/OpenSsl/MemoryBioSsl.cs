@@ -112,15 +112,18 @@ internal sealed unsafe class MemoryBioSsl : IDisposable
         }
     }
 
-    /// <summary><c>SSL_read</c> into <paramref name="destination"/>: the count when positive; otherwise OpenSSL's error and reasons.</summary>
-    public (int Result, int Error, string? Reasons) Read(Span<byte> destination)
+    /// <summary>
+    /// <c>SSL_read</c> into <paramref name="destination"/>, or <c>SSL_peek</c>, which leaves the data to be read: the count
+    /// when positive; otherwise OpenSSL's error and reasons.
+    /// </summary>
+    public (int Result, int Error, string? Reasons) Read(Span<byte> destination, bool peek = false)
     {
         fixed (byte* buffer = destination)
         {
             lock (Lock)
             {
                 OpenSslError.Clear();
-                var result = Libssl.SSL_read(Ssl, buffer, destination.Length);
+                var result = peek ? Libssl.SSL_peek(Ssl, buffer, destination.Length) : Libssl.SSL_read(Ssl, buffer, destination.Length);
                 var error = result > 0 ? Libssl.SSL_ERROR_NONE : Libssl.SSL_get_error(Ssl, result);
                 return (result, error, error == Libssl.SSL_ERROR_NONE ? null : OpenSslError.Take());
             }

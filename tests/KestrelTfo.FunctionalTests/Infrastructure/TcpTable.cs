@@ -10,10 +10,19 @@ internal static class TcpTable
     private const string SynSent = "02";
     private const string SynReceived = "03";
     private const string TimeWait = "06";
+    private const string Established = "01";
+    private const string CloseWait = "08";
 
     /// <summary>How many sockets are still trying to connect to <paramref name="remote"/>.</summary>
     public static int CountSynSent(IPEndPoint remote) =>
         Sockets(remote.AddressFamily).Count(fields => fields[2] == Key(remote) && fields[3] == SynSent);
+
+    /// <summary>
+    /// How many sockets connected to <paramref name="remote"/> their owner has not closed yet (established, or closed by
+    /// the other end only): a client's connections to a server, until the client lets go of them.
+    /// </summary>
+    public static int CountOpenTo(IPEndPoint remote) =>
+        Sockets(remote.AddressFamily).Count(fields => fields[2] == Key(remote) && fields[3] is Established or CloseWait);
 
     /// <summary>How many sockets have <paramref name="local"/> as their own address, in any state but TIME_WAIT.</summary>
     public static int CountLocal(IPEndPoint local) =>

@@ -276,21 +276,9 @@ public sealed class OpenSslEarlyDataTests
 
     private static KestrelAppFactory<Program> Start(
         bool earlyData, IPEndPoint? at = null, TimeSpan? handshakeTimeout = null, string? ticketKey = null, TimeProvider? time = null, int? maxEarlyData = null) =>
-        new(
-            settings: new Dictionary<string, string?>
-            {
-                ["Kestrel:FastOpen:TicketKey"] = ticketKey,
-                ["Kestrel:FastOpen:TlsMaxEarlyDataSize"] = maxEarlyData?.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }.Where(setting => setting.Value is not null).ToDictionary(),
-            configure: time is null ? null : host => host.ConfigureServices(services => services.AddSingleton(time)),
-            listen: options => options.Listen(at ?? new IPEndPoint(Loopback.NextAddress(), 0), listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) }, earlyData);
-            }));
+        OpenSslEndpoint.StartEarlyData(earlyData, at, handshakeTimeout, ticketKey, time, maxEarlyData);
 
-    private static MetricsCollector Metrics(KestrelAppFactory<Program> app) =>
-        new(app.Services.GetRequiredService<IMeterFactory>(), FastOpenMetrics.MeterName, KestrelTlsMetrics.MeterName);
+    private static MetricsCollector Metrics(KestrelAppFactory<Program> app) => OpenSslEndpoint.TlsMetrics(app);
 
     /// <summary>
     /// One s_client connection: a first one writes its session out and sends <paramref name="request"/> after the

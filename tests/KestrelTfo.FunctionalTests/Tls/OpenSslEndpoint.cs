@@ -5,6 +5,9 @@ using KestrelTfo.TestApp;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using KestrelTfo.Tls;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace KestrelTfo.FunctionalTests.Tls;
 
@@ -33,6 +36,29 @@ internal static class OpenSslEndpoint
     }
 
     public static Uri BaseAddress(KestrelAppFactory<Program> app) => new($"https://{app.EndPoint}");
+
+    /// <summary>
+    /// The test app on the TLS layer with TLS 1.3 early data on or off, at <paramref name="at"/> (a loopback address of
+    /// its own when null), with the ticket key, clock and early-data limit given.
+    /// </summary>
+    public static KestrelAppFactory<Program> StartEarlyData(
+        bool earlyData, IPEndPoint? at = null, TimeSpan? handshakeTimeout = null, string? ticketKey = null, TimeProvider? time = null, int? maxEarlyData = null) =>
+        new(
+            settings: new Dictionary<string, string?>
+            {
+                ["Kestrel:FastOpen:TicketKey"] = ticketKey,
+                ["Kestrel:FastOpen:TlsMaxEarlyDataSize"] = maxEarlyData?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }.Where(setting => setting.Value is not null).ToDictionary(),
+            configure: time is null ? null : host => host.ConfigureServices(services => services.AddSingleton(time)),
+            listen: options => options.Listen(at ?? new IPEndPoint(Loopback.NextAddress(), 0), listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) }, earlyData);
+            }));
+
+    /// <summary>The transport's and the TLS layer's measurements in <paramref name="app"/>.</summary>
+    public static MetricsCollector TlsMetrics(KestrelAppFactory<Program> app) =>
+        new(app.Services.GetRequiredService<IMeterFactory>(), FastOpenMetrics.MeterName, KestrelTlsMetrics.MeterName);
 
     /// <summary>One GET of <c>/tls</c> on a connection of its own, over <paramref name="version"/> exactly.</summary>
     public static async Task<TlsReport> ReportAsync(Uri baseAddress, Version? version = null, SocketsHttpHandler? handler = null)

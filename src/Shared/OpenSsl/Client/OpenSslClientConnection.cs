@@ -34,9 +34,13 @@ internal sealed class OpenSslClientConnection : Stream
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly byte[] _received = new byte[BufferSize];
     private readonly byte[] _toSend = new byte[BufferSize];
+    private readonly byte[] _peeked = new byte[1];
     private ReadOnlyMemory<byte> _earlyData;
     private string? _validationFailure;
+    private AuthenticationException? _validatorRefusal;
     private int _sessionsKept;
+    private int _reads;
+    private int _disposed;
 
     private OpenSslClientConnection(OpenSslClientContext context, Socket socket, EndPoint server, string hostName, string sessionKey, MemoryBioSsl tls)
     {
@@ -50,6 +54,17 @@ internal sealed class OpenSslClientConnection : Stream
 
     /// <summary>What the handshake settled; null until <see cref="HandshakeAsync"/> completes.</summary>
     public OpenSslClientHandshake? Handshake { get; private set; }
+
+    /// <summary>
+    /// How long a connection disposed before its server gave it a session keeps reading for one, in the background, or
+    /// zero not to. A TLS 1.3 ticket comes after the server has the client's Finished, so a connection whose response came
+    /// from early data and that is closed as soon as it is read (<c>Connection: close</c>) would otherwise leave the next
+    /// connection no ticket, and so no early data, every other time.
+    /// </summary>
+    public TimeSpan SessionLinger { get; set; }
+
+    /// <summary>The bytes of the first flight (the ClientHello, and the early data behind it), 0 before <see cref="HandshakeAsync"/>.</summary>
+    public int FirstFlightBytes { get; private set; }
 
     /// <summary>Whether the SSL and both BIO references are freed (after <see cref="Stream.Dispose()"/>).</summary>
     internal bool IsReleased => _tls.IsReleased;
@@ -85,7 +100,9 @@ internal sealed class OpenSslClientConnection : Stream
         {
             ArgumentNullException.ThrowIfNull(context);
             ArgumentException.ThrowIfNullOrEmpty(hostName);
-            sessionKey = $"{hostName}:{Port(server)}";
+            // A session is resumed only with the ALPN protocols it was made with: early data must use the same protocol
+            // (RFC 8446 §4.2.10), and a server may refuse the ticket otherwise.
+            sessionKey = $"{hostName}:{Port(server)} {context.ApplicationProtocolsKey}";
             tls = MemoryBioSsl.Create(context.NewSsl());
             SetServerName(tls.Ssl, hostName);
         }
@@ -118,7 +135,8 @@ internal sealed class OpenSslClientConnection : Stream
     /// ClientHello. Whatever the server did not take (<see cref="OpenSslClientHandshake.EarlyData"/> is not
     /// <see cref="ClientEarlyDataStatus.Accepted"/>) it never read: <see cref="SendEarlyDataUnlessAcceptedAsync"/> sends it now.
     /// </summary>
-    /// <exception cref="AuthenticationException">The handshake failed (OpenSSL's reason, or the validator's refusal).</exception>
+    /// <exception cref="AuthenticationException">The handshake failed (OpenSSL's reason, or the validator's refusal: the
+    /// validator's own <see cref="AuthenticationException"/> when it threw one).</exception>
     /// <exception cref="IOException">The server closed the connection during the handshake.</exception>
     public async Task<OpenSslClientHandshake> HandshakeAsync(ReadOnlyMemory<byte> earlyData, CancellationToken cancellationToken)
     {
@@ -130,6 +148,11 @@ internal sealed class OpenSslClientConnection : Stream
         {
             var (result, error, reasons) = _tls.Handshake();
             var failed = result != 1 && error != Libssl.SSL_ERROR_WANT_READ;
+            if (FirstFlightBytes == 0)
+            {
+                FirstFlightBytes = _tls.PendingOutput;
+            }
+
             if (!_socket.Connected)
             {
                 await _socket.ConnectAsync(_server, cancellationToken);
@@ -147,6 +170,11 @@ internal sealed class OpenSslClientConnection : Stream
 
             if (failed)
             {
+                if (_validatorRefusal is { } refusal)
+                {
+                    throw refusal;
+                }
+
                 throw new AuthenticationException($"TLS handshake with {_sessionKey} failed: {_validationFailure ?? reasons ?? $"SSL_get_error {error}"}.");
             }
 
@@ -210,6 +238,10 @@ internal sealed class OpenSslClientConnection : Stream
         return true;
     }
 
+    /// <summary>
+    /// Reads plaintext. A zero-byte read returns 0 once data can be read (or the stream has ended) without taking any,
+    /// as a socket's does: SocketsHttpHandler waits for a response that way, without holding a buffer.
+    /// </summary>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         ReadAsync(buffer, untilSession: false, cancellationToken);
 
@@ -221,15 +253,28 @@ internal sealed class OpenSslClientConnection : Stream
     /// <param name="cancellationToken">Ends the wait.</param>
     private async ValueTask<int> ReadAsync(Memory<byte> buffer, bool untilSession, CancellationToken cancellationToken)
     {
+        Interlocked.Increment(ref _reads);
+        try
+        {
+            return await ReadCountedAsync(buffer, untilSession, cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _reads);
+        }
+    }
+
+    private async ValueTask<int> ReadCountedAsync(Memory<byte> buffer, bool untilSession, CancellationToken cancellationToken)
+    {
         for (var received = 0; received <= MaxBytesWithoutData; )
         {
-            var (result, error, reasons) = _tls.Read(buffer.Span);
+            var (result, error, reasons) = buffer.IsEmpty ? _tls.Read(_peeked, peek: true) : _tls.Read(buffer.Span);
 
             // A key update or an alert OpenSSL answered while reading.
             await SendPendingAsync(cancellationToken);
             if (result > 0)
             {
-                return result;
+                return buffer.IsEmpty ? 0 : result;
             }
 
             if (error == Libssl.SSL_ERROR_ZERO_RETURN || (untilSession && _sessionsKept > 0))
@@ -312,6 +357,10 @@ internal sealed class OpenSslClientConnection : Stream
 
             _validationFailure = $"the certificate validator refused '{certificate.Subject}' for '{_hostName}'";
         }
+        catch (AuthenticationException refusal)
+        {
+            _validatorRefusal = refusal;
+        }
         catch (Exception exception)
         {
             _validationFailure = $"the certificate validator threw for '{_hostName}': {exception.Message}";
@@ -332,21 +381,51 @@ internal sealed class OpenSslClientConnection : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            lock (_tls.Lock)
+            // Not while a read runs: that read takes the ticket when it comes, and the dispose must end it.
+            if (SessionLinger > TimeSpan.Zero && Handshake is not null && Volatile.Read(ref _sessionsKept) == 0 && Volatile.Read(ref _reads) == 0)
             {
-                SayCloseNotify();
-
-                // The socket before the SSL: a read waiting on it ends, and nothing more reaches OpenSSL.
-                _socket.Dispose();
-                _tls.Dispose();
+                _ = LingerForSessionAsync();
             }
-
-            _sendLock.Dispose();
+            else
+            {
+                Release();
+            }
         }
 
         base.Dispose(disposing);
+    }
+
+    private async Task LingerForSessionAsync()
+    {
+        try
+        {
+            using var linger = new CancellationTokenSource(SessionLinger);
+            await ReceiveSessionAsync(linger.Token);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        {
+            // No ticket: the next connection makes a full handshake, as it would have anyway.
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private void Release()
+    {
+        lock (_tls.Lock)
+        {
+            SayCloseNotify();
+
+            // The socket before the SSL: a read waiting on it ends, and nothing more reaches OpenSSL.
+            _socket.Dispose();
+            _tls.Dispose();
+        }
+
+        _sendLock.Dispose();
     }
 
     /// <summary>

@@ -18,12 +18,15 @@ internal sealed unsafe class OpenSslClientContext : IDisposable
     /// <param name="applicationProtocols">The ALPN protocols to offer, in preference order; none for no ALPN.</param>
     /// <param name="validateServerCertificate">The whole check of a server's certificate (see <see cref="OpenSslCertificateValidator"/>).</param>
     /// <param name="sessionCapacity">How many sessions to keep, over all servers.</param>
-    public OpenSslClientContext(IReadOnlyList<SslApplicationProtocol> applicationProtocols, OpenSslCertificateValidator validateServerCertificate, int sessionCapacity = 256)
+    /// <param name="tls13Only">Refuse TLS 1.2, as a caller that enabled only TLS 1.3 asked.</param>
+    public OpenSslClientContext(
+        IReadOnlyList<SslApplicationProtocol> applicationProtocols, OpenSslCertificateValidator validateServerCertificate, int sessionCapacity = 256, bool tls13Only = false)
     {
         ArgumentNullException.ThrowIfNull(applicationProtocols);
         ArgumentNullException.ThrowIfNull(validateServerCertificate);
         ValidateServerCertificate = validateServerCertificate;
         Sessions = new OpenSslSessionStore(sessionCapacity);
+        ApplicationProtocolsKey = string.Join(',', applicationProtocols);
 
         OpenSslError.Clear();
         _context = Libssl.SSL_CTX_new(Libssl.TLS_client_method());
@@ -34,7 +37,7 @@ internal sealed unsafe class OpenSslClientContext : IDisposable
 
         try
         {
-            Control(Libssl.SSL_CTRL_SET_MIN_PROTO_VERSION, Libssl.TLS1_2_VERSION, "SSL_CTX_set_min_proto_version");
+            Control(Libssl.SSL_CTRL_SET_MIN_PROTO_VERSION, tls13Only ? Libssl.TLS1_3_VERSION : Libssl.TLS1_2_VERSION, "SSL_CTX_set_min_proto_version");
             Control(Libssl.SSL_CTRL_SET_MAX_PROTO_VERSION, Libssl.TLS1_3_VERSION, "SSL_CTX_set_max_proto_version");
             Libssl.SSL_CTX_set_options(_context, Libssl.SSL_OP_NO_RENEGOTIATION | Libssl.SSL_OP_NO_COMPRESSION);
 
@@ -71,8 +74,10 @@ internal sealed unsafe class OpenSslClientContext : IDisposable
 
     public OpenSslSessionStore Sessions { get; }
 
-    public OpenSslCertificateValidator ValidateServerCertificate { get; }
+    /// <summary>The ALPN protocols offered, as part of the name its sessions are stored under.</summary>
+    public string ApplicationProtocolsKey { get; }
 
+    public OpenSslCertificateValidator ValidateServerCertificate { get; }
 
     /// <summary>Whether the SSL_CTX is freed (after <see cref="Dispose"/>).</summary>
     internal bool IsReleased => _context.IsClosed;

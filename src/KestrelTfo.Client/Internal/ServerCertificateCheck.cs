@@ -1,0 +1,80 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace KestrelTfo.Client.Internal;
+
+/// <summary>
+/// Checks a server's certificate for the client's own TLS as SslStream does for SocketsHttpHandler: a chain to the
+/// system's trust store (or the caller's <see cref="SslClientAuthenticationOptions.CertificateChainPolicy"/>) for server
+/// authentication, revocation as <see cref="SslClientAuthenticationOptions.CertificateRevocationCheckMode"/> says, the
+/// host name, then the caller's <see cref="SslClientAuthenticationOptions.RemoteCertificateValidationCallback"/> with
+/// what failed. A refusal throws an <see cref="AuthenticationException"/> worded as SslStream words it.
+/// </summary>
+/// <param name="options">The handler's TLS options, read at each check.</param>
+/// <param name="sender">What the caller's callback gets as its sender.</param>
+internal sealed class ServerCertificateCheck(SslClientAuthenticationOptions options, object sender)
+{
+    private static readonly Oid s_serverAuthentication = new("1.3.6.1.5.5.7.3.1");
+
+    public bool Validate(string hostName, X509Certificate2 certificate, X509Certificate2Collection sent)
+    {
+        using var chain = new X509Chain();
+        if (options.CertificateChainPolicy is { } policy)
+        {
+            chain.ChainPolicy = policy.Clone();
+        }
+        else
+        {
+            chain.ChainPolicy.RevocationMode = options.CertificateRevocationCheckMode switch
+            {
+                X509RevocationMode.Online => X509RevocationMode.Online,
+                X509RevocationMode.Offline => X509RevocationMode.Offline,
+                _ => X509RevocationMode.NoCheck,
+            };
+            chain.ChainPolicy.RevocationFlag = X509RevocationFlag.ExcludeRoot;
+        }
+
+        chain.ChainPolicy.ApplicationPolicy.Add(s_serverAuthentication);
+        chain.ChainPolicy.ExtraStore.AddRange(sent);
+        try
+        {
+            var errors = SslPolicyErrors.None;
+            if (!chain.Build(certificate))
+            {
+                errors |= SslPolicyErrors.RemoteCertificateChainErrors;
+            }
+
+            if (!certificate.MatchesHostname(hostName))
+            {
+                errors |= SslPolicyErrors.RemoteCertificateNameMismatch;
+            }
+
+            if (options.RemoteCertificateValidationCallback is { } callback)
+            {
+                return callback(sender, certificate, chain, errors)
+                    ? true
+                    : throw new AuthenticationException("The remote certificate was rejected by the provided RemoteCertificateValidationCallback.");
+            }
+
+            if (errors == SslPolicyErrors.RemoteCertificateChainErrors)
+            {
+                var statuses = string.Join(", ", chain.ChainStatus.Select(status => status.Status).Distinct());
+                throw new AuthenticationException($"The remote certificate is invalid because of errors in the certificate chain: {statuses}");
+            }
+
+            return errors == SslPolicyErrors.None
+                ? true
+                : throw new AuthenticationException($"The remote certificate is invalid according to the validation procedure: {errors}");
+        }
+        finally
+        {
+            // The chain's elements are certificates of their own, which the chain does not dispose.
+            foreach (var element in chain.ChainElements)
+            {
+                element.Certificate.Dispose();
+            }
+        }
+    }
+}
