@@ -66,6 +66,9 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
         _connector = connector;
     }
 
+    /// <summary>How many sessions the client's own TLS holds now, for tests.</summary>
+    internal int StoredSessions => OperatingSystem.IsLinux() ? Volatile.Read(ref _ownTls)?.StoredSessions ?? 0 : 0;
+
     /// <inheritdoc/>
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {

@@ -115,6 +115,21 @@ public sealed class FirstWriteTests
             .Sample(write => FirstWrite.Classify(Encoding.Latin1.GetBytes(write)) == FirstWriteKind.Other, iter: Iterations);
 
     [Fact]
+    public void Early_data_takes_exactly_the_requests_a_SYN_takes_unless_they_carry_an_Early_Data_field() =>
+        Gen.Select(s_safeRequest, Gen.OneOf(s_unsafeMethods), s_nameCase, Gen.Int[0, 8], (request, method, casing, at) =>
+            {
+                var withField = request.Replace("\r\n\r\n", $"\r\n{Case("Early-Data", casing)}: 1\r\n\r\n", StringComparison.Ordinal);
+                var unsafeRequest = method + request[request.IndexOf(' ', StringComparison.Ordinal)..];
+                return (request, withField, unsafeRequest);
+            })
+            .Sample(
+                writes => FirstWrite.IsSafeEarlyData(Encoding.Latin1.GetBytes(writes.request))
+                    && !FirstWrite.IsSafeEarlyData(Encoding.Latin1.GetBytes(writes.withField))
+                    && FirstWrite.Classify(Encoding.Latin1.GetBytes(writes.withField)) == FirstWriteKind.SafeRequest
+                    && !FirstWrite.IsSafeEarlyData(Encoding.Latin1.GetBytes(writes.unsafeRequest)),
+                iter: Iterations);
+
+    [Fact]
     public void No_first_part_of_a_write_that_holds_an_unsafe_request_is_safe_while_it_holds_the_unsafe_part()
     {
         // A POST cut anywhere after its method, or a safe request cut anywhere after the start of a Transfer-Encoding line

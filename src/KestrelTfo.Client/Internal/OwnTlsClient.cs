@@ -61,6 +61,9 @@ internal sealed class OwnTlsClient : IDisposable
         _invoker = new HttpMessageInvoker(_handler, disposeHandler: true);
     }
 
+    /// <summary>How many sessions the store holds now.</summary>
+    public int StoredSessions => _context.Sessions.Count;
+
     /// <summary>Sends a request whose URI this client's caller has made plaintext; its connection is this TLS.</summary>
     public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
         _invoker.SendAsync(request, cancellationToken);

@@ -39,6 +39,29 @@ public sealed class OpenSslClientTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task A_zero_byte_read_waits_for_data_and_takes_none()
+    {
+        // SocketsHttpHandler waits for a response with a read of no bytes; answered at once it would spin, and a read that
+        // took a byte would lose it.
+        await using var app = OpenSslEndpoint.Start();
+        using var context = OpenSslClientExchange.NewContext();
+        using var connection = OpenSslClientConnection.Create(context, NewSocket(), app.EndPoint, OpenSslClientExchange.HostName);
+        await connection.HandshakeAsync(default, Timeout);
+
+        // Nothing but the server's ticket can come before the request: the read must still be waiting.
+        var waiting = connection.ReadAsync(Memory<byte>.Empty, Timeout).AsTask();
+        var pendingBeforeRequest = !waiting.IsCompleted;
+        await connection.WriteAsync("GET /tls HTTP/1.1\r\nHost: kestreltfo.test\r\nConnection: close\r\n\r\n"u8.ToArray(), Timeout);
+        var zero = await waiting.WaitAsync(TimeSpan.FromSeconds(30), Timeout);
+        var buffer = new byte[5];
+        var read = await connection.ReadAsync(buffer, Timeout);
+
+        Assert.True(pendingBeforeRequest);
+        Assert.Equal(0, zero);
+        Assert.Equal("HTTP/"u8.ToArray(), buffer[..read]);
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task A_session_is_used_once()
     {
         using var server = await OpenSslServerTool.StartAsync(Loopback.NextAddress(), 0, earlyData: true, Timeout);

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using KestrelTfo.Client;
+using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.LatencyBenchmark;
+using KestrelTfo.NetEmu;
+using KestrelTfo.TestApp;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KestrelTfo.FunctionalTests.WanLink;
+
+/// <summary>
+/// Counts round trips over an emulated link, from the segments it carried, of HttpClient with
+/// <see cref="FastOpenHttpsHandler"/> against a KestrelTfo endpoint that accepts early data: once the handler holds a
+/// ticket and the kernel a cookie, a new connection's GET rides in the SYN with the ClientHello and is answered in one
+/// round trip; a POST waits for the handshake and takes two.
+/// </summary>
+[Collection(nameof(RoundTripTimingTests))]
+[SupportedOSPlatform("linux")]
+public sealed class HttpClientEarlyDataRoundTripTests
+{
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(30);
+
+    private static CancellationToken Timeout => TestContext.Current.CancellationToken;
+
+    [Fact(Timeout = Limits.LongTest)]
+    public async Task A_returning_HttpClients_GET_is_answered_in_one_round_trip_and_its_POST_in_two()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        // As in TlsEarlyDataRoundTripTests: long enough that a busy machine's pauses cause no retransmission.
+        using var link = LinkEnvironment.Start(new EmulatedLinkOptions { TraceCapacity = 4096 }.WithRoundTripTime(TimeSpan.FromMilliseconds(200)));
+        await using var app = new KestrelAppFactory<Program>(listen: options => options.Listen(link.ServerAddress, 0, listen =>
+            listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = TestCertificate.Instance }, earlyData: true)));
+        Socket? last = null;
+        var connector = new FastOpenConnector(new FastOpenConnectOptions { TlsEarlyData = true, CreateSocket = _ => last = link.CreateClientSocket() });
+        var inner = new SocketsHttpHandler();
+        inner.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => TestCertificate.IsTheOne(certificate);
+        using var handler = new FastOpenHttpsHandler(inner, connector);
+        using var client = new HttpClient(handler);
+        var origin = new Uri($"https://{app.EndPoint}");
+
+        async Task<FirstByteTiming> TimeAsync(HttpMethod method, string path)
+        {
+            using var request = new HttpRequestMessage(method, new Uri(origin, path));
+            request.Headers.ConnectionClose = true;
+            if (method == HttpMethod.Post)
+            {
+                request.Content = new StringContent("amount=1000");
+            }
+
+            var opened = Stopwatch.GetTimestamp();
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Timeout);
+            var firstByte = Stopwatch.GetTimestamp();
+            var port = ((IPEndPoint)last!.LocalEndPoint!).Port;
+            response.EnsureSuccessStatusCode();
+            await response.Content.CopyToAsync(Stream.Null, Timeout);
+
+            // Each connection's ticket, for the next one: after a response from early data it comes a round trip later.
+            Assert.True(await Bounded.UntilAsync(() => handler.StoredSessions == 1, s_limit, Timeout));
+            return new FirstByteTiming(opened, firstByte, port);
+        }
+
+        var first = await TimeAsync(HttpMethod.Get, "/visit");
+        var earlyGet = await TimeAsync(HttpMethod.Get, "/visit");
+        var post = await TimeAsync(HttpMethod.Post, "/transfer");
+        var trace = link.Trace!.Drain();
+
+        Assert.Equal(0, link.Trace.Missed);
+        Assert.Equal(3, RoundTrips.Of(first, trace));
+        Assert.Equal(1, RoundTrips.Of(earlyGet, trace));
+        Assert.Equal(2, RoundTrips.Of(post, trace));
+        var ledger = app.Services.GetRequiredService<RequestLedger>();
+        Assert.Equal((2, 1), (ledger.Visits, ledger.Transfers.Count));
+    }
+}
