@@ -3,10 +3,17 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace KestrelTfo.FunctionalTests.Infrastructure;
 
-/// <summary>A self-signed server certificate made at test time, which test clients trust by its thumbprint alone.</summary>
+/// <summary>
+/// A self-signed server certificate made at test time, which test clients trust by its thumbprint alone; and other
+/// certificates made the same way, for tests of what a client accepts.
+/// </summary>
 internal static class TestCertificate
 {
-    private static readonly Lazy<X509Certificate2> s_certificate = new(Create);
+    public const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
+    public const string ClientAuthentication = "1.3.6.1.5.5.7.3.2";
+
+    private static readonly Lazy<X509Certificate2> s_certificate = new(() =>
+        Make("CN=KestrelTfo test server", DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1)));
 
     public static X509Certificate2 Instance => s_certificate.Value;
 
@@ -22,13 +29,38 @@ internal static class TestCertificate
         return path;
     }
 
-    private static X509Certificate2 Create()
+    /// <summary>
+    /// A new certificate with its private key, valid from <paramref name="notBefore"/> to <paramref name="notAfter"/>:
+    /// self-signed, or signed by <paramref name="issuer"/> (which must hold its key); a certificate authority, or an end
+    /// entity for <paramref name="usage"/>, naming <paramref name="dnsName"/> when given.
+    /// </summary>
+    public static X509Certificate2 Make(
+        string subject, DateTimeOffset notBefore, DateTimeOffset notAfter, X509Certificate2? issuer = null, bool authority = false,
+        string? dnsName = null, string usage = ServerAuthentication)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=KestrelTfo test server", key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(authority, false, 0, authority));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        if (authority)
+        {
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        }
+        else
+        {
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], false));
+        }
+
+        if (dnsName is not null)
+        {
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddDnsName(dnsName);
+            request.CertificateExtensions.Add(names.Build());
+        }
+
+        using var certificate = issuer is null
+            ? request.CreateSelfSigned(notBefore, notAfter)
+            : request.Create(issuer, notBefore, notAfter, RandomNumberGenerator.GetBytes(16)).CopyWithPrivateKey(key);
 
         // Round-tripped through PKCS#12 so the private key is one TLS can use on every platform.
         return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);

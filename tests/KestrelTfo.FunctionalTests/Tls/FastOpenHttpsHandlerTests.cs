@@ -199,20 +199,21 @@ public sealed class FastOpenHttpsHandlerTests
         Assert.Single(client.Inner.CookieContainer.GetCookies(origin));
     }
 
-    public static TheoryData<string> CertificateChecks => ["system trust", "callback refuses", "custom root, name mismatch"];
+    public static TheoryData<string> CertificateChecks => ["untrusted", "callback refuses", "custom root, name mismatch", "expired", "revocation unknown"];
 
     [Theory(Timeout = Limits.Test)]
     [MemberData(nameof(CertificateChecks))]
     public async Task A_certificate_check_sees_and_fails_as_SslStreams_does(string check)
     {
-        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true);
+        var (serverCertificate, configure) = CertificateCase(check);
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true, certificate: serverCertificate);
         var uri = new Uri(OpenSslEndpoint.BaseAddress(app), "/tls");
         var seenByPlain = new List<SslPolicyErrors>();
         var seenByOwn = new List<SslPolicyErrors>();
         using var plain = new SocketsHttpHandler();
-        Configure(plain, check, seenByPlain);
+        configure(plain, seenByPlain);
         using var plainClient = new HttpClient(plain);
-        using var client = new EarlyDataHttpClient(handler => Configure(handler, check, seenByOwn));
+        using var client = new EarlyDataHttpClient(handler => configure(handler, seenByOwn));
 
         var expected = await Assert.ThrowsAsync<HttpRequestException>(() => plainClient.GetAsync(uri, Timeout));
         var actual = await Assert.ThrowsAsync<HttpRequestException>(() => client.Client.GetAsync(uri, Timeout));
@@ -223,10 +224,7 @@ public sealed class FastOpenHttpsHandlerTests
         Assert.IsType<AuthenticationException>(expected.InnerException);
         Assert.IsType<AuthenticationException>(actual.InnerException);
         Assert.Equal(seenByPlain, seenByOwn);
-        if (check != "system trust")
-        {
-            Assert.Equal(expected.InnerException!.Message, actual.InnerException!.Message);
-        }
+        Assert.Equal(expected.InnerException!.Message, actual.InnerException!.Message);
     }
 
     [Fact(Timeout = Limits.Test)]
@@ -268,28 +266,54 @@ public sealed class FastOpenHttpsHandlerTests
         Assert.Equal(1, server.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "accepted")));
     }
 
-    private static void Configure(SocketsHttpHandler handler, string check, List<SslPolicyErrors> seen)
+    /// <summary>The server's certificate for a case, and how a client is set up to check it (recording what its callback saw).</summary>
+    private static (X509Certificate2 Server, Action<SocketsHttpHandler, List<SslPolicyErrors>> Configure) CertificateCase(string check)
     {
+        var now = DateTimeOffset.UtcNow;
+        void Recording(SocketsHttpHandler handler, List<SslPolicyErrors> seen) =>
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, errors) =>
+            {
+                seen.Add(errors);
+                return errors == SslPolicyErrors.None;
+            };
+
+        void Trusting(SocketsHttpHandler handler, X509Certificate2 root, X509RevocationMode revocation = X509RevocationMode.NoCheck)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = null;
+            handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { root },
+                RevocationMode = revocation,
+            };
+        }
+
         switch (check)
         {
             case "callback refuses":
-                handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, errors) =>
+                return (TestCertificate.Instance, (handler, seen) => handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, errors) =>
                 {
                     seen.Add(errors);
                     return false;
-                };
-                break;
+                });
             case "custom root, name mismatch":
-                handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, CustomTrustStore = { TestCertificate.Instance } };
-                handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, errors) =>
+                return (TestCertificate.Instance, (handler, seen) =>
                 {
-                    seen.Add(errors);
-                    return errors == SslPolicyErrors.None;
-                };
-                break;
+                    Trusting(handler, TestCertificate.Instance);
+                    Recording(handler, seen);
+                });
+            case "expired":
+                var expired = TestCertificate.Make("CN=expired", now.AddDays(-2), now.AddDays(-1));
+                return (expired, (handler, _) => Trusting(handler, expired));
+            case "revocation unknown":
+                // Issued by an authority the client trusts, for the address it connects to, but with no way to learn
+                // whether it was revoked, and the client asks.
+                var authority = TestCertificate.Make("CN=KestrelTfo test authority", now.AddDays(-1), now.AddDays(1), authority: true);
+                var leaf = TestCertificate.Make("CN=KestrelTfo test leaf", now.AddDays(-1), now.AddDays(1), issuer: authority);
+                return (leaf, (handler, _) => Trusting(handler, authority, X509RevocationMode.Online));
             default:
-                handler.SslOptions.RemoteCertificateValidationCallback = null;
-                break;
+                // The system's trust store, which holds no certificate a test made.
+                return (TestCertificate.Instance, (handler, _) => handler.SslOptions.RemoteCertificateValidationCallback = null);
         }
     }
 

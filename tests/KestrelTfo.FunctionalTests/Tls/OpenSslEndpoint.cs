@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
 using KestrelTfo.FunctionalTests.Infrastructure;
 using KestrelTfo.TestApp;
 using Microsoft.AspNetCore.Hosting;
@@ -39,10 +40,11 @@ internal static class OpenSslEndpoint
 
     /// <summary>
     /// The test app on the TLS layer with TLS 1.3 early data on or off, at <paramref name="at"/> (a loopback address of
-    /// its own when null), with the ticket key, clock and early-data limit given.
+    /// its own when null), with the ticket key, clock, early-data limit and certificate (<see cref="TestCertificate"/>) given.
     /// </summary>
     public static KestrelAppFactory<Program> StartEarlyData(
-        bool earlyData, IPEndPoint? at = null, TimeSpan? handshakeTimeout = null, string? ticketKey = null, TimeProvider? time = null, int? maxEarlyData = null) =>
+        bool earlyData, IPEndPoint? at = null, TimeSpan? handshakeTimeout = null, string? ticketKey = null, TimeProvider? time = null, int? maxEarlyData = null,
+        X509Certificate2? certificate = null) =>
         new(
             settings: new Dictionary<string, string?>
             {
@@ -53,7 +55,7 @@ internal static class OpenSslEndpoint
             listen: options => options.Listen(at ?? new IPEndPoint(Loopback.NextAddress(), 0), listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseOpenSslHttps(new() { ServerCertificate = TestCertificate.Instance, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) }, earlyData);
+                listen.UseOpenSslHttps(new() { ServerCertificate = certificate ?? TestCertificate.Instance, HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10) }, earlyData);
             }));
 
     /// <summary>The transport's and the TLS layer's measurements in <paramref name="app"/>.</summary>

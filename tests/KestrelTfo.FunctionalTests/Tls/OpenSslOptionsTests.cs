@@ -138,12 +138,6 @@ public sealed class OpenSslOptionsTests
         return handler;
     }
 
-    private static X509Certificate2 ClientCertificate(string subject)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
-    }
+    private static X509Certificate2 ClientCertificate(string subject) =>
+        TestCertificate.Make(subject, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), usage: TestCertificate.ClientAuthentication);
 }
