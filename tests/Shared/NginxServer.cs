@@ -32,7 +32,7 @@ namespace KestrelTfo.Testing;
 /// </remarks>
 /// <example>
 /// <code>
-/// await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: true, cancellationToken);
+/// await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: true, cancellationToken: cancellationToken);
 /// // ... requests to nginx.Url (https://198.18.x.y:port/) ...
 /// var requests = await nginx.ReadAccessLogAsync(atLeast: 2, cancellationToken);
 /// Assert.True(requests[1].EarlyData);
@@ -94,9 +94,15 @@ internal sealed partial class NginxServer : IAsyncDisposable
     /// <param name="address">Where to listen, on a port the kernel has free there.</param>
     /// <param name="certificate">The server's certificate, with its ECDSA or RSA private key; nginx gets copies as PEM files.</param>
     /// <param name="earlyData">Whether nginx accepts TLS 1.3 early data (<c>ssl_early_data on</c>).</param>
+    /// <param name="keepAliveTimeout">
+    /// How long nginx keeps an idle connection open (<c>keepalive_timeout</c>); null: nginx's default, 75 s. A client
+    /// that reads to the server's close without asking it to close (nginx sends no ticket on a connection it closes
+    /// while its handshake is unfinished, as after answering <c>Connection: close</c> from early data) waits this long.
+    /// </param>
     /// <param name="cancellationToken">Ends the wait for nginx to listen.</param>
     /// <exception cref="InvalidOperationException">nginx is not installed, or exited or did not listen within 20 s (the message has its error log).</exception>
-    public static async Task<NginxServer> StartAsync(IPAddress address, X509Certificate2 certificate, bool earlyData = true, CancellationToken cancellationToken = default)
+    public static async Task<NginxServer> StartAsync(
+        IPAddress address, X509Certificate2 certificate, bool earlyData = true, TimeSpan? keepAliveTimeout = null, CancellationToken cancellationToken = default)
     {
         RequireEnvironment();
         var executable = Executable ?? throw new InvalidOperationException(UnavailableReason);
@@ -113,7 +119,7 @@ internal sealed partial class NginxServer : IAsyncDisposable
 
             var endPoint = new IPEndPoint(address, FreePort(address));
             var configuration = Path.Combine(directory, "nginx.conf");
-            await File.WriteAllTextAsync(configuration, Configuration(directory, endPoint, earlyData), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(configuration, Configuration(directory, endPoint, earlyData, keepAliveTimeout ?? TimeSpan.FromSeconds(75)), cancellationToken).ConfigureAwait(false);
 
             // -e: nginx opens its error log before it reads the configuration; -p: relative paths stay in the directory.
             process = ChildProcess.Start(executable, ["-p", directory + "/", "-e", Path.Combine(directory, ErrorLogFile), "-c", configuration], workingDirectory: directory);
@@ -192,7 +198,7 @@ internal sealed partial class NginxServer : IAsyncDisposable
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
-    private static string Configuration(string directory, IPEndPoint endPoint, bool earlyData)
+    private static string Configuration(string directory, IPEndPoint endPoint, bool earlyData, TimeSpan keepAliveTimeout)
     {
         string In(string name) => $"\"{Path.Combine(directory, name)}\"";
         return string.Create(CultureInfo.InvariantCulture, $$"""
@@ -218,6 +224,7 @@ internal sealed partial class NginxServer : IAsyncDisposable
                 # Read by NginxRequest.Parse: an empty variable is logged as "-".
                 log_format kestreltfo '$request_method $request_uri $status $ssl_protocol $ssl_early_data $ssl_session_reused';
                 access_log {{In(AccessLogFile)}} kestreltfo;
+                keepalive_timeout {{(long)keepAliveTimeout.TotalMilliseconds}}ms;
 
                 server {
                     listen {{endPoint}} ssl http2 fastopen=256;
