@@ -22,7 +22,7 @@ public sealed class NginxFixtureTests
     public async Task A_resumed_connection_s_GET_in_early_data_is_answered_and_logged_as_early_data()
     {
         using var link = Link();
-        await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: true, Timeout);
+        await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: true, cancellationToken: Timeout);
         using var session = new SessionFile();
         using var early = new TempFile("GET /early HTTP/1.0\r\n\r\n");
 
@@ -43,7 +43,7 @@ public sealed class NginxFixtureTests
     public async Task With_early_data_off_the_tickets_allow_none_and_the_request_goes_after_the_handshake()
     {
         using var link = Link();
-        await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: false, Timeout);
+        await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: false, cancellationToken: Timeout);
         using var session = new SessionFile();
         using var early = new TempFile("GET /early HTTP/1.0\r\n\r\n");
 
