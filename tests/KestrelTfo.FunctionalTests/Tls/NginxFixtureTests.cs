@@ -11,24 +11,12 @@ namespace KestrelTfo.FunctionalTests.Tls;
 /// </summary>
 public sealed class NginxFixtureTests
 {
-    private static readonly TimeSpan s_toServer = TimeSpan.FromMilliseconds(20);
-
-    // Long enough that nginx has read and answered the early request before the client's Finished comes back.
-    private static readonly TimeSpan s_toClient = TimeSpan.FromMilliseconds(200);
-
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = Limits.LongTest)]
     public async Task A_resumed_connection_s_GET_in_early_data_is_answered_and_logged_as_early_data()
     {
-        using var link = Link();
-        await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: true, cancellationToken: Timeout);
-        using var session = new SessionFile();
-        using var early = new TempFile("GET /early HTTP/1.0\r\n\r\n");
-
-        var first = await LinkSClient.RunAsync(link, nginx.EndPoint, ["-sess_out", session.Path], "GET /first HTTP/1.0\r\n\r\n", Timeout);
-        var second = await LinkSClient.RunAsync(link, nginx.EndPoint, ["-sess_in", session.Path, "-early_data", early.Path], "", Timeout);
-        var requests = await nginx.ReadAccessLogAsync(atLeast: 2, Timeout);
+        var (first, second, requests) = await ResumeAsync(earlyData: true, afterHandshake: "");
 
         Assert.Contains("Max Early Data: 16384", first);
         Assert.Contains("Reused, TLSv1.3", second);
@@ -42,14 +30,7 @@ public sealed class NginxFixtureTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task With_early_data_off_the_tickets_allow_none_and_the_request_goes_after_the_handshake()
     {
-        using var link = Link();
-        await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: false, cancellationToken: Timeout);
-        using var session = new SessionFile();
-        using var early = new TempFile("GET /early HTTP/1.0\r\n\r\n");
-
-        var first = await LinkSClient.RunAsync(link, nginx.EndPoint, ["-sess_out", session.Path], "GET /first HTTP/1.0\r\n\r\n", Timeout);
-        var second = await LinkSClient.RunAsync(link, nginx.EndPoint, ["-sess_in", session.Path, "-early_data", early.Path], "GET /after HTTP/1.0\r\n\r\n", Timeout);
-        var requests = await nginx.ReadAccessLogAsync(atLeast: 2, Timeout);
+        var (first, second, requests) = await ResumeAsync(earlyData: false, afterHandshake: "GET /after HTTP/1.0\r\n\r\n");
 
         Assert.Contains("Max Early Data: 0", first);
         Assert.Contains("Reused, TLSv1.3", second);
@@ -59,6 +40,25 @@ public sealed class NginxFixtureTests
             requests);
     }
 
-    private static EmulatedLink Link() =>
-        LinkEnvironment.Start(new EmulatedLinkOptions { ToServer = { Delay = s_toServer }, ToClient = { Delay = s_toClient } });
+    /// <summary>
+    /// nginx over a link of the test's own, and two s_client connections to it: the first saves its session, the second
+    /// resumes it, with <c>GET /early</c> as early data where the ticket allows and <paramref name="afterHandshake"/> after
+    /// the handshake. Both outputs, and the requests nginx logged.
+    /// </summary>
+    private static async Task<(string First, string Second, IReadOnlyList<NginxRequest> Requests)> ResumeAsync(bool earlyData, string afterHandshake)
+    {
+        // Toward the client, long enough that nginx has read and answered the early request before the Finished comes.
+        using var link = LinkEnvironment.Start(new EmulatedLinkOptions
+        {
+            ToServer = { Delay = TimeSpan.FromMilliseconds(20) },
+            ToClient = { Delay = TimeSpan.FromMilliseconds(200) },
+        });
+        await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData, cancellationToken: Timeout);
+        using var session = new SessionFile();
+        using var early = new TempFile("GET /early HTTP/1.0\r\n\r\n");
+
+        var first = await LinkSClient.RunAsync(link, nginx.EndPoint, ["-sess_out", session.Path], "GET /first HTTP/1.0\r\n\r\n", Timeout);
+        var second = await LinkSClient.RunAsync(link, nginx.EndPoint, ["-sess_in", session.Path, "-early_data", early.Path], afterHandshake, Timeout);
+        return (first, second, await nginx.ReadAccessLogAsync(atLeast: 2, Timeout));
+    }
 }
