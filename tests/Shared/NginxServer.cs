@@ -52,6 +52,7 @@ internal sealed partial class NginxServer : IAsyncDisposable
     private readonly ChildProcess _process;
     private readonly string _directory;
     private readonly PosixSignalRegistration[] _signals;
+    private int _stopped;
 
     private NginxServer(ChildProcess process, string directory, IPEndPoint endPoint, bool earlyData)
     {
@@ -61,7 +62,7 @@ internal sealed partial class NginxServer : IAsyncDisposable
         EarlyData = earlyData;
         // A run ended with Ctrl+C or SIGTERM ends without disposing anything: nginx, in the foreground of no terminal,
         // would outlive it. The handler does not cancel the signal, so the process then ends as it would have.
-        _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(signal => PosixSignalRegistration.Create(signal, _ => _process.Dispose()))];
+        _signals = [.. new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(signal => PosixSignalRegistration.Create(signal, _ => Stop()))];
     }
 
     /// <summary>The nginx binary (Debian puts it in /usr/sbin, which a user's PATH may lack); null when there is none.</summary>
@@ -162,8 +163,7 @@ internal sealed partial class NginxServer : IAsyncDisposable
             signal.Dispose();
         }
 
-        _process.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        Stop();
         return ValueTask.CompletedTask;
     }
 
@@ -172,6 +172,16 @@ internal sealed partial class NginxServer : IAsyncDisposable
     /// (NginxServer.Requirements.cs), a tool that compiles this file in checks <see cref="UnavailableReason"/> itself.
     /// </summary>
     static partial void RequireEnvironment();
+
+    /// <summary>Once, from whichever comes first: the caller's dispose or a signal's handler.</summary>
+    private void Stop()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 0)
+        {
+            _process.Dispose();
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
 
     private List<NginxRequest> Requests() =>
         [.. ReadShared(Path.Combine(_directory, AccessLogFile)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(NginxRequest.Parse)];
