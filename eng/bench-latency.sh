@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Time to first response byte on new connections over an emulated WAN link (RTT 10, 50, 100 ms): Kestrel's default
 # transport vs KestrelTfo (Flag, and Defer with its kernel filter), plain and TFO clients, HTTP/1.1, HTTPS (TLS 1.3)
-# and gRPC, and through a YARP proxy with a second link to its backend (RTT --backend-rtt, else the same). Root only.
+# and gRPC, TLS 1.3 early data on KestrelTfo's TLS layer and on nginx (fastopen, ssl_early_data; Debian's package,
+# installed when missing), and through a YARP proxy with a second link to its backend (RTT --backend-rtt, else the same).
+# Root only.
 #   eng/bench-latency.sh [--rtt 10,50,100] [--backend-rtt MS] [--connections 40] [--warmup 10] [--output artifacts/latency]
 # Builds in Release, then runs inside a private network namespace (unshare -n) with loopback up and
 # net.ipv4.tcp_fastopen=3, so the host's network is never touched, with real-time round-robin scheduling (see below).
@@ -15,6 +17,10 @@ if [[ "${1:-}" != "--in-netns" ]]; then
     if [[ $(id -u) -ne 0 ]]; then
         echo "bench-latency: needs root (network namespaces and TUN devices); run it with sudo" >&2
         exit 2
+    fi
+    # nginx is the reference server of the early-data rows; Debian puts it in /usr/sbin.
+    if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+        apt-get update -qq && apt-get install -y -qq nginx >/dev/null
     fi
     dotnet build eng/KestrelTfo.LatencyBenchmark -c Release -nologo -v quiet
     exec unshare --net -- "$0" --in-netns "$@"

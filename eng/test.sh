@@ -15,9 +15,11 @@ tests=(KestrelTfo.Tests KestrelTfo.FunctionalTests KestrelTfo.Eng.Tests)
 
 if [[ "${1:-}" != "--in-netns" ]]; then
     # The Debian packages the tests drive: ip (namespaces, links), curl (a TCP Fast Open client from outside .NET),
-    # nft (the DNAT balancers of the fleet tests), openssl (s_client, an interop client of the TLS layer).
-    if [[ $(id -u) -eq 0 ]] && { ! command -v ip || ! command -v curl || ! command -v nft || ! command -v openssl; } >/dev/null; then
-        apt-get update -qq && apt-get install -y -qq iproute2 curl nftables openssl >/dev/null
+    # nft (the DNAT balancers of the fleet tests), openssl (s_client, an interop client of the TLS layer), nginx (the
+    # reference HTTPS server with TCP Fast Open and TLS 1.3 early data that clients are tried against: NginxServer;
+    # Debian puts it in /usr/sbin).
+    if [[ $(id -u) -eq 0 ]] && { ! command -v ip || ! command -v curl || ! command -v nft || ! command -v openssl || ! command -v nginx; } >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq iproute2 curl nftables openssl nginx >/dev/null
     fi
 
     # Restore and build before entering the namespace: it has no route to the package feed.

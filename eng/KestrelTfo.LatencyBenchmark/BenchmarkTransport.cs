@@ -14,4 +14,10 @@ internal enum BenchmarkTransport
     /// the client's kernel sends it again after the handshake and plaintext requests take the default's round trips.
     /// </summary>
     FastOpenDefer,
+
+    /// <summary>
+    /// Not Kestrel: nginx 1.22 (Debian's, on OpenSSL 3) with <c>listen ... fastopen=256</c> and <c>ssl_early_data on</c>,
+    /// the server whose one round trip for a returning client's GET KestrelTfo is compared with (see NginxServer).
+    /// </summary>
+    Nginx,
 }

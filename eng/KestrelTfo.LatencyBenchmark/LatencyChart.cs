@@ -8,7 +8,7 @@ namespace KestrelTfo.LatencyBenchmark;
 /// <summary>
 /// The run as one picture: median time to the first response byte against the RTT, for Kestrel's default transport
 /// and KestrelTfo, over HTTP/1.1 and TLS 1.3, with the raw-socket clients (the default transport's plain one, and
-/// KestrelTfo's TFO one). OxyPlot's SVG exporter is plain .NET (text measured with built-in font metrics, see
+/// KestrelTfo's TFO one), and TLS 1.3 early data on KestrelTfo's TLS layer and on nginx. OxyPlot's SVG exporter is plain .NET (text measured with built-in font metrics, see
 /// <see cref="PixelTextMeasurer"/>), so it draws on a machine without native graphics libraries.
 /// </summary>
 internal static class LatencyChart
@@ -49,6 +49,7 @@ internal static class LatencyChart
             (BenchmarkTransport.Default, false, BenchmarkProtocol.Https, "TLS 1.3, Kestrel default, plain client", OxyColor.FromRgb(0xd6, 0x27, 0x28), LineStyle.Dash),
             (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.Https, "TLS 1.3, KestrelTfo, TFO client", OxyColor.FromRgb(0x1f, 0x77, 0xb4), LineStyle.Dash),
             (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.HttpsOpenSslEarlyData, "TLS 1.3 + early data (GET), KestrelTfo's TLS layer, TFO client", OxyColor.FromRgb(0x2c, 0xa0, 0x2c), LineStyle.Dash),
+            (BenchmarkTransport.Nginx, true, BenchmarkProtocol.HttpsOpenSslEarlyData, "TLS 1.3 + early data (GET), nginx, TFO client", OxyColor.FromRgb(0x94, 0x67, 0xbd), LineStyle.Dot),
             (BenchmarkTransport.Default, false, BenchmarkProtocol.Http1, "HTTP/1.1, Kestrel default, plain client", OxyColor.FromRgb(0xd6, 0x27, 0x28), LineStyle.Solid),
             (BenchmarkTransport.FastOpen, true, BenchmarkProtocol.Http1, "HTTP/1.1, KestrelTfo, TFO client", OxyColor.FromRgb(0x1f, 0x77, 0xb4), LineStyle.Solid),
         };

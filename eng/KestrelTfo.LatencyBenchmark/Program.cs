@@ -4,10 +4,12 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.NetEmu;
+using KestrelTfo.Testing;
 
 // Time to first response byte on new connections over an emulated WAN link: Kestrel's default transport with a
 // plain and a TFO client, and KestrelTfo (under Flag, and under Defer with its kernel filter) with a TFO client, over
-// HTTP/1.1, HTTPS (TLS 1.3) and gRPC; and the same through a YARP proxy with a second link behind it. Run it through
+// HTTP/1.1, HTTPS (TLS 1.3) and gRPC; TLS 1.3 early data on KestrelTfo's TLS layer and on nginx; and the same through
+// a YARP proxy with a second link behind it. Run it through
 // eng/bench-latency.sh, which builds it in Release and runs it as root in a private network namespace.
 const string Usage = "usage: eng/bench-latency.sh [--rtt 10,50,100] [--backend-rtt MS] [--connections 40] [--warmup 10] [--output artifacts/latency]";
 var names = args.Chunk(2).Select(pair => pair[0]).ToArray();
@@ -62,6 +64,13 @@ if (Environment.GetEnvironmentVariable("KESTRELTFO_BENCH_NETNS") is not { Length
     return 2;
 }
 
+// nginx is the reference server of the early-data rows (eng/bench-latency.sh installs Debian's package).
+if (NginxServer.UnavailableReason is { } nginxUnavailable)
+{
+    Console.Error.WriteLine($"bench-latency: {nginxUnavailable}");
+    return 2;
+}
+
 // BENCH_SHALLOW_IDLE=0 measures with the CPUs' deep idle states allowed (see ShallowCpuIdle).
 string? idleReason = "BENCH_SHALLOW_IDLE=0";
 using var shallowIdle = Environment.GetEnvironmentVariable("BENCH_SHALLOW_IDLE") == "0" ? null : ShallowCpuIdle.TryHold(out idleReason);
@@ -85,8 +94,15 @@ using var earlyData = new OpenSslFirstByteClient(fastOpen: false, post: false, "
 using var earlyDataFastOpen = new OpenSslFirstByteClient(fastOpen: true, post: false, "/", certificate);
 using var earlyDataPost = new OpenSslFirstByteClient(fastOpen: true, post: true, "/", certificate);
 
+// The same client against nginx, with tickets of its own (its store keeps them by server name and port, which could
+// meet KestrelTfo's), leaving the connection for nginx to close: nginx sends no ticket on a connection it closes while
+// the handshake is unfinished, as it does right after answering an early GET that says Connection: close.
+using var nginxEarlyDataFastOpen = new OpenSslFirstByteClient(fastOpen: true, post: false, "/", certificate, keepAlive: true);
+using var nginxEarlyData = new OpenSslFirstByteClient(fastOpen: false, post: false, "/", certificate, keepAlive: true);
+
 const int TraceCapacity = 4096;
 var results = new List<ScenarioResult>();
+var nginxLogs = new List<string>();
 foreach (var rtt in rtts)
 {
     var behindRtt = backendRtt ?? rtt;
@@ -104,6 +120,7 @@ foreach (var rtt in rtts)
     using var defaultBackendLink = Link(behindRtt, LinkSide.Client);
     using var fastOpenProxyLink = Link(rtt);
     using var fastOpenBackendLink = Link(behindRtt, LinkSide.Client);
+    using var nginxLink = Link(rtt);
     await using var defaultServer = await BenchmarkServer.StartAsync(defaultLink.ServerAddress, BenchmarkTransport.Default, certificate);
     await using var fastOpenServer = await BenchmarkServer.StartAsync(fastOpenLink.ServerAddress, BenchmarkTransport.FastOpen, certificate);
     await using var deferServer = await BenchmarkServer.StartAsync(deferLink.ServerAddress, BenchmarkTransport.FastOpenDefer, certificate);
@@ -111,6 +128,10 @@ foreach (var rtt in rtts)
     await using var fastOpenBackend = await BenchmarkServer.StartAsync(fastOpenBackendLink.ServerAddress, BenchmarkTransport.FastOpen, certificate, behind: fastOpenBackendLink);
     await using var defaultProxy = await ProxyServer.StartAsync(defaultProxyLink.ServerAddress, fastOpen: false, certificate, defaultBackend.Http);
     await using var fastOpenProxy = await ProxyServer.StartAsync(fastOpenProxyLink.ServerAddress, fastOpen: true, certificate, fastOpenBackend.Http);
+    // A child process in this namespace, killed when the round ends, however it ends. It closes an idle connection once
+    // the client's Finished has come back (a round trip after the response) and the next ticket has gone out.
+    var nginxKeepAlive = TimeSpan.FromMilliseconds(2 * rtt + 100);
+    await using var nginx = await NginxServer.StartAsync(nginxLink.ServerAddress, certificate, earlyData: true, keepAliveTimeout: nginxKeepAlive);
     using var defaultPath = new PathRoundTripProbe(defaultLink);
     using var fastOpenPath = new PathRoundTripProbe(fastOpenLink);
     using var deferPath = new PathRoundTripProbe(deferLink);
@@ -118,7 +139,8 @@ foreach (var rtt in rtts)
     using var defaultBackendPath = new PathRoundTripProbe(defaultBackendLink);
     using var fastOpenProxyPath = new PathRoundTripProbe(fastOpenProxyLink);
     using var fastOpenBackendPath = new PathRoundTripProbe(fastOpenBackendLink);
-    PathRoundTripProbe[] paths = [defaultPath, fastOpenPath, deferPath, defaultProxyPath, defaultBackendPath, fastOpenProxyPath, fastOpenBackendPath];
+    using var nginxPath = new PathRoundTripProbe(nginxLink);
+    PathRoundTripProbe[] paths = [defaultPath, fastOpenPath, deferPath, defaultProxyPath, defaultBackendPath, fastOpenProxyPath, fastOpenBackendPath, nginxPath];
 
     var cases = new List<Case>();
     foreach (var protocol in new[] { BenchmarkProtocol.Http1, BenchmarkProtocol.Https })
@@ -148,6 +170,12 @@ foreach (var rtt in rtts)
         cases.Add(new Case(new Scenario(BenchmarkTransport.FastOpen, client, BenchmarkProtocol.HttpsOpenSslEarlyData), fastOpenLink, fastOpenPath, fastOpenServer.HttpsOpenSslEarlyData));
     }
 
+    // nginx with fastopen and ssl_early_data, the same GET from the same client: the reference for those two rows.
+    foreach (var client in new[] { nginxEarlyDataFastOpen, nginxEarlyData })
+    {
+        cases.Add(new Case(new Scenario(BenchmarkTransport.Nginx, client, BenchmarkProtocol.HttpsOpenSslEarlyData), nginxLink, nginxPath, nginx.EndPoint));
+    }
+
     cases.Add(new Case(new Scenario(BenchmarkTransport.Default, grpc, BenchmarkProtocol.Grpc), defaultLink, defaultPath, defaultServer.Grpc));
     cases.Add(new Case(new Scenario(BenchmarkTransport.FastOpen, grpcFastOpen, BenchmarkProtocol.Grpc), fastOpenLink, fastOpenPath, fastOpenServer.Grpc));
     foreach (var protocol in new[] { BenchmarkProtocol.Http1, BenchmarkProtocol.Https })
@@ -160,9 +188,11 @@ foreach (var rtt in rtts)
     }
 
     // A bound for a stalled run: twice the round trips one round needs without TFO (a probe takes two: its handshake
-    // and its close), plus a margin.
+    // and its close) and the waits for nginx to close its connections, plus a margin.
     var roundTrips = cases.Sum(measured => measured.Scenario.MostRoundTrips) + 2 * paths.Length;
-    using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds((warmup + connections) * 2 * roundTrips * (Math.Max(rtt, behindRtt) + 1)) + TimeSpan.FromMinutes(2));
+    var nginxCases = cases.Count(measured => measured.Scenario.Transport == BenchmarkTransport.Nginx);
+    using var timeout = new CancellationTokenSource(
+        TimeSpan.FromMilliseconds((warmup + connections) * 2 * roundTrips * (Math.Max(rtt, behindRtt) + 1)) + (warmup + connections) * 2 * nginxCases * nginxKeepAlive + TimeSpan.FromMinutes(2));
 
     Console.WriteLine($"RTT {rtt} ms (proxy to backend {behindRtt} ms): {warmup} warm-up and {connections} measured connections per scenario");
     // Interleaved, one connection at a time: every scenario sees the same moments of a busy machine.
@@ -199,10 +229,17 @@ foreach (var rtt in rtts)
 
     // The path's RTT over the whole run, warm-up included: it is the link's, not the scenarios'.
     results.AddRange(cases.Select(measured => measured.Result(rtt, behindRtt)));
+
+    // What nginx itself says it did: a GET read while the handshake was unfinished came in early data.
+    var nginxRequests = await nginx.ReadAccessLogAsync(nginxCases * (warmup + connections), timeout.Token);
+    nginxLogs.Add(string.Create(
+        CultureInfo.InvariantCulture,
+        $"RTT {rtt} ms: nginx logged {nginxRequests.Count} requests, {nginxRequests.Count(r => r.EarlyData)} of them read from TLS 1.3 early data and {nginxRequests.Count(r => r.SessionReused)} on a resumed session (warm-up included: each client's first connection has no ticket yet)"));
+    Console.WriteLine(nginxLogs[^1]);
 }
 
 var shallow = shallowIdle is not null;
-var markdown = Report.Markdown(results, connections, command, shallow);
+var markdown = Report.Markdown(results, connections, command, shallow, nginxLogs);
 await File.WriteAllTextAsync(Path.Combine(output, "latency.md"), markdown);
 await File.WriteAllTextAsync(Path.Combine(output, "latency.json"), Report.Json(results, connections, warmup, command, shallow));
 Console.WriteLine();

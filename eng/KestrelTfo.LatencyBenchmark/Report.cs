@@ -12,7 +12,8 @@ internal static class Report
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
 
-    public static string Markdown(IReadOnlyList<ScenarioResult> results, int connections, string command, bool shallowIdle)
+    /// <param name="nginxLogs">What nginx's access log said at each RTT (how many requests it read from early data).</param>
+    public static string Markdown(IReadOnlyList<ScenarioResult> results, int connections, string command, bool shallowIdle, IReadOnlyList<string> nginxLogs)
     {
         var text = new StringBuilder();
         text.AppendLine(Invariant($"Time from opening a new connection to the first response byte; median and p90 of {connections} connections per row, after warm-up (the first connection fetched the TFO cookie). `{command}`"));
@@ -65,6 +66,7 @@ internal static class Report
                 $"- RTT {result.RoundTripMilliseconds} ms (path {result.PathRoundTrip:F2} ms), {result.Scenario.ProtocolName}, {result.Scenario.Server}, {result.Scenario.Client.Name}: median {result.MedianInRoundTrips:F3} RTT, limit {result.Scenario.LimitInRoundTrips}: {off * 100:+0.0;-0.0}% ({(Math.Abs(off) <= 0.05 ? "within 5%" : "NOT within 5%")}); against the configured RTT {offConfigured * 100:+0.0;-0.0}%{baseline}"));
         }
 
+        NginxMarkdown(text, results, nginxLogs);
         ProxyMarkdown(text, results);
         return text.ToString();
     }
@@ -87,6 +89,7 @@ internal static class Report
                         BenchmarkProtocol.Http1 => "http1.1",
                         BenchmarkProtocol.Https => "https-tls13",
                         BenchmarkProtocol.HttpsOpenSsl => "https-tls13-openssl",
+                        BenchmarkProtocol.HttpsOpenSslEarlyData when result.Scenario.Transport == BenchmarkTransport.Nginx => "https-tls13-early-data",
                         BenchmarkProtocol.HttpsOpenSslEarlyData => "https-tls13-openssl-early-data",
                         _ => "grpc-h2-tls13",
                     },
@@ -118,6 +121,45 @@ internal static class Report
                 }),
             },
             s_json);
+
+    /// <summary>
+    /// nginx beside KestrelTfo: the same early-data client, the same GET, each server over a link of its own in the
+    /// same run, row against row.
+    /// </summary>
+    private static void NginxMarkdown(StringBuilder text, IReadOnlyList<ScenarioResult> results, IReadOnlyList<string> nginxLogs)
+    {
+        var nginx = results.Where(r => r.Scenario.Transport == BenchmarkTransport.Nginx).ToArray();
+        if (nginx.Length == 0)
+        {
+            return;
+        }
+
+        text.AppendLine();
+        text.AppendLine("nginx beside KestrelTfo: the project's TLS client on OpenSSL resumes with a ticket and sends `GET /` as TLS 1.3 early data (with TFO, in the SYN), to nginx (`listen ... ssl http2 fastopen=256`, `ssl_early_data on`, its answer from `return 200`) and to KestrelTfo's TLS layer with early data (the app's answer), each server over a link of its own, same run. Medians; RTT in the link's measured path.");
+        text.AppendLine();
+        text.AppendLine("| RTT | client | nginx ms | nginx RTT | KestrelTfo ms | KestrelTfo RTT | KestrelTfo − nginx ms | in server ms, nginx / KestrelTfo | in client ms, nginx / KestrelTfo |");
+        text.AppendLine("|---:|---|---:|---:|---:|---:|---:|---|---|");
+        foreach (var reference in nginx)
+        {
+            var kestrel = results.FirstOrDefault(other =>
+                other.RoundTripMilliseconds == reference.RoundTripMilliseconds && other.Scenario.Transport == BenchmarkTransport.FastOpen &&
+                other.Scenario.Protocol == reference.Scenario.Protocol && other.Scenario.Client.FastOpen == reference.Scenario.Client.FastOpen &&
+                other.Scenario.Client.AnsweredFromEarlyData == reference.Scenario.Client.AnsweredFromEarlyData);
+            if (kestrel is null)
+            {
+                continue;
+            }
+
+            text.AppendLine(Invariant(
+                $"| {reference.RoundTripMilliseconds} ms | {reference.Scenario.Client.Name} | {reference.Median:F1} | {reference.MedianInRoundTrips:F2} | {kestrel.Median:F1} | {kestrel.MedianInRoundTrips:F2} | {kestrel.Median - reference.Median:+0.00;-0.00} | {Milliseconds(reference.ServerMedian)} / {Milliseconds(kestrel.ServerMedian)} | {Milliseconds(reference.ClientMedian)} / {Milliseconds(kestrel.ClientMedian)} |"));
+        }
+
+        text.AppendLine();
+        foreach (var log in nginxLogs)
+        {
+            text.AppendLine(Invariant($"- {log}"));
+        }
+    }
 
     /// <summary>
     /// The proxied rows: a new client connection through YARP over a new backend connection, with each connection's

@@ -15,6 +15,7 @@ internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient C
     {
         BenchmarkTransport.Default => Proxied ? "Kestrel default → Kestrel default" : "Kestrel default",
         BenchmarkTransport.FastOpen => Proxied ? "KestrelTfo + UseFastOpen → KestrelTfo" : "KestrelTfo",
+        BenchmarkTransport.Nginx => "nginx (fastopen, ssl_early_data)",
         _ => "KestrelTfo, Defer",
     };
 
@@ -23,7 +24,8 @@ internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient C
         BenchmarkProtocol.Http1 => "HTTP/1.1",
         BenchmarkProtocol.Https => "HTTPS (TLS 1.3)",
         BenchmarkProtocol.HttpsOpenSsl => "HTTPS (TLS 1.3), OpenSSL layer",
-        BenchmarkProtocol.HttpsOpenSslEarlyData => "HTTPS (TLS 1.3), OpenSSL layer, early data",
+        // nginx terminates TLS on OpenSSL too, but not on KestrelTfo's layer.
+        BenchmarkProtocol.HttpsOpenSslEarlyData => Transport == BenchmarkTransport.Nginx ? "HTTPS (TLS 1.3), early data" : "HTTPS (TLS 1.3), OpenSSL layer, early data",
         _ => "gRPC (HTTP/2, TLS 1.3)",
     };
 
@@ -31,7 +33,8 @@ internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient C
     /// Whether the client's first flight rides in the SYN: a TFO client, a server that takes SYN data, and (under Defer,
     /// whose kernel filter trims anything else) a ClientHello.
     /// </summary>
-    public bool SavesRoundTrip => Client.FastOpen && (Transport == BenchmarkTransport.FastOpen || (Transport == BenchmarkTransport.FastOpenDefer && Https));
+    public bool SavesRoundTrip =>
+        Client.FastOpen && (Transport is BenchmarkTransport.FastOpen or BenchmarkTransport.Nginx || (Transport == BenchmarkTransport.FastOpenDefer && Https));
 
     /// <summary>
     /// The fewest round trips physics allows to the first response byte (on the client's leg, for a proxied

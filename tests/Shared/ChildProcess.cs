@@ -45,6 +45,9 @@ internal sealed class ChildProcess : IDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>Whether the process has ended (a server that failed to start, before it wrote what the caller waits for).</summary>
+    public bool HasExited => _process.HasExited;
+
     public string Output => string.Join('\n', _lines);
 
     /// <summary>

@@ -14,8 +14,6 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 /// </summary>
 public sealed class OpenSslEarlyDataLinkTests
 {
-    private static readonly TimeSpan s_toolLimit = TimeSpan.FromSeconds(30);
-
     // The handshake completes when the client's Finished arrives, a round trip after its early data. Holding the
     // server-to-client direction this long gives the app all that time to answer first, so the race has one outcome.
     private static readonly TimeSpan s_toServer = TimeSpan.FromMilliseconds(20);
@@ -128,16 +126,6 @@ public sealed class OpenSslEarlyDataLinkTests
             _session.Dispose();
         }
 
-        private async Task<string> SClientAsync(string[] session, string input)
-        {
-            var (exitCode, output) = await ChildProcess.RunAsync(
-                "nsenter",
-                [$"--net={_link.ClientNamespace}", "openssl", "s_client", "-connect", _app.EndPoint.ToString(), "-tls1_3", "-ign_eof", .. session],
-                s_toolLimit,
-                Timeout,
-                input: input);
-            Assert.True(exitCode == 0, $"openssl s_client exited {exitCode}: {output}");
-            return output;
-        }
+        private Task<string> SClientAsync(string[] session, string input) => LinkSClient.RunAsync(_link, _app.EndPoint, session, input, Timeout);
     }
 }
