@@ -100,10 +100,11 @@ internal sealed partial class NginxServer : IAsyncDisposable
     /// that reads to the server's close without asking it to close (nginx sends no ticket on a connection it closes
     /// while its handshake is unfinished, as after answering <c>Connection: close</c> from early data) waits this long.
     /// </param>
+    /// <param name="port">The port; null for one the kernel has free (a test that restarts nginx passes the first one's).</param>
     /// <param name="cancellationToken">Ends the wait for nginx to listen.</param>
     /// <exception cref="InvalidOperationException">nginx is not installed, or exited or did not listen within 20 s (the message has its error log).</exception>
     public static async Task<NginxServer> StartAsync(
-        IPAddress address, X509Certificate2 certificate, bool earlyData = true, TimeSpan? keepAliveTimeout = null, CancellationToken cancellationToken = default)
+        IPAddress address, X509Certificate2 certificate, bool earlyData = true, TimeSpan? keepAliveTimeout = null, int? port = null, CancellationToken cancellationToken = default)
     {
         RequireEnvironment();
         var executable = Executable ?? throw new InvalidOperationException(UnavailableReason);
@@ -118,7 +119,7 @@ internal sealed partial class NginxServer : IAsyncDisposable
                 await File.WriteAllTextAsync(Path.Combine(directory, "key.pem"), key.ExportPkcs8PrivateKeyPem(), cancellationToken).ConfigureAwait(false);
             }
 
-            var endPoint = new IPEndPoint(address, FreePort(address));
+            var endPoint = new IPEndPoint(address, port ?? FreePort(address));
             var configuration = Path.Combine(directory, "nginx.conf");
             await File.WriteAllTextAsync(configuration, Configuration(directory, endPoint, earlyData, keepAliveTimeout ?? TimeSpan.FromSeconds(75)), cancellationToken).ConfigureAwait(false);
 

@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
 using KestrelTfo.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -15,18 +17,22 @@ internal sealed class EarlyDataHttpClient : IDisposable
 
     /// <param name="configure">Changes the inner handler before the first request.</param>
     /// <param name="tlsEarlyData">The connector's <see cref="FastOpenConnectOptions.TlsEarlyData"/>.</param>
-    public EarlyDataHttpClient(Action<SocketsHttpHandler>? configure = null, bool tlsEarlyData = true)
+    /// <param name="createSocket">The connector's <see cref="FastOpenConnectOptions.CreateSocket"/>, such as an emulated link's client sockets.</param>
+    public EarlyDataHttpClient(Action<SocketsHttpHandler>? configure = null, bool tlsEarlyData = true, Func<IPEndPoint, Socket>? createSocket = null)
     {
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meters = _services.GetRequiredService<IMeterFactory>();
         Metrics = new MetricsCollector(meters, FastOpenClientMetrics.MeterName);
-        var connector = new FastOpenConnector(new FastOpenConnectOptions { TlsEarlyData = tlsEarlyData }, Log.Factory, meters);
+        var connector = new FastOpenConnector(new FastOpenConnectOptions { TlsEarlyData = tlsEarlyData, CreateSocket = createSocket }, Log.Factory, meters);
         Inner = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30) };
         Inner.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => TestCertificate.IsTheOne(certificate);
         configure?.Invoke(Inner);
         Inner.UseFastOpen(connector);
-        Client = new HttpClient(new FastOpenHttpsHandler(Inner, connector));
+        Handler = new FastOpenHttpsHandler(Inner, connector);
+        Client = new HttpClient(Handler);
     }
+
+    public FastOpenHttpsHandler Handler { get; }
 
     public SocketsHttpHandler Inner { get; }
 
@@ -49,6 +55,10 @@ internal sealed class EarlyDataHttpClient : IDisposable
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
     }
+
+    /// <summary>Waits until the handler holds at least <paramref name="count"/> sessions (a connection's tickets, for the next ones).</summary>
+    public Task<bool> WaitForSessionsAsync(int count) =>
+        Bounded.UntilAsync(() => Handler.StoredSessions >= count, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
     public void Dispose()
     {
