@@ -18,12 +18,14 @@ internal sealed class EarlyDataHttpClient : IDisposable
     /// <param name="configure">Changes the inner handler before the first request.</param>
     /// <param name="tlsEarlyData">The connector's <see cref="FastOpenConnectOptions.TlsEarlyData"/>.</param>
     /// <param name="createSocket">The connector's <see cref="FastOpenConnectOptions.CreateSocket"/>, such as an emulated link's client sockets.</param>
-    public EarlyDataHttpClient(Action<SocketsHttpHandler>? configure = null, bool tlsEarlyData = true, Func<IPEndPoint, Socket>? createSocket = null)
+    /// <param name="sessionCacheSize">The connector's <see cref="FastOpenConnectOptions.TlsSessionCacheSize"/>.</param>
+    public EarlyDataHttpClient(
+        Action<SocketsHttpHandler>? configure = null, bool tlsEarlyData = true, Func<IPEndPoint, Socket>? createSocket = null, int sessionCacheSize = 256)
     {
         _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var meters = _services.GetRequiredService<IMeterFactory>();
         Metrics = new MetricsCollector(meters, FastOpenClientMetrics.MeterName);
-        var connector = new FastOpenConnector(new FastOpenConnectOptions { TlsEarlyData = tlsEarlyData, CreateSocket = createSocket }, Log.Factory, meters);
+        var connector = new FastOpenConnector(new FastOpenConnectOptions { TlsEarlyData = tlsEarlyData, CreateSocket = createSocket, TlsSessionCacheSize = sessionCacheSize }, Log.Factory, meters);
         Inner = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30) };
         Inner.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => TestCertificate.IsTheOne(certificate);
         configure?.Invoke(Inner);

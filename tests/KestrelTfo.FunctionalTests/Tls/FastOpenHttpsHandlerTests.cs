@@ -102,6 +102,22 @@ public sealed class FastOpenHttpsHandlerTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task The_handler_keeps_at_most_TlsSessionCacheSize_sessions()
+    {
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true);
+        using var client = new EarlyDataHttpClient(sessionCacheSize: 2);
+        var uri = new Uri(OpenSslEndpoint.BaseAddress(app), "/visit");
+
+        // Four connections at once, each a full handshake with a ticket of its own.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => client.SendOnNewConnectionAsync(HttpMethod.Get, uri)));
+        Assert.True(await Bounded.UntilAsync(() => TcpTable.CountOpenTo(app.EndPoint) == 0, s_limit, Timeout));
+
+        Assert.Equal(4, app.Services.GetRequiredService<RequestLedger>().Visits);
+        Assert.Equal(2, client.Handler.StoredSessions);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new FastOpenConnector(new FastOpenConnectOptions { TlsSessionCacheSize = 0 }));
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task Requests_it_does_not_take_keep_the_handlers_own_TLS()
     {
         await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true);

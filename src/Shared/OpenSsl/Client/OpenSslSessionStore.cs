@@ -9,6 +9,7 @@ internal sealed class OpenSslSessionStore : IDisposable
 {
     private readonly LinkedList<(string Server, SafeSslSessionHandle Session)> _sessions = new();
     private readonly int _capacity;
+    private bool _disposed;
 
     public OpenSslSessionStore(int capacity)
     {
@@ -27,16 +28,24 @@ internal sealed class OpenSslSessionStore : IDisposable
         }
     }
 
+    /// <summary>Keeps <paramref name="session"/>, or frees it at once when the store is disposed (a connection that outlived its client).</summary>
     public void Add(string server, SafeSslSessionHandle session)
     {
         SafeSslSessionHandle? evicted = null;
         lock (_sessions)
         {
-            _sessions.AddLast((server, session));
-            if (_sessions.Count > _capacity)
+            if (_disposed)
             {
-                evicted = _sessions.First!.Value.Session;
-                _sessions.RemoveFirst();
+                evicted = session;
+            }
+            else
+            {
+                _sessions.AddLast((server, session));
+                if (_sessions.Count > _capacity)
+                {
+                    evicted = _sessions.First!.Value.Session;
+                    _sessions.RemoveFirst();
+                }
             }
         }
 
@@ -65,6 +74,7 @@ internal sealed class OpenSslSessionStore : IDisposable
     {
         lock (_sessions)
         {
+            _disposed = true;
             foreach (var (_, session) in _sessions)
             {
                 session.Dispose();
