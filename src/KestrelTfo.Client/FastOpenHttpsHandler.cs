@@ -24,7 +24,8 @@ namespace KestrelTfo.Client;
 /// The client's own TLS takes an <c>https</c> request that SocketsHttpHandler would send over HTTP/1.1 (version 1.x,
 /// not <see cref="HttpVersionPolicy.RequestVersionOrHigher"/>), straight to the server (no proxy applies), without a
 /// <c>Host</c> set by the caller, asynchronously (<see cref="HttpClient.Send(HttpRequestMessage)"/> stays on the inner
-/// handler), from a handler without <see cref="SocketsHttpHandler.Credentials"/> or client certificates whose
+/// handler), from a handler without a <see cref="SocketsHttpHandler.ConnectCallback"/> of its own (one <c>UseFastOpen</c>
+/// installed is fine), a <see cref="SocketsHttpHandler.PlaintextStreamFilter"/>, <see cref="SocketsHttpHandler.Credentials"/> or client certificates, whose
 /// <see cref="SocketsHttpHandler.SslOptions"/> allow TLS 1.3 and resumption and set no <c>TargetHost</c> or
 /// <c>CipherSuitesPolicy</c>. It runs on Linux with OpenSSL 3; elsewhere every request goes to the inner handler.
 /// HTTP/2 requests (gRPC) stay on SocketsHttpHandler's TLS: it writes a request separately from the connection's
@@ -37,14 +38,17 @@ namespace KestrelTfo.Client;
 /// The server's certificate is checked as SslStream checks it: the system's trust store or the handler's
 /// <see cref="System.Net.Security.SslClientAuthenticationOptions.CertificateChainPolicy"/>, revocation as configured, the
 /// host name, then the handler's <see cref="System.Net.Security.SslClientAuthenticationOptions.RemoteCertificateValidationCallback"/>
-/// (whose sender is this handler); a failure is an <see cref="HttpRequestException"/> with
-/// <see cref="HttpRequestError.SecureConnectionError"/>. A resumed session presents no certificate: it was checked when
-/// the session was made. Connections of the client's own TLS are pooled apart from the inner handler's, with its
-/// pooling settings as they were at the first request.
+/// (whose sender is this handler), on every connection, a resumed one's with its session's certificate; a failure is an
+/// <see cref="HttpRequestException"/> with <see cref="HttpRequestError.SecureConnectionError"/>. A <c>425 Too Early</c>
+/// answer is retried once through the inner handler, which sends nothing early (RFC 8470 §5.2). Connections of the
+/// client's own TLS are pooled apart from the inner handler's, with its settings as they were at the first request.
 /// </para>
 /// </remarks>
 public sealed class FastOpenHttpsHandler : DelegatingHandler
 {
+    // RFC 8470 §5.2.
+    private const HttpStatusCode TooEarly = (HttpStatusCode)425;
+
     private readonly SocketsHttpHandler _settings;
     private readonly FastOpenConnector _connector;
     private readonly Lock _lock = new();
@@ -180,7 +184,8 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
     /// <summary>
     /// One request over the client's own TLS: its inner handler gets it with an http URI to the same host and port (so it
     /// speaks plain HTTP/1.1 over a connection that is TLS underneath), the Host the https URI gives, and the cookies the
-    /// caller's container holds for the https URI; the request is as it was when this returns.
+    /// caller's container holds for the https URI; the request is as it was when this returns or throws. A 425 (Too
+    /// Early) is answered as RFC 8470 §5.2 asks: the request is sent again, once, never in early data.
     /// </summary>
     [SupportedOSPlatform("linux")]
     private async Task<HttpResponseMessage> SendOnceAsync(OwnTlsClient ownTls, HttpRequestMessage request, CancellationToken cancellationToken)
@@ -188,18 +193,19 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
         var uri = request.RequestUri!;
         var cookies = _settings.UseCookies ? _settings.CookieContainer.GetCookieHeader(uri) : string.Empty;
         var callersCookies = request.Headers.TryGetValues("Cookie", out var values) ? values.ToArray() : null;
-        request.RequestUri = new UriBuilder(uri) { Scheme = Uri.UriSchemeHttp, Port = uri.Port }.Uri;
-        request.Headers.Host = uri.IsDefaultPort ? uri.IdnHost : $"{uri.IdnHost}:{uri.Port}";
-        if (cookies.Length > 0)
-        {
-            // As SocketsHttpHandler writes them: the caller's own Cookie values first, then the container's.
-            request.Headers.Remove("Cookie");
-            request.Headers.TryAddWithoutValidation("Cookie", callersCookies is null ? cookies : $"{string.Join("; ", callersCookies)}; {cookies}");
-        }
-
+        var host = uri.HostNameType == UriHostNameType.IPv6 ? $"[{uri.IdnHost}]" : uri.IdnHost;
         HttpResponseMessage response;
         try
         {
+            request.RequestUri = new UriBuilder(uri) { Scheme = Uri.UriSchemeHttp, Port = uri.Port }.Uri;
+            request.Headers.Host = uri.IsDefaultPort ? host : $"{host}:{uri.Port}";
+            if (cookies.Length > 0)
+            {
+                // The caller's own Cookie values, then the container's.
+                request.Headers.Remove("Cookie");
+                request.Headers.TryAddWithoutValidation("Cookie", callersCookies is null ? cookies : $"{string.Join("; ", callersCookies)}; {cookies}");
+            }
+
             response = await ownTls.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException e) when (e.InnerException is HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } handshake)
@@ -234,6 +240,15 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
                     // SocketsHttpHandler ignores a cookie the container refuses, too.
                 }
             }
+        }
+
+        if (response.StatusCode == TooEarly && request.Content is null
+            && (request.Method == HttpMethod.Get || request.Method == HttpMethod.Head || request.Method == HttpMethod.Options))
+        {
+            // Only such a request can have gone early; the inner handler's TLS sends nothing early.
+            FastOpenClientLog.RequestOnHandlerTls(_connector.Dialer.Logger, request.Method.Method, uri, "the server answered 425 (Too Early)");
+            response.Dispose();
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
         return response;

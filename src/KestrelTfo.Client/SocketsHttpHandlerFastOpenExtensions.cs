@@ -1,4 +1,5 @@
 using KestrelTfo.Client;
+using KestrelTfo.Client.Internal;
 using Microsoft.Extensions.Logging;
 
 namespace System.Net.Http;
@@ -53,9 +54,7 @@ public static class SocketsHttpHandlerFastOpenExtensions
                 "The handler already has a ConnectCallback. UseFastOpen installs its own, so it cannot be combined with another one.");
         }
 
-        // Read when connecting, not now: the timeout may be set after UseFastOpen, until the first request.
-        handler.ConnectCallback = (context, cancellationToken) =>
-            connector.ConnectAsync(context.DnsEndPoint, handler.ConnectTimeout, cancellationToken);
+        handler.ConnectCallback = new FastOpenConnectCallback(connector, handler).ConnectAsync;
         return handler;
     }
 }

@@ -38,6 +38,7 @@ app.MapPost("/transfer", (HttpContext context, RequestLedger ledger) =>
 app.MapGet("/early-data", EarlyDataReport.Of);
 app.MapPost("/early-data", EarlyDataReport.Of);
 app.MapGet("/early-data-strict", EarlyDataReport.Of).WithEarlyData(EarlyDataRequestHandling.WaitForHandshake);
+app.MapGet("/early-data-too-early", EarlyDataReport.Of).WithEarlyData(EarlyDataRequestHandling.TooEarly);
 
 // A transfer whose handler the app declares idempotent: it may run at once from early data.
 app.MapPost("/transfer-idempotent", (HttpContext context, RequestLedger ledger) =>

@@ -49,6 +49,12 @@ internal sealed class FastOpenTlsDialer(FastOpenDialer dialer, OpenSslClientCont
             try
             {
                 var handshake = await connection.HandshakeAsync(early, cancellationToken).ConfigureAwait(false);
+                if (handshake.IsResumed)
+                {
+                    // SslStream checks every connection's certificate; a resumed one's is the session's.
+                    connection.ValidateResumedSession();
+                }
+
                 dialer.ReportTls(endPoint, socket, fastOpen, connection.FirstFlightBytes, Stopwatch.GetElapsedTime(started));
                 var resent = false;
                 if (early.IsEmpty)
@@ -70,13 +76,20 @@ internal sealed class FastOpenTlsDialer(FastOpenDialer dialer, OpenSslClientCont
                 FastOpenClientLog.TlsConnected(dialer.Logger, endPoint, handshake.IsResumed, outcome);
                 return connection;
             }
-            catch (SocketException e) when (IsConnectFailure(e.SocketErrorCode) && !cancellationToken.IsCancellationRequested)
+            catch (SocketException e) when (!connection.ReceivedAny && IsConnectFailure(e.SocketErrorCode) && !cancellationToken.IsCancellationRequested)
             {
                 connection.Dispose();
                 lastError = e;
                 FastOpenClientLog.ConnectAttemptFailed(dialer.Logger, endPoint, e.SocketErrorCode, addresses.Count - i - 1);
             }
-            catch (Exception e) when (e is AuthenticationException || (e is IOException && connection.Handshake is null))
+            catch (SocketException e) when (connection.Handshake is null && !cancellationToken.IsCancellationRequested)
+            {
+                // Connected, then reset or cut off during the handshake: SslStream reports it from its read, so do the same.
+                connection.Dispose();
+                throw new HttpRequestException(
+                    HttpRequestError.SecureConnectionError, HandshakeFailed, new IOException($"Unable to read data from the transport connection: {e.Message}.", e));
+            }
+            catch (Exception e) when (e is AuthenticationException || connection.ValidatorThrew || (e is IOException && connection.Handshake is null))
             {
                 connection.Dispose();
                 throw new HttpRequestException(HttpRequestError.SecureConnectionError, HandshakeFailed, e);
@@ -91,7 +104,8 @@ internal sealed class FastOpenTlsDialer(FastOpenDialer dialer, OpenSslClientCont
         throw lastError ?? new SocketException((int)SocketError.HostNotFound);
     }
 
-    // What a connect that reached no server reports; anything later is the server's answer and is not retried elsewhere.
+    // What a connect that reached no server reports (and nothing came from it); anything later is the server's answer and
+    // is not retried elsewhere.
     private static bool IsConnectFailure(SocketError error) =>
         error is SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.TimedOut or SocketError.AddressNotAvailable;
 }

@@ -26,6 +26,16 @@ internal static class OwnTlsEligibility
         }
 
         var ssl = handler.SslOptions;
+        if (handler.ConnectCallback is { Target: not FastOpenConnectCallback })
+        {
+            return "the handler has a ConnectCallback of its own, which decides where and how it connects";
+        }
+
+        if (handler.PlaintextStreamFilter is not null)
+        {
+            return "the handler has a PlaintextStreamFilter";
+        }
+
         if (handler.Credentials is not null)
         {
             return "the handler has Credentials, whose authentication challenges SocketsHttpHandler answers";
@@ -73,6 +83,11 @@ internal static class OwnTlsEligibility
         if (request.Version.Major >= 2 || request.VersionPolicy == HttpVersionPolicy.RequestVersionOrHigher)
         {
             return "it may use HTTP/2 or later";
+        }
+
+        if (uri.HostNameType == UriHostNameType.IPv6 && uri.DnsSafeHost.Contains('%', StringComparison.Ordinal))
+        {
+            return "its IPv6 address has a zone";
         }
 
         if (request.Headers.Host is not null)

@@ -12,22 +12,27 @@ namespace KestrelTfo.Client.Internal;
 /// host name, then the caller's <see cref="SslClientAuthenticationOptions.RemoteCertificateValidationCallback"/> with
 /// what failed. A refusal throws an <see cref="AuthenticationException"/> worded as SslStream words it.
 /// </summary>
-/// <param name="options">The handler's TLS options, read at each check.</param>
+/// <param name="settings">The handler's TLS options; what the check uses is copied now, as SocketsHttpHandler copies them at its first request.</param>
 /// <param name="sender">What the caller's callback gets as its sender.</param>
-internal sealed class ServerCertificateCheck(SslClientAuthenticationOptions options, object sender)
+internal sealed class ServerCertificateCheck(SslClientAuthenticationOptions settings, object sender)
 {
     private static readonly Oid s_serverAuthentication = new("1.3.6.1.5.5.7.3.1");
 
+    private readonly RemoteCertificateValidationCallback? _callback = settings.RemoteCertificateValidationCallback;
+    private readonly X509ChainPolicy? _chainPolicy = settings.CertificateChainPolicy?.Clone();
+    private readonly X509RevocationMode _revocation = settings.CertificateRevocationCheckMode;
+
     public bool Validate(string hostName, X509Certificate2 certificate, X509Certificate2Collection sent)
     {
+        // Not disposed with its certificates: a callback may keep them, as it may with SslStream's chain.
         using var chain = new X509Chain();
-        if (options.CertificateChainPolicy is { } policy)
+        if (_chainPolicy is { } policy)
         {
             chain.ChainPolicy = policy.Clone();
         }
         else
         {
-            chain.ChainPolicy.RevocationMode = options.CertificateRevocationCheckMode switch
+            chain.ChainPolicy.RevocationMode = _revocation switch
             {
                 X509RevocationMode.Online => X509RevocationMode.Online,
                 X509RevocationMode.Offline => X509RevocationMode.Offline,
@@ -38,43 +43,32 @@ internal sealed class ServerCertificateCheck(SslClientAuthenticationOptions opti
 
         chain.ChainPolicy.ApplicationPolicy.Add(s_serverAuthentication);
         chain.ChainPolicy.ExtraStore.AddRange(sent);
-        try
+        var errors = SslPolicyErrors.None;
+        if (!chain.Build(certificate))
         {
-            var errors = SslPolicyErrors.None;
-            if (!chain.Build(certificate))
-            {
-                errors |= SslPolicyErrors.RemoteCertificateChainErrors;
-            }
+            errors |= SslPolicyErrors.RemoteCertificateChainErrors;
+        }
 
-            if (!certificate.MatchesHostname(hostName))
-            {
-                errors |= SslPolicyErrors.RemoteCertificateNameMismatch;
-            }
+        if (!certificate.MatchesHostname(hostName))
+        {
+            errors |= SslPolicyErrors.RemoteCertificateNameMismatch;
+        }
 
-            if (options.RemoteCertificateValidationCallback is { } callback)
-            {
-                return callback(sender, certificate, chain, errors)
-                    ? true
-                    : throw new AuthenticationException("The remote certificate was rejected by the provided RemoteCertificateValidationCallback.");
-            }
-
-            if (errors == SslPolicyErrors.RemoteCertificateChainErrors)
-            {
-                var statuses = string.Join(", ", chain.ChainStatus.Select(status => status.Status).Distinct());
-                throw new AuthenticationException($"The remote certificate is invalid because of errors in the certificate chain: {statuses}");
-            }
-
-            return errors == SslPolicyErrors.None
+        if (_callback is { } callback)
+        {
+            return callback(sender, certificate, chain, errors)
                 ? true
-                : throw new AuthenticationException($"The remote certificate is invalid according to the validation procedure: {errors}");
+                : throw new AuthenticationException("The remote certificate was rejected by the provided RemoteCertificateValidationCallback.");
         }
-        finally
+
+        if (errors == SslPolicyErrors.RemoteCertificateChainErrors)
         {
-            // The chain's elements are certificates of their own, which the chain does not dispose.
-            foreach (var element in chain.ChainElements)
-            {
-                element.Certificate.Dispose();
-            }
+            var statuses = string.Join(", ", chain.ChainStatus.Select(status => status.Status).Distinct());
+            throw new AuthenticationException($"The remote certificate is invalid because of errors in the certificate chain: {statuses}");
         }
+
+        return errors == SslPolicyErrors.None
+            ? true
+            : throw new AuthenticationException($"The remote certificate is invalid according to the validation procedure: {errors}");
     }
 }

@@ -141,7 +141,7 @@ internal static unsafe partial class Libssl
     [LibraryImport(LibraryName)]
     public static partial SafeX509Handle SSL_get1_peer_certificate(SafeSslHandle ssl);
 
-    /// <summary>The peer's chain without its leaf, on a server; owned by the SSL (no reference taken).</summary>
+    /// <summary>The peer's chain, without its leaf on a server and with it on a client; owned by the SSL's session (no reference taken).</summary>
     [LibraryImport(LibraryName)]
     public static partial nint SSL_get_peer_cert_chain(SafeSslHandle ssl);
 

@@ -29,7 +29,10 @@ internal sealed class EarlyDataHttpClient : IDisposable
         Inner = new SocketsHttpHandler { ConnectTimeout = TimeSpan.FromSeconds(30) };
         Inner.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => TestCertificate.IsTheOne(certificate);
         configure?.Invoke(Inner);
-        Inner.UseFastOpen(connector);
+        if (Inner.ConnectCallback is null)
+        {
+            Inner.UseFastOpen(connector);
+        }
         Handler = new FastOpenHttpsHandler(Inner, connector);
         Client = new HttpClient(Handler);
     }

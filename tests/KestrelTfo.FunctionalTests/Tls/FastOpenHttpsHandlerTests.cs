@@ -244,6 +244,93 @@ public sealed class FastOpenHttpsHandlerTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task A_callback_sees_every_connection_as_with_SslStream_also_a_resumed_one()
+    {
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true);
+        var uri = new Uri(OpenSslEndpoint.BaseAddress(app), "/visit");
+        var plainChecks = 0;
+        var ownChecks = 0;
+        using var plain = new SocketsHttpHandler();
+        plain.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => Interlocked.Increment(ref plainChecks) > 0 && TestCertificate.IsTheOne(certificate);
+        using var plainClient = new HttpClient(plain);
+        using var client = new EarlyDataHttpClient(handler => handler.SslOptions.RemoteCertificateValidationCallback =
+            (_, certificate, _, _) => Interlocked.Increment(ref ownChecks) > 0 && TestCertificate.IsTheOne(certificate));
+
+        for (var connection = 1; connection <= 3; connection++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            request.Headers.ConnectionClose = true;
+            (await plainClient.SendAsync(request, Timeout)).Dispose();
+            await client.SendOnNewConnectionAsync(HttpMethod.Get, uri);
+            Assert.True(await client.WaitForSessionsAsync(1));
+        }
+
+        Assert.Equal(3, plainChecks);
+        Assert.Equal(plainChecks, ownChecks);
+        Assert.Equal(2, client.EarlyData("accepted"));
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_callback_that_throws_and_a_reset_during_the_handshake_fail_as_with_SslStream()
+    {
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true);
+        using var resetting = new TcpListener(Loopback.NextAddress(), 0);
+        resetting.Start();
+        var resets = ResetEachAfterItsClientHelloAsync(resetting, connections: 2);
+        var failure = new InvalidOperationException("the callback's own failure");
+        using var plain = new SocketsHttpHandler();
+        plain.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => throw failure;
+        using var plainClient = new HttpClient(plain);
+        using var client = new EarlyDataHttpClient(handler => handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => throw failure);
+        var reset = new Uri($"https://{resetting.LocalEndpoint}/");
+
+        var plainThrown = await Assert.ThrowsAsync<HttpRequestException>(() => plainClient.GetAsync(OpenSslEndpoint.BaseAddress(app), Timeout));
+        var ownThrown = await Assert.ThrowsAsync<HttpRequestException>(() => client.Client.GetAsync(OpenSslEndpoint.BaseAddress(app), Timeout));
+        var plainReset = await Assert.ThrowsAsync<HttpRequestException>(() => plainClient.GetAsync(reset, Timeout));
+        var ownReset = await Assert.ThrowsAsync<HttpRequestException>(() => client.Client.GetAsync(reset, Timeout));
+        await resets;
+
+        Assert.Same(failure, plainThrown.InnerException);
+        Assert.Same(failure, ownThrown.InnerException);
+        Assert.Equal((plainThrown.HttpRequestError, plainThrown.Message), (ownThrown.HttpRequestError, ownThrown.Message));
+        Assert.Equal(HttpRequestError.SecureConnectionError, plainReset.HttpRequestError);
+        Assert.Equal((plainReset.HttpRequestError, plainReset.Message), (ownReset.HttpRequestError, ownReset.Message));
+        Assert.IsType<IOException>(plainReset.InnerException);
+        Assert.IsType<IOException>(ownReset.InnerException);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task A_handler_with_a_ConnectCallback_of_its_own_keeps_it_for_every_request()
+    {
+        // An egress guard: the client's own TLS must not go around it.
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true);
+        var guard = new HttpRequestException("egress guard: not allowed");
+        using var client = new EarlyDataHttpClient(handler => handler.ConnectCallback = (_, _) => throw guard);
+
+        var thrown = await Assert.ThrowsAsync<HttpRequestException>(() => client.Client.GetAsync(OpenSslEndpoint.BaseAddress(app), Timeout));
+
+        Assert.True(thrown == guard || thrown.InnerException == guard, thrown.ToString());
+        Assert.Equal(0, app.Services.GetRequiredService<RequestLedger>().Visits);
+    }
+
+    [Fact(Timeout = Limits.Test)]
+    public async Task An_IPv6_origin_goes_over_the_clients_own_TLS_and_the_request_keeps_its_URI()
+    {
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true, at: new IPEndPoint(Loopback.NextIPv6Address(), 0));
+        using var server = OpenSslEndpoint.TlsMetrics(app);
+        using var client = new EarlyDataHttpClient();
+        var uri = new Uri($"https://{app.EndPoint}/echo");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        using var response = await client.Client.SendAsync(request, Timeout);
+        var echo = await response.Content.ReadAsStringAsync(Timeout);
+
+        Assert.Equal(uri, request.RequestUri);
+        Assert.Contains($"host={app.EndPoint}", echo, StringComparison.Ordinal);
+        Assert.Equal(1, client.EarlyData("no_session"));
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public void UseFastOpen_with_TlsEarlyData_on_a_bare_handler_says_what_is_missing()
     {
         using var handler = new SocketsHttpHandler();
@@ -280,6 +367,17 @@ public sealed class FastOpenHttpsHandlerTests
 
         Assert.Equal("none", answers[0]);
         Assert.Equal(1, server.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "accepted")));
+    }
+
+    /// <summary>Accepts <paramref name="connections"/> connections and resets each once its first bytes (a ClientHello) came.</summary>
+    private static async Task ResetEachAfterItsClientHelloAsync(TcpListener listener, int connections)
+    {
+        for (var i = 0; i < connections; i++)
+        {
+            using var accepted = await listener.AcceptSocketAsync(Timeout);
+            await accepted.ReceiveAsync(new byte[4096], SocketFlags.None, Timeout);
+            accepted.LingerState = new LingerOption(true, 0);
+        }
     }
 
     /// <summary>The server's certificate for a case, and how a client is set up to check it (recording what its callback saw).</summary>

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using KestrelTfo.Client;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.FunctionalTests.Tls;
 using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.NetEmu;
 using KestrelTfo.TestApp;
@@ -75,5 +76,31 @@ public sealed class HttpClientEarlyDataRoundTripTests
         Assert.Equal(2, RoundTrips.Of(post, trace));
         var ledger = app.Services.GetRequiredService<RequestLedger>();
         Assert.Equal((2, 1), (ledger.Visits, ledger.Transfers.Count));
+    }
+
+    [Fact(Timeout = Limits.LongTest)]
+    public async Task A_425_Too_Early_is_answered_by_sending_the_request_again_not_in_early_data()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        // Slow toward the client, so the server reads the early request before the client's Finished comes.
+        using var link = LinkEnvironment.Start(new EmulatedLinkOptions
+        {
+            ToServer = { Delay = TimeSpan.FromMilliseconds(20) },
+            ToClient = { Delay = TimeSpan.FromMilliseconds(200) },
+        });
+        await using var app = new KestrelAppFactory<Program>(listen: options => options.Listen(link.ServerAddress, 0, listen =>
+            listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = TestCertificate.Instance }, earlyData: true)));
+        using var server = OpenSslEndpoint.TlsMetrics(app);
+        using var client = new EarlyDataHttpClient(createSocket: _ => link.CreateClientSocket());
+        var uri = new Uri($"https://{app.EndPoint}/early-data-too-early");
+
+        var first = await client.SendOnNewConnectionAsync(HttpMethod.Get, uri);
+        Assert.True(await client.WaitForSessionsAsync(1));
+        var second = await client.SendOnNewConnectionAsync(HttpMethod.Get, uri);
+
+        Assert.Equal(("none", "none"), (first, second));
+        Assert.Equal(1, client.EarlyData("accepted"));
+        Assert.Equal(1, server.Sum("kestreltfo.early_data.requests", ("kestreltfo.early_data.handling", "too_early")));
+        Assert.Single(client.Log.WithEvent("RequestOnHandlerTls"), e => e.Message.Contains("425", StringComparison.Ordinal));
     }
 }

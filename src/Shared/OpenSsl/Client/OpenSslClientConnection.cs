@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Security.Authentication;
@@ -37,7 +38,7 @@ internal sealed class OpenSslClientConnection : Stream
     private readonly byte[] _peeked = new byte[1];
     private ReadOnlyMemory<byte> _earlyData;
     private string? _validationFailure;
-    private AuthenticationException? _validatorRefusal;
+    private Exception? _validatorException;
     private int _sessionsKept;
     private int _reads;
     private int _disposed;
@@ -135,8 +136,8 @@ internal sealed class OpenSslClientConnection : Stream
     /// ClientHello. Whatever the server did not take (<see cref="OpenSslClientHandshake.EarlyData"/> is not
     /// <see cref="ClientEarlyDataStatus.Accepted"/>) it never read: <see cref="SendEarlyDataUnlessAcceptedAsync"/> sends it now.
     /// </summary>
-    /// <exception cref="AuthenticationException">The handshake failed (OpenSSL's reason, or the validator's refusal: the
-    /// validator's own <see cref="AuthenticationException"/> when it threw one).</exception>
+    /// <exception cref="AuthenticationException">The handshake failed (OpenSSL's reason, or the validator's refusal).</exception>
+    /// <exception cref="Exception">Whatever the validator threw, as it threw it (<see cref="ValidatorThrew"/>).</exception>
     /// <exception cref="IOException">The server closed the connection during the handshake.</exception>
     public async Task<OpenSslClientHandshake> HandshakeAsync(ReadOnlyMemory<byte> earlyData, CancellationToken cancellationToken)
     {
@@ -170,9 +171,9 @@ internal sealed class OpenSslClientConnection : Stream
 
             if (failed)
             {
-                if (_validatorRefusal is { } refusal)
+                if (_validatorException is { } thrown)
                 {
-                    throw refusal;
+                    ExceptionDispatchInfo.Throw(thrown);
                 }
 
                 throw new AuthenticationException($"TLS handshake with {_sessionKey} failed: {_validationFailure ?? reasons ?? $"SSL_get_error {error}"}.");
@@ -337,14 +338,56 @@ internal sealed class OpenSslClientConnection : Stream
         _sessionsKept++;
     }
 
-    /// <summary>Asks the caller's validator about the certificate being verified; false, with the reason kept, when it refuses.</summary>
-    internal bool Validate(nint storeContext)
+    /// <summary>Whether any byte came from the server: a failure before one is a failure to connect.</summary>
+    public bool ReceivedAny { get; private set; }
+
+    /// <summary>Whether the handshake failed because the certificate validator threw.</summary>
+    public bool ValidatorThrew => _validatorException is not null;
+
+    /// <summary>
+    /// Asks the validator about the certificate of a session this connection resumed, as a full handshake asked about
+    /// it when the session was made: a caller whose check changed since, or counts every connection's check (SslStream
+    /// checks each one), sees every connection.
+    /// </summary>
+    /// <exception cref="AuthenticationException">The validator refused, or the session holds no certificate.</exception>
+    /// <exception cref="Exception">Whatever the validator threw, as it threw it.</exception>
+    public void ValidateResumedSession()
     {
-        using var certificate = new X509Certificate2(Libcrypto.X509_STORE_CTX_get0_cert(storeContext));
+        bool valid;
+        lock (_tls.Lock)
+        {
+            using var peer = Libssl.SSL_get1_peer_certificate(_tls.Ssl);
+            if (peer.IsInvalid)
+            {
+                throw new AuthenticationException($"TLS handshake with {_sessionKey} failed: the resumed session holds no server certificate.");
+            }
+
+            valid = Validate(peer.DangerousGetHandle(), Libssl.SSL_get_peer_cert_chain(_tls.Ssl));
+        }
+
+        if (_validatorException is { } thrown)
+        {
+            ExceptionDispatchInfo.Throw(thrown);
+        }
+
+        if (!valid)
+        {
+            throw new AuthenticationException($"TLS handshake with {_sessionKey} failed: {_validationFailure}.");
+        }
+    }
+
+    /// <summary>Asks the caller's validator about the certificate being verified; false, with the reason kept, when it refuses.</summary>
+    internal bool Validate(nint storeContext) =>
+        Validate(Libcrypto.X509_STORE_CTX_get0_cert(storeContext), Libcrypto.X509_STORE_CTX_get0_untrusted(storeContext));
+
+    /// <param name="peer">The server's certificate (an <c>X509*</c>).</param>
+    /// <param name="stack">The certificates it sent (a <c>STACK_OF(X509)*</c>, its own included or not), or 0.</param>
+    private bool Validate(nint peer, nint stack)
+    {
+        using var certificate = new X509Certificate2(peer);
         var sent = new X509Certificate2Collection();
         try
         {
-            var stack = Libcrypto.X509_STORE_CTX_get0_untrusted(storeContext);
             for (var i = 0; stack != 0 && i < Libcrypto.OPENSSL_sk_num(stack); i++)
             {
                 sent.Add(new X509Certificate2(Libcrypto.OPENSSL_sk_value(stack, i)));
@@ -357,13 +400,10 @@ internal sealed class OpenSslClientConnection : Stream
 
             _validationFailure = $"the certificate validator refused '{certificate.Subject}' for '{_hostName}'";
         }
-        catch (AuthenticationException refusal)
-        {
-            _validatorRefusal = refusal;
-        }
         catch (Exception exception)
         {
-            _validationFailure = $"the certificate validator threw for '{_hostName}': {exception.Message}";
+            // Given to the caller as thrown, as SslStream gives a validation callback's exception.
+            _validatorException = exception;
         }
         finally
         {
@@ -547,6 +587,7 @@ internal sealed class OpenSslClientConnection : Stream
         var n = await _socket.ReceiveAsync(_received, SocketFlags.None, cancellationToken);
         if (n > 0)
         {
+            ReceivedAny = true;
             _tls.Receive(_received.AsSpan(0, n));
         }
 
