@@ -86,7 +86,7 @@ if (!args.Contains("--no-throughput"))
     {
         report.AppendLine();
         report.AppendLine(protocol == HttpVersion.Version20
-            ? $"Keep-alive throughput: `h2load -t1 -c16 -m{ThroughputRun.Http2Streams}`, HTTP/2 over TLS 1.3; server CPU per request."
+            ? $"Keep-alive throughput: `h2load -t1 -c16 -m{ThroughputRun.Http2Streams("/")}` (2 bytes) and `-m{ThroughputRun.Http2Streams("/1mb")}` (1 MB), HTTP/2 over TLS 1.3; server CPU per request."
             : "Keep-alive throughput: `wrk -t1 -c16`, HTTP/1.1 over TLS 1.3; server CPU per request.");
         report.AppendLine();
         report.AppendLine("| response | layer req/s | SslStream req/s | ratio | layer CPU µs | SslStream CPU µs | CPU ratio |");
