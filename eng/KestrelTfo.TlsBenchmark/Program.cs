@@ -98,7 +98,7 @@ if (!args.Contains("--no-throughput"))
             var (layerRate, sslRate) = (Median(layer.Select(r => r.RequestsPerSecond)), Median(sslStream.Select(r => r.RequestsPerSecond)));
             var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerRequest)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerRequest)));
             report.AppendLine(CultureInfo.InvariantCulture,
-                $"| {(path == "/" ? "2 bytes" : "1 MB")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x |");
+                $"| {(path == "/" ? "2 bytes" : "1 MB")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F1} | {sslCpu:F1} | {layerCpu / sslCpu:F2}x |");
         }
     }
 }
