@@ -13,8 +13,8 @@ internal sealed partial record ThroughputRun(string Stack, Version Protocol, str
 {
     /// <summary>
     /// Streams h2load keeps in flight on each HTTP/2 connection: 10 for small responses; one for 1 MB ones, which Kestrel's
-    /// HTTP/2 sends at 30 to 50 MB/s here with either stack, so that 16 x 10 of them would leave too few finished in a
-    /// run of a few seconds to count.
+    /// HTTP/2 sent at 20 to 85 MB/s on a shared 2-CPU machine with either stack, so that 16 x 10 of them left few or none
+    /// finished in a run of a few seconds.
     /// </summary>
     public static int Http2Streams(string path) => path == "/" ? 10 : 1;
 
