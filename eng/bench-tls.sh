@@ -3,8 +3,10 @@
 # UseHttps (SslStream), on the same TCP Fast Open transport in one server, full and resumed, runs alternating, ratios
 # side by side; with --soak N, then N full handshakes on the layer with resident memory and file descriptors before and
 # after. The client is `openssl s_time` (one connection at a time: a handshake and one GET).
-# Then keep-alive throughput over HTTPS (HTTP/1.1, wrk -t1 -c16): 2-byte and 1 MB responses, server CPU per request.
+# Then keep-alive throughput over HTTPS: HTTP/1.1 (wrk -t1 -c16) and HTTP/2 (h2load -t1 -c16, -m10 for small responses,
+# -m1 for 1 MB ones), 2-byte and 1 MB responses, server CPU per request.
 #   eng/bench-tls.sh [--seconds 5] [--rounds 3] [--soak 100000] [--no-throughput] [--output artifacts/bench]
+#   eng/bench-tls.sh --serve   (only the server, until standard input ends: for a profiler and clients of one's own)
 # Root: runs in a private network namespace (unshare -n) with loopback up and net.ipv4.tcp_fastopen=3.
 # Writes OUTPUT/tls.md.
 set -euo pipefail
@@ -16,7 +18,7 @@ if [[ "${1:-}" != "--in-netns" ]]; then
         echo "bench-tls: needs root (a private network namespace); run it with sudo" >&2
         exit 2
     fi
-    { command -v openssl && command -v wrk; } >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl wrk >/dev/null; }
+    { command -v openssl && command -v wrk && command -v h2load; } >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl wrk nghttp2-client >/dev/null; }
     dotnet build eng/KestrelTfo.TlsBenchmark -c Release -nologo -v quiet
     exec unshare --net -- "$0" --in-netns "$@"
 fi

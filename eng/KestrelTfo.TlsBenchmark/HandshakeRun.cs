@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -17,32 +16,17 @@ internal sealed partial record HandshakeRun(string Stack, bool Resumed, long Con
 
     public static async Task<HandshakeRun> RunAsync(string stack, IPEndPoint server, bool resumed, int seconds)
     {
-        var start = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "s_time", "-connect", server.ToString(), "-www", "/", resumed ? "-reuse" : "-new", "-time", seconds.ToString(CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var self = Process.GetCurrentProcess();
-        var cpuBefore = self.TotalProcessorTime;
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("openssl did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        clock.Stop();
-        self.Refresh();
-        var cpu = self.TotalProcessorTime - cpuBefore;
+        var run = await ClientProcess.RunAsync(
+            "openssl", ["s_time", "-connect", server.ToString(), "-www", "/", resumed ? "-reuse" : "-new", "-time", seconds.ToString(CultureInfo.InvariantCulture)]);
 
         // "12345 connections in 5.01s; 2464.07 connections/user sec, bytes read 24690"
-        var text = await output + await error;
-        var match = ConnectionsLine().Match(text);
-        if (process.ExitCode != 0 || !match.Success)
+        var match = ConnectionsLine().Match(run.Output);
+        if (run.ExitCode != 0 || !match.Success)
         {
-            throw new InvalidOperationException($"openssl s_time against {stack} exited {process.ExitCode}: {text}");
+            throw new InvalidOperationException($"openssl s_time against {stack} exited {run.ExitCode}: {run.Output}");
         }
 
-        return new HandshakeRun(stack, resumed, long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), clock.Elapsed, cpu);
+        return new HandshakeRun(stack, resumed, long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), run.Elapsed, run.ServerCpu);
     }
 
     [GeneratedRegex(@"(\d+) connections in [\d.]+s;")]

@@ -1,12 +1,14 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 using KestrelTfo.TlsBenchmark;
 
 // Handshakes per second and server CPU per handshake, the TLS layer on OpenSSL against Kestrel's UseHttps on the same
 // transport, full and resumed, runs alternating so that a noisy machine weighs on both; then, with --soak N, N full
 // handshakes against the layer with the process's resident memory and file descriptors before and after.
-// Then keep-alive throughput over HTTPS (HTTP/1.1, wrk, 16 connections): small responses and 1 MB ones.
+// Then keep-alive throughput over HTTPS (HTTP/1.1 by wrk, HTTP/2 by h2load; 16 connections): small responses and 1 MB ones.
 //   KestrelTfo.TlsBenchmark [--seconds 5] [--rounds 3] [--soak 0] [--no-throughput] [--output artifacts/bench]
+//   KestrelTfo.TlsBenchmark --serve   (only the server, until standard input ends: for a profiler and clients of one's own)
 var seconds = Option("--seconds", 5);
 var rounds = Option("--rounds", 3);
 var soak = Option("--soak", 0);
@@ -14,6 +16,13 @@ var output = args.SkipWhile(a => a != "--output").Skip(1).FirstOrDefault() ?? "a
 
 await using var server = await TlsServer.StartAsync();
 var stacks = new[] { ("OpenSSL layer", server.Layer), ("SslStream (UseHttps)", server.SslStream) };
+if (args.Contains("--serve"))
+{
+    // For a profiler: the endpoints, then serve until standard input ends, with no client of its own.
+    Console.WriteLine($"layer {server.Layer} sslstream {server.SslStream} pid {Environment.ProcessId}");
+    await Console.In.ReadToEndAsync();
+    return;
+}
 
 // Warm-up: JIT, tiering and the first tickets, on both.
 foreach (var (name, endPoint) in stacks)
@@ -54,33 +63,43 @@ foreach (var resumed in new[] { false, true })
 
 if (!args.Contains("--no-throughput"))
 {
+    var paths = new[] { "/", "/1mb" };
+    var protocols = new[] { HttpVersion.Version11, HttpVersion.Version20 };
     var throughput = new List<ThroughputRun>();
     for (var round = 0; round < rounds; round++)
     {
-        foreach (var path in new[] { "/", "/1mb" })
+        foreach (var protocol in protocols)
         {
-            foreach (var (name, endPoint) in round % 2 == 0 ? stacks : stacks.Reverse())
+            foreach (var path in paths)
             {
-                var run = await ThroughputRun.RunAsync(name, endPoint, path, seconds, connections: 16);
-                throughput.Add(run);
-                Console.Error.WriteLine($"{name,-22} {path,-5} {run.RequestsPerSecond,9:F0} req/s  {run.ServerCpuMicrosecondsPerRequest,7:F0} µs server CPU");
+                foreach (var (name, endPoint) in round % 2 == 0 ? stacks : stacks.Reverse())
+                {
+                    var run = await ThroughputRun.RunAsync(name, endPoint, protocol, path, seconds, connections: 16);
+                    throughput.Add(run);
+                    Console.Error.WriteLine($"{name,-22} HTTP/{protocol} {path,-5} {run.RequestsPerSecond,9:F0} req/s  {run.ServerCpuMicrosecondsPerRequest,7:F0} µs server CPU");
+                }
             }
         }
     }
 
-    report.AppendLine();
-    report.AppendLine("Keep-alive throughput: `wrk -t1 -c16`, HTTP/1.1 over TLS 1.3; server CPU per request.");
-    report.AppendLine();
-    report.AppendLine("| response | layer req/s | SslStream req/s | ratio | layer CPU µs | SslStream CPU µs | CPU ratio |");
-    report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
-    foreach (var path in new[] { "/", "/1mb" })
+    foreach (var protocol in protocols)
     {
-        var layer = throughput.Where(r => r.Path == path && r.Stack == stacks[0].Item1).ToList();
-        var sslStream = throughput.Where(r => r.Path == path && r.Stack == stacks[1].Item1).ToList();
-        var (layerRate, sslRate) = (Median(layer.Select(r => r.RequestsPerSecond)), Median(sslStream.Select(r => r.RequestsPerSecond)));
-        var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerRequest)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerRequest)));
-        report.AppendLine(CultureInfo.InvariantCulture,
-            $"| {(path == "/" ? "2 bytes" : "1 MB")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x |");
+        report.AppendLine();
+        report.AppendLine(protocol == HttpVersion.Version20
+            ? $"Keep-alive throughput: `h2load -t1 -c16 -m{ThroughputRun.Http2Streams("/")}` (2 bytes) and `-m{ThroughputRun.Http2Streams("/1mb")}` (1 MB), HTTP/2 over TLS 1.3; server CPU per request."
+            : "Keep-alive throughput: `wrk -t1 -c16`, HTTP/1.1 over TLS 1.3; server CPU per request.");
+        report.AppendLine();
+        report.AppendLine("| response | layer req/s | SslStream req/s | ratio | layer CPU µs | SslStream CPU µs | CPU ratio |");
+        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var path in paths)
+        {
+            var layer = throughput.Where(r => r.Protocol == protocol && r.Path == path && r.Stack == stacks[0].Item1).ToList();
+            var sslStream = throughput.Where(r => r.Protocol == protocol && r.Path == path && r.Stack == stacks[1].Item1).ToList();
+            var (layerRate, sslRate) = (Median(layer.Select(r => r.RequestsPerSecond)), Median(sslStream.Select(r => r.RequestsPerSecond)));
+            var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerRequest)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerRequest)));
+            report.AppendLine(CultureInfo.InvariantCulture,
+                $"| {(path == "/" ? "2 bytes" : "1 MB")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F1} | {sslCpu:F1} | {layerCpu / sslCpu:F2}x |");
+        }
     }
 }
 

@@ -15,6 +15,9 @@ app.MapHealthChecks("/health");
 // What the connection's TLS settled, whichever layer terminated it.
 app.MapGet("/tls", (Func<HttpContext, Task<TlsReport>>)TlsReport.FromAsync);
 
+// A long response that many TLS records carry, its every byte checkable.
+app.MapGet("/bytes/{length:int}", (int length) => Results.Bytes(PatternBytes.Of(length), "application/octet-stream"));
+
 app.MapGet("/tfo", (HttpContext context) => FastOpenReport.From(context.Features.Get<IFastOpenFeature>()));
 
 // Asked per request, unlike the rest of the report, which describes the connection.

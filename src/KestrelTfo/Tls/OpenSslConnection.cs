@@ -20,6 +20,8 @@ namespace KestrelTfo.Tls;
 [SupportedOSPlatform("linux")]
 internal sealed class OpenSslConnection : IDisposable
 {
+    // What the write BIO may hold before its records move to the transport, and the size of the transport's buffers
+    // they move into (bigger than its pool's blocks: the pipe rents these from the shared array pool).
     private const int MaxDrain = 16 * 1024;
 
     private readonly OpenSslServerContext _server;
@@ -416,13 +418,7 @@ internal sealed class OpenSslConnection : IDisposable
             while (true)
             {
                 var read = await fromApp.ReadAsync();
-                foreach (var segment in read.Buffer)
-                {
-                    Encrypt(segment.Span);
-                }
-
-                fromApp.AdvanceTo(read.Buffer.End);
-                var flushed = await SendPendingAsync(toNetwork, CancellationToken.None);
+                var flushed = await SendAsync(toNetwork, read.Buffer, fromApp, CancellationToken.None);
                 if (read.IsCompleted || read.IsCanceled || flushed)
                 {
                     break;
@@ -555,30 +551,71 @@ internal sealed class OpenSslConnection : IDisposable
     }
 
     /// <summary>Sends what OpenSSL wrote to the transport; true when the transport will take no more.</summary>
-    private async ValueTask<bool> SendPendingAsync(PipeWriter toNetwork, CancellationToken cancellationToken)
+    private ValueTask<bool> SendPendingAsync(PipeWriter toNetwork, CancellationToken cancellationToken) =>
+        SendAsync(toNetwork, ReadOnlySequence<byte>.Empty, consumedFrom: null, cancellationToken);
+
+    /// <summary>
+    /// Encrypts <paramref name="plaintext"/> and sends it, after anything else OpenSSL wrote, to the transport; true
+    /// when the transport will take no more. Once encrypted, the plaintext is consumed from <paramref name="consumedFrom"/>.
+    /// </summary>
+    private async ValueTask<bool> SendAsync(
+        PipeWriter toNetwork, ReadOnlySequence<byte> plaintext, PipeReader? consumedFrom, CancellationToken cancellationToken)
     {
         await _outputLock.WaitAsync(cancellationToken);
         try
         {
-            var any = false;
-            while (true)
+            // Records leave the write BIO in MaxDrain pieces as they are made, not after the whole read (up to the pipe's
+            // 64 KB): a BIO that stays small stays in cache and never grows. Measured with 1 MB responses (medians of 5
+            // alternating runs): -13% server CPU per request. Draining into the pool's 4 KB blocks instead cost more:
+            // +48% after every segment, +13% in 16 KB pieces; the transport then sends many more, smaller buffers.
+            var any = Drain(toNetwork, whole: 0);
+            foreach (var segment in plaintext)
             {
-                var memory = toNetwork.GetMemory(MaxDrain);
-                var taken = _tls.TakeOutput(memory.Span);
-                if (taken <= 0)
+                // An empty sequence still has one (empty) segment; SSL_write of nothing fails during a handshake.
+                if (segment.IsEmpty)
                 {
-                    break;
+                    continue;
                 }
 
-                toNetwork.Advance(taken);
-                any = true;
+                Encrypt(segment.Span);
+                any |= Drain(toNetwork, whole: MaxDrain);
             }
 
+            any |= Drain(toNetwork, whole: 0);
+
+            // Before the flush, which waits while the transport is behind: the app may write on meanwhile.
+            consumedFrom?.AdvanceTo(plaintext.End);
             return any && (await toNetwork.FlushAsync(cancellationToken)).IsCompleted;
         }
         finally
         {
             _outputLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Moves what OpenSSL wrote into <paramref name="toNetwork"/>: all of it when <paramref name="whole"/> is 0, else
+    /// <paramref name="whole"/>-byte pieces while there are any, so that each buffer fills. True when it moved any.
+    /// </summary>
+    private bool Drain(PipeWriter toNetwork, int whole)
+    {
+        var any = false;
+        for (var pending = _tls.PendingOutput; pending > 0 && pending >= whole; pending = _tls.PendingOutput)
+        {
+            // A hint of what is pending, up to MaxDrain: small records go on in the buffer the last ones went into. A
+            // MaxDrain hint took a new buffer for each; HTTP/2's 2-byte responses cost 15 µs of server CPU each that
+            // way, 10 µs this way (medians of 5 alternating runs; SslStream 10 µs), and the layer made twice the sends.
+            var memory = toNetwork.GetMemory(Math.Min(pending, MaxDrain));
+            var taken = _tls.TakeOutput(whole == 0 ? memory.Span : memory.Span[..whole]);
+            if (taken <= 0)
+            {
+                break;
+            }
+
+            toNetwork.Advance(taken);
+            any = true;
+        }
+
+        return any;
     }
 }

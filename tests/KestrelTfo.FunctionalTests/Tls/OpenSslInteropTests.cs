@@ -66,6 +66,28 @@ public sealed class OpenSslInteropTests
     }
 
     [Theory(Timeout = Limits.Test)]
+    [InlineData("1.1")]
+    [InlineData("2.0")]
+    public async Task A_response_of_many_records_arrives_whole_and_in_order(string version)
+    {
+        // About 1 MB, a multiple of neither the pipes' blocks nor the layer's pieces of ciphertext (16 KB).
+        const int Length = (1024 * 1024) + 4099;
+        await using var app = OpenSslEndpoint.Start();
+        using var client = new HttpClient(FastOpenHttp.Handler(log: null));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(OpenSslEndpoint.BaseAddress(app), $"/bytes/{Length}"))
+        {
+            Version = Version.Parse(version),
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        using var response = await client.SendAsync(request, Timeout);
+        var body = await response.Content.ReadAsByteArrayAsync(Timeout);
+
+        Assert.Equal(Version.Parse(version), response.Version);
+        Assert.True(PatternBytes.Of(Length).AsSpan().SequenceEqual(body), $"{body.Length} bytes arrived, not the {Length} sent, or not in order");
+    }
+
+    [Theory(Timeout = Limits.Test)]
     [InlineData("-tls1_3", "TLSv1.3", "Tls13")]
     [InlineData("-tls1_2", "TLSv1.2", "Tls12")]
     public async Task OpenSsl_s_client_resumes_its_session_with_a_ticket(string versionOption, string openSslName, string tlsProtocol)

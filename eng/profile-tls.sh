@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Where the server's CPU goes under keep-alive HTTPS load, for one TLS stack of the TLS benchmark's server: perf samples
+# with DWARF call graphs while wrk (HTTP/1.1) or h2load (HTTP/2) runs, sorted into the memory-BIO copies, the rest of
+# OpenSSL, the kernel and the rest (runtime, Kestrel). The copies are what a BIO of our own over the pipes' memory
+# could save; the SslStream rows show the same for the runtime's pump, which also runs over memory BIOs.
+#   eng/profile-tls.sh [--stack layer|sslstream] [--http 1.1|2] [--path /|/1mb] [--seconds 10]
+# Root: runs in a private network namespace, as bench-tls.sh does. Needs perf (Debian: linux-perf).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+stack=layer http=1.1 path=/1mb seconds=10
+if [[ "${1:-}" != "--in-netns" ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "profile-tls: needs root (a private network namespace, perf); run it with sudo" >&2
+        exit 2
+    fi
+    { command -v perf && command -v wrk && command -v h2load; } >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf wrk nghttp2-client >/dev/null; }
+    dotnet build eng/KestrelTfo.TlsBenchmark -c Release -nologo -v quiet
+    exec unshare --net -- "$0" --in-netns "$@"
+fi
+shift
+while [[ $# -gt 0 ]]; do
+    case $1 in
+        --stack) stack=$2; shift 2 ;;
+        --http) http=$2; shift 2 ;;
+        --path) path=$2; shift 2 ;;
+        --seconds) seconds=$2; shift 2 ;;
+        *) echo "profile-tls: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+ip link set lo up
+echo 3 > /proc/sys/net/ipv4/tcp_fastopen
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The server prints "layer IP:PORT sslstream IP:PORT pid PID" and serves until its standard input ends.
+coproc server { exec dotnet eng/KestrelTfo.TlsBenchmark/bin/Release/net10.0/KestrelTfo.TlsBenchmark.dll --serve; }
+read -r -a started <&"${server[0]}"
+endpoint=${started[1]}
+[[ $stack == sslstream ]] && endpoint=${started[3]}
+pid=${started[5]}
+load() {
+    if [[ $http == 2 ]]; then
+        # As the benchmark's HTTP/2 rows: 10 streams per connection for small responses, one for 1 MB ones.
+        h2load -t1 -c16 -m"$([[ $path == / ]] && echo 10 || echo 1)" -D"$1" "https://$endpoint$path" | grep -E "finished in"
+    else
+        wrk -t1 -c16 -d"$1"s "https://$endpoint$path" | grep -E "Requests/sec"
+    fi
+}
+
+load 5 >/dev/null # warm-up: JIT, tiering, pools
+perf record -q -F 499 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" -- sleep "$seconds" 2>/dev/null &
+recorder=$!
+load "$seconds"
+wait "$recorder" || true
+exec {server[1]}>&-
+wait "$server_PID" || true
+
+echo "$stack, HTTP/$http, $path: share of the server's CPU samples"
+perf script -i "$work/perf.data" -F ip,sym,dso 2>/dev/null | awk '
+    function settle() {
+        if (frames == 0) return
+        # A page fault there is the first touch of the transport buffer it copies into: a BIO of our own would pay it too.
+        if (bioRead && !sslCall && kernel) c = "memory BIO: page faults of the transport buffers copied into (BIO_read, the pump)"
+        else if (bioRead && !sslCall) c = "memory BIO: ciphertext copied out of the write BIO (BIO_read, the pump)"
+        else if (bioWrite && !sslCall) c = "memory BIO: ciphertext copied into the read BIO (BIO_write, the pump)"
+        else if (bioWrite && sslWrite) c = "memory BIO: records copied into the write BIO (BIO_write in SSL_write)"
+        else if (bioRead && sslRead) c = "memory BIO: records copied out of the read BIO (BIO_read in SSL_read)"
+        else if (sslWrite) c = "OpenSSL: the rest of SSL_write (encryption)"
+        else if (sslRead) c = "OpenSSL: the rest of SSL_read (decryption)"
+        else if (openssl) c = "OpenSSL: other calls (handshakes, error queue, BIO_ctrl_pending)"
+        else if (kernel) c = "kernel"
+        else c = "everything else (runtime, GC, JIT, Kestrel, pipes)"
+        count[c]++; total++
+        frames = bioRead = bioWrite = sslWrite = sslRead = sslCall = openssl = kernel = 0
+    }
+    NF == 0 { settle(); next }
+    {
+        frames++
+        if (frames == 1 && /kernel.kallsyms/) kernel = 1
+        if (/lib(ssl|crypto)\.so/) openssl = 1
+        if ($2 == "BIO_read") bioRead = 1
+        if ($2 == "BIO_write") bioWrite = 1
+        if ($2 ~ /^SSL_write/) { sslWrite = 1; sslCall = 1 }
+        if ($2 ~ /^SSL_(read|do_handshake)/) { sslRead = 1; sslCall = 1 }
+        if ($2 ~ /^SSL_/) sslCall = 1
+    }
+    END {
+        settle()
+        for (c in count) printf "%6.2f%%  %s\n", 100 * count[c] / total, c | "sort -rn"
+        close("sort -rn")
+        printf "%d samples\n", total
+    }'
