@@ -84,7 +84,11 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
 
         if (OwnTlsEligibility.WhyNotRequest(request, _settings) is { } reason)
         {
-            FastOpenClientLog.RequestOnHandlerTls(_connector.Dialer.Logger, request.Method.Method, request.RequestUri!, reason);
+            if (request.RequestUri is { IsAbsoluteUri: true, Scheme: "https" } uri)
+            {
+                FastOpenClientLog.RequestOnHandlerTls(_connector.Dialer.Logger, request.Method.Method, uri, reason);
+            }
+
             return base.SendAsync(request, cancellationToken);
         }
 
@@ -171,7 +175,8 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
 
             if (OwnTlsEligibility.WhyNotRequest(request, _settings) is not null)
             {
-                // Elsewhere (plain http on another origin is refused above): the inner handler follows what comes next.
+                // An https target the client's own TLS does not take (a proxy applies to it): the inner handler sends it
+                // and follows what comes next.
                 return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             }
 
