@@ -9,21 +9,13 @@ var builder = WebApplication.CreateBuilder(args);
 
 // Both legs: clients reach the proxy with TCP Fast Open, and the proxy reaches the clusters' destinations with it.
 builder.WebHost.UseFastOpenTransport();
+// The forwarding clients' connector, its options from the FastOpenClient section: TlsEarlyData sends a GET to an https
+// destination as TLS 1.3 early data once the proxy holds a ticket from it.
 builder.Services.AddFastOpenConnector();
+builder.Services.Configure<FastOpenConnectOptions>(builder.Configuration.GetSection("FastOpenClient"));
 builder.Services.AddReverseProxy()
     .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
-    .AddTransforms(transforms => transforms.AddRequestTransform(static context =>
-    {
-        // A request the proxy's guard flagged may be a replayed SYN's. Forwarded on a pooled connection it would look
-        // genuine to the backend, so it goes on marked as RFC 8470 asks of an intermediary: the backend can answer
-        // 425 Too Early, as it would to its own IsPossibleReplay.
-        if (context.HttpContext.Features.Get<IFastOpenFeature>() is { IsPossibleReplay: true })
-        {
-            context.ProxyRequest.Headers.TryAddWithoutValidation("Early-Data", "1");
-        }
-
-        return ValueTask.CompletedTask;
-    }));
+    .AddTransforms(transforms => transforms.AddRequestTransform(EarlyDataMark.ApplyAsync));
 builder.Services.AddSingleton<IForwarderHttpClientFactory, FastOpenForwarderHttpClientFactory>();
 builder.Services.AddHealthChecks().AddFastOpen();
 

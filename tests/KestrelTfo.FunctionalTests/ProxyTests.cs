@@ -5,7 +5,9 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using KestrelTfo.Client;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.FunctionalTests.Tls;
 using KestrelTfo.TestApp;
+using KestrelTfo.Tls;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using ProxyProgram = Proxy::Program;
@@ -21,6 +23,8 @@ namespace KestrelTfo.FunctionalTests;
 /// </summary>
 public sealed class ProxyTests
 {
+    private static readonly TimeSpan s_limit = TimeSpan.FromSeconds(30);
+
     private static CancellationToken Timeout => TestContext.Current.CancellationToken;
 
     [Fact(Timeout = Limits.Test)]
@@ -113,6 +117,33 @@ public sealed class ProxyTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task To_an_https_backend_a_new_backend_connection_carries_the_forwarded_GET_as_TLS_early_data_and_a_marked_request_not()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var backend = OpenSslEndpoint.StartEarlyData(earlyData: true);
+        using var backendMetrics = OpenSslEndpoint.TlsMetrics(backend);
+        await using var proxy = StartProxy(backend.EndPoint, https: true);
+        using var metrics = ProxyMetrics(proxy);
+
+        // The backend closes each connection after its answer, so every forwarded request opens a new one. The client's
+        // connections to the proxy carry nothing in their SYNs: no request comes to the proxy as early data here.
+        var first = await RawHttp.GetAsync(proxy.EndPoint, "/early-data-then-close", fastOpen: false, Timeout);
+        Assert.True(await Bounded.UntilAsync(() => TcpTable.CountOpenTo(backend.EndPoint) == 0, s_limit, Timeout));
+        var second = await RawHttp.GetAsync(proxy.EndPoint, "/early-data-then-close", fastOpen: false, Timeout);
+        Assert.True(await Bounded.UntilAsync(() => TcpTable.CountOpenTo(backend.EndPoint) == 0, s_limit, Timeout));
+        var marked = RawResponse.Parse(await RawHttp.ExchangeAsync(
+            proxy.EndPoint, "GET /early-data-then-close HTTP/1.0\r\nHost: test\r\nEarly-Data: 1\r\n\r\n"u8.ToArray(), fastOpen: false, Timeout));
+
+        // The first backend connection fetched a ticket; the second resumed and its ClientHello carried the GET as early
+        // data, which the backend took. The request a proxy in front marked went on marked, after the handshake.
+        Assert.Equal((200, 200), (first.StatusCode, second.StatusCode));
+        Assert.Equal(1, backendMetrics.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "accepted")));
+        Assert.Equal(1, backendMetrics.Count(TlsEarlyDataMetrics.InstrumentName));
+        Assert.Equal(["no_session", "accepted", "not_safe"], metrics.TagValues("kestreltfo.client.tls.early_data", "kestreltfo.client.tls.early_data.outcome"));
+        Assert.StartsWith("early RunAtOnce proxy=True", marked.Body, StringComparison.Ordinal);
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task The_proxy_reports_healthy_and_serves_both_sides_metrics_to_Prometheus()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
@@ -131,11 +162,20 @@ public sealed class ProxyTests
         Assert.Contains("http_server_request_duration_seconds_count{", scrape, StringComparison.Ordinal);
     }
 
-    /// <summary>The sample as configured in its appsettings.json, with its one destination moved to <paramref name="backend"/>.</summary>
+    /// <summary>
+    /// The sample as configured in its appsettings.json, with its one destination moved to <paramref name="backend"/>, over
+    /// https when <paramref name="https"/> says so (accepting the backend's test certificate).
+    /// </summary>
     internal static KestrelAppFactory<ProxyProgram> StartProxy(
-        IPEndPoint backend, Action<IServiceCollection>? services = null, Action<KestrelServerOptions>? listen = null) =>
+        IPEndPoint backend, Action<IServiceCollection>? services = null, Action<KestrelServerOptions>? listen = null, bool https = false) =>
         new(
-            settings: new() { ["ReverseProxy:Clusters:backend:Destinations:hello:Address"] = $"http://{backend}/" },
+            settings: https
+                ? new()
+                {
+                    ["ReverseProxy:Clusters:backend:Destinations:hello:Address"] = $"https://{backend}/",
+                    ["ReverseProxy:Clusters:backend:HttpClient:DangerousAcceptAnyServerCertificate"] = "true",
+                }
+                : new() { ["ReverseProxy:Clusters:backend:Destinations:hello:Address"] = $"http://{backend}/" },
             listen: listen,
             configure: services is null ? null : web => web.ConfigureServices(services));
 

@@ -43,6 +43,13 @@ app.MapPost("/early-data", EarlyDataReport.Of);
 app.MapGet("/early-data-strict", EarlyDataReport.Of).WithEarlyData(EarlyDataRequestHandling.WaitForHandshake);
 app.MapGet("/early-data-too-early", EarlyDataReport.Of).WithEarlyData(EarlyDataRequestHandling.TooEarly);
 
+// The same answer, and the connection closes after it: a proxy's next request here opens a new backend connection.
+app.MapGet("/early-data-then-close", (HttpContext context) =>
+{
+    context.Response.Headers.Connection = "close";
+    return EarlyDataReport.Of(context);
+});
+
 // A transfer whose handler the app declares idempotent: it may run at once from early data.
 app.MapPost("/transfer-idempotent", (HttpContext context, RequestLedger ledger) =>
 {
