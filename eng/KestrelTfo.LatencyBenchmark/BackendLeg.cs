@@ -11,13 +11,20 @@ internal static class BackendLeg
 {
     /// <summary>
     /// Finds the one backend connection the proxy opened while the client's connection was timed, and how long it took
-    /// to its first response byte, in milliseconds.
+    /// to its response reaching the proxy, in milliseconds.
     /// </summary>
+    /// <param name="timing">The client's connection.</param>
+    /// <param name="backendTrace">The link behind the proxy.</param>
+    /// <param name="clientTrace">
+    /// The client's link, which tells when the proxy's answer left: the backend's response is the last of its data to
+    /// reach the proxy before that. Over TLS the backend's first data is its handshake flight, and a ticket it sends
+    /// after the response comes after the answer left. Without it, the client's first byte stands for that moment.
+    /// </param>
     /// <returns>
     /// The time, or <see langword="null"/> when the trace does not show exactly one new connection with a response in
     /// the window (a reused connection, or segments the trace missed), or shows a retransmission.
     /// </returns>
-    public static double? Of(FirstByteTiming timing, IEnumerable<TracedSegment> backendTrace)
+    public static double? Of(FirstByteTiming timing, IEnumerable<TracedSegment> backendTrace, IEnumerable<TracedSegment>? clientTrace = null)
     {
         var segments = backendTrace.Where(s => s.Significant && s.Taken >= timing.Opened && s.Delivered <= timing.FirstByte).ToArray();
         var syns = segments.Where(s => s.ToServer && s.Syn).ToArray();
@@ -33,7 +40,11 @@ internal static class BackendLeg
             return null;
         }
 
-        var response = connection.Where(s => !s.ToServer && s.PayloadLength > 0).OrderBy(s => s.Delivered).FirstOrDefault();
+        var answer = clientTrace?
+            .Where(s => !s.ToServer && s.ClientPort == timing.ClientPort && s.PayloadLength > 0 && s.Delivered <= timing.FirstByte)
+            .MaxBy(s => s.Delivered);
+        var answered = answer is { PayloadLength: > 0 } sent ? sent.Taken : timing.FirstByte;
+        var response = connection.Where(s => !s.ToServer && s.PayloadLength > 0 && s.Delivered <= answered).MaxBy(s => s.Delivered);
         return response.PayloadLength > 0 ? Stopwatch.GetElapsedTime(syns[0].Taken, response.Delivered).TotalMilliseconds : null;
     }
 }

@@ -187,6 +187,25 @@ foreach (var rtt in rtts)
             new Scenario(BenchmarkTransport.FastOpen, fastOpen, protocol, Proxied: true), fastOpenProxyLink, fastOpenProxyPath, https ? fastOpenProxy.Https : fastOpenProxy.Http, fastOpenBackendLink, fastOpenBackendPath));
     }
 
+    // HttpClient with TLS 1.3 early data (FastOpenHttpsHandler) against the TLS layer with early data: a GET in 1 RTT, a
+    // POST in 2. Then a second proxy (the first one's link, the same backend) forwarding as the FastOpenProxy sample does,
+    // over https with early data: with early data on the client's leg too, which the proxy marks as a possible replay,
+    // so the backend leg waits for its handshake; and with TLS 1.3 on SslStream there, so the forwarded GET rides early.
+    using var httpClientEarlyData = new EarlyDataHttpClientFirstByteClient(post: false, certificate);
+    using var httpClientEarlyDataPost = new EarlyDataHttpClientFirstByteClient(post: true, certificate);
+    await using var earlyDataProxy = await ProxyServer.StartAsync(fastOpenProxyLink.ServerAddress, fastOpen: true, certificate, fastOpenBackend.HttpsOpenSslEarlyData, earlyData: true);
+    foreach (var client in new IFirstByteClient[] { httpClientEarlyData, httpClientEarlyDataPost })
+    {
+        cases.Add(new Case(new Scenario(BenchmarkTransport.FastOpen, client, BenchmarkProtocol.HttpsOpenSslEarlyData), fastOpenLink, fastOpenPath, fastOpenServer.HttpsOpenSslEarlyData));
+    }
+
+    cases.Add(new Case(
+        new Scenario(BenchmarkTransport.FastOpen, httpClientEarlyData, BenchmarkProtocol.HttpsOpenSslEarlyData, Proxied: true, BackendEarlyData: true),
+        fastOpenProxyLink, fastOpenProxyPath, earlyDataProxy.HttpsEarlyData!, fastOpenBackendLink, fastOpenBackendPath));
+    cases.Add(new Case(
+        new Scenario(BenchmarkTransport.FastOpen, fastOpen, BenchmarkProtocol.Https, Proxied: true, BackendEarlyData: true),
+        fastOpenProxyLink, fastOpenProxyPath, earlyDataProxy.Https, fastOpenBackendLink, fastOpenBackendPath));
+
     // A bound for a stalled run: twice the round trips one round needs without TFO (a probe takes two: its handshake
     // and its close) and the waits for nginx to close its connections, plus a margin.
     var roundTrips = cases.Sum(measured => measured.Scenario.MostRoundTrips) + 2 * paths.Length;
@@ -221,7 +240,7 @@ foreach (var rtt in rtts)
                 measured.Splits.Add(measured.Link.Trace.Missed == missed ? TimeSplit.Of(timing, trace) : null);
                 if (measured.BackendLink is { } backendLink)
                 {
-                    measured.BackendLegs.Add(backendLink.Trace!.Missed == backendMissed ? BackendLeg.Of(timing, backendTrace!) : null);
+                    measured.BackendLegs.Add(backendLink.Trace!.Missed == backendMissed ? BackendLeg.Of(timing, backendTrace!, trace) : null);
                 }
             }
         }

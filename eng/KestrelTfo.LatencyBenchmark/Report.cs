@@ -203,15 +203,20 @@ internal static class Report
 
     /// <summary>
     /// For KestrelTfo with a TFO client: Kestrel's default transport with the plain client of the same kind, at the
-    /// same RTT and protocol. Null for every other row.
+    /// same RTT and protocol; for a row on the OpenSSL layer where the default transport has none of its own there, its
+    /// HTTPS row (the same HTTP/1.1 over TLS 1.3, on SslStream). Null for every other row.
     /// </summary>
     private static ScenarioResult? Baseline(IReadOnlyList<ScenarioResult> results, ScenarioResult result) =>
         !result.Scenario.ServerHasFastOpen || !result.Scenario.Client.FastOpen
             ? null
-            : results.FirstOrDefault(other =>
-                other.RoundTripMilliseconds == result.RoundTripMilliseconds &&
-                other.Scenario.Protocol == result.Scenario.Protocol && other.Scenario.Proxied == result.Scenario.Proxied &&
-                !other.Scenario.ServerHasFastOpen && !other.Scenario.Client.FastOpen && other.Scenario.Client.Family == result.Scenario.Client.Family);
+            : Baseline(results, result, result.Scenario.Protocol)
+              ?? (result.Scenario.Protocol is BenchmarkProtocol.HttpsOpenSsl or BenchmarkProtocol.HttpsOpenSslEarlyData ? Baseline(results, result, BenchmarkProtocol.Https) : null);
+
+    private static ScenarioResult? Baseline(IReadOnlyList<ScenarioResult> results, ScenarioResult result, BenchmarkProtocol protocol) =>
+        results.FirstOrDefault(other =>
+            other.RoundTripMilliseconds == result.RoundTripMilliseconds &&
+            other.Scenario.Protocol == protocol && other.Scenario.Proxied == result.Scenario.Proxied &&
+            !other.Scenario.ServerHasFastOpen && !other.Scenario.Client.FastOpen && other.Scenario.Client.Family == result.Scenario.Client.Family);
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

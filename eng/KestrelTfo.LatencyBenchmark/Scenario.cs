@@ -3,9 +3,10 @@ namespace KestrelTfo.LatencyBenchmark;
 /// <summary>
 /// One measured combination: which server transport, which client, which protocol, and whether a proxy stands between
 /// them. A proxied scenario's transport is that of the proxy and the backend both, and with a TFO transport the proxy's
-/// forwarding client connects with TCP Fast Open too.
+/// forwarding client connects with TCP Fast Open too. With <see cref="BackendEarlyData"/>, it forwards over HTTPS with TLS
+/// 1.3 early data.
 /// </summary>
-internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient Client, BenchmarkProtocol Protocol, bool Proxied = false)
+internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient Client, BenchmarkProtocol Protocol, bool Proxied = false, bool BackendEarlyData = false)
 {
     public bool Https => Protocol != BenchmarkProtocol.Http1;
 
@@ -17,7 +18,7 @@ internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient C
         BenchmarkTransport.FastOpen => Proxied ? "KestrelTfo + UseFastOpen → KestrelTfo" : "KestrelTfo",
         BenchmarkTransport.Nginx => "nginx (fastopen, ssl_early_data)",
         _ => "KestrelTfo, Defer",
-    };
+    } + (BackendEarlyData ? ", https + FastOpenHttpsHandler" : "");
 
     public string ProtocolName => Protocol switch
     {
@@ -45,11 +46,15 @@ internal sealed record Scenario(BenchmarkTransport Transport, IFirstByteClient C
     public int LimitInRoundTrips => (Https ? 3 : 2) - (SavesRoundTrip ? 1 : 0) - (Client.AnsweredFromEarlyData ? 1 : 0);
 
     /// <summary>
-    /// For a proxied scenario, the fewest round trips on the proxy's leg to the backend (plain HTTP/1.1 over a new
-    /// connection): the handshake's, saved by TCP Fast Open, and the request's. Zero without a proxy.
+    /// For a proxied scenario, the fewest round trips on the proxy's leg to the backend over a new connection: plain
+    /// HTTP/1.1, the handshake's, saved by TCP Fast Open, and the request's; with <see cref="BackendEarlyData"/>, over TLS
+    /// 1.3 with the ClientHello in the SYN, the request's alone when it rides as early data, and TLS's too when the
+    /// proxy took it as early data itself: then it may be a replay, goes on marked <c>Early-Data: 1</c>, and never early.
+    /// Zero without a proxy.
     /// </summary>
-    public int BackendLimitInRoundTrips => !Proxied ? 0 : Transport == BenchmarkTransport.Default ? 2 : 1;
+    public int BackendLimitInRoundTrips =>
+        !Proxied ? 0 : Transport == BenchmarkTransport.Default ? 2 : BackendEarlyData && Client.AnsweredFromEarlyData ? 2 : 1;
 
     /// <summary>The most round trips a connection needs without any saving, both legs: what a run's time bound counts.</summary>
-    public int MostRoundTrips => (Https ? 3 : 2) + (Proxied ? 2 : 0);
+    public int MostRoundTrips => (Https ? 3 : 2) + (Proxied ? (BackendEarlyData ? 3 : 2) : 0);
 }

@@ -118,6 +118,28 @@ public sealed class TimeSplitTests
     }
 
     [Fact]
+    public void A_backend_leg_over_TLS_ends_at_the_response_the_proxys_answer_waited_for_not_at_the_handshake_flight()
+    {
+        // The proxy's new TLS connection, its request after the handshake; crossings take 40. The proxy's answer to its
+        // client leaves at 190, on the client's link.
+        TracedSegment[] backend =
+        [
+            ToServer(60, 100, sequence: 1, payload: 517, syn: true),  // SYN + ClientHello
+            ToClient(101, 141, sequence: 1, payload: 0, syn: true),   // SYN-ACK
+            ToClient(102, 142, sequence: 2, payload: 240),            // ServerHello ... Finished
+            ToServer(145, 185, sequence: 518, payload: 160),          // Finished + request
+            ToClient(186, 226, sequence: 242, payload: 90),           // response
+            ToClient(250, 290, sequence: 332, payload: 200),          // a ticket, after the answer left
+        ];
+        TracedSegment[] client = [ToClient(230, 280, sequence: 9, payload: 100)];
+
+        var leg = BackendLeg.Of(new FirstByteTiming(Ticks(10), Ticks(300), ClientPort), backend, client);
+
+        Assert.NotNull(leg);
+        Assert.Equal(166, leg.Value, precision: 6);
+    }
+
+    [Fact]
     public void A_backend_leg_over_a_reused_or_a_second_connection_is_not_told()
     {
         var timing = new FirstByteTiming(Ticks(10), Ticks(300), ClientPort);
