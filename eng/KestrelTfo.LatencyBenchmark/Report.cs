@@ -174,7 +174,7 @@ internal static class Report
         }
 
         text.AppendLine();
-        text.AppendLine("Through a proxy: the client, YARP and the backend in three namespaces, r1 the client-proxy link's RTT and r2 the proxy-backend link's, each connection new on both legs (the forwarder keeps no connection). The backend leg runs from the proxy's SYN leaving to the backend's first response byte reaching it, from the second link's trace; the client leg is the rest (the client's link and the proxy's own work). Legs count in their measured path RTTs; the limit is the physical one on both legs together.");
+        text.AppendLine("Through a proxy: the client, YARP and the backend in three namespaces, r1 the client-proxy link's RTT and r2 the proxy-backend link's, each connection new on both legs (the forwarder keeps no connection). The backend leg runs from the proxy's SYN leaving to the backend's response reaching it (the last of the backend's data before the proxy answered), from the second link's trace; the client leg is the rest (the client's link and the proxy's own work). Legs count in their measured path RTTs; the limit is the physical one on both legs together.");
         text.AppendLine();
         text.AppendLine("| r1 | r2 | path r1 ms | path r2 ms | client leg | proxy and backend | client | median ms | p90 ms | client leg r1 | backend leg r2 | limit r1 + r2 | median / limit | vs default transport |");
         text.AppendLine("|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|---:|");

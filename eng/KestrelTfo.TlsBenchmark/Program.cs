@@ -12,6 +12,15 @@ using KestrelTfo.TlsBenchmark;
 var seconds = Option("--seconds", 5);
 var rounds = Option("--rounds", 3);
 var soak = Option("--soak", 0);
+
+// --client-cpu N: the client's CPU per new HTTPS connection, HttpClient over the client's own TLS with early data against
+// SslStream, N connections per run (ClientCpuReport), each run this program again as the client, in a process of its own.
+var clientCpu = Option("--client-cpu", 0);
+if (args.FirstOrDefault() == ClientCpuLoop.Argument)
+{
+    await ClientCpuLoop.RunAsync(args[1..]);
+    return;
+}
 var output = args.SkipWhile(a => a != "--output").Skip(1).FirstOrDefault() ?? "artifacts/bench";
 
 await using var server = await TlsServer.StartAsync();
@@ -101,6 +110,11 @@ if (!args.Contains("--no-throughput"))
                 $"| {(path == "/" ? "2 bytes" : "1 MB")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F1} | {sslCpu:F1} | {layerCpu / sslCpu:F2}x |");
         }
     }
+}
+
+if (clientCpu > 0)
+{
+    ClientCpuReport.Append(report, await ClientCpuReport.RunAsync(server, rounds, clientCpu), clientCpu);
 }
 
 if (soak > 0)

@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+
+namespace KestrelTfo.TlsBenchmark;
+
+/// <summary>
+/// One client CPU run: the benchmark's own process started as <see cref="ClientCpuLoop"/> against one endpoint, and what
+/// it measured of itself: CPU microseconds and bytes allocated per new connection, and how many of its measured
+/// connections resumed and sent their GET as early data.
+/// </summary>
+internal sealed record ClientCpuRun(bool OwnTls, double CpuMicrosecondsPerConnection, double BytesPerConnection, int Resumed, long EarlyData)
+{
+    public string Client => OwnTls ? "own TLS (FastOpenHttpsHandler, early data)" : "SslStream (SocketsHttpHandler)";
+
+    public static async Task<ClientCpuRun> RunAsync(bool ownTls, int port, string certificateHash, int warmup, int connections)
+    {
+        // Started as this process was: `dotnet KestrelTfo.TlsBenchmark.dll`, or the app host.
+        var host = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
+        {
+            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
+        }
+
+        foreach (var argument in new[] { ClientCpuLoop.Argument, ownTls ? "own" : "sslstream", port.ToString(CultureInfo.InvariantCulture), certificateHash, warmup.ToString(CultureInfo.InvariantCulture), connections.ToString(CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("the client did not start");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var fields = (await output).Trim().Split(' ');
+        if (process.ExitCode != 0 || fields.Length != 4)
+        {
+            throw new InvalidOperationException($"the client exited {process.ExitCode}: {await output}{await error}");
+        }
+
+        return new ClientCpuRun(
+            ownTls,
+            double.Parse(fields[0], CultureInfo.InvariantCulture),
+            double.Parse(fields[1], CultureInfo.InvariantCulture),
+            int.Parse(fields[2], CultureInfo.InvariantCulture),
+            long.Parse(fields[3], CultureInfo.InvariantCulture));
+    }
+}
