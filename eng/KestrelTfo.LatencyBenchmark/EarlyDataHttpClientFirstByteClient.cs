@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http;
 using System.Net.Sockets;
@@ -51,14 +50,7 @@ internal sealed class EarlyDataHttpClientFirstByteClient : IFirstByteClient, IDi
             request.Content = new ByteArrayContent([]);
         }
 
-        var opened = Stopwatch.GetTimestamp();
-        using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        var firstByte = Stopwatch.GetTimestamp();
-        var port = ((IPEndPoint)_connection!.LocalEndPoint!).Port;
-
-        // Read the whole response (the server closes after it), so connections do not overlap.
-        await response.Content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
-        return new FirstByteTiming(opened, firstByte, port);
+        return await HttpClientFirstByteClient.TimeAsync(_client, request, () => _connection, cancellationToken).ConfigureAwait(false);
     }
 
     public void Dispose() => _client.Dispose();

@@ -35,10 +35,19 @@ internal sealed class HttpClientFirstByteClient(bool fastOpen, X509Certificate2 
         // A host name, as real callers use: SocketsHttpHandler sends it as SNI, and the TLS stack keys session
         // resumption by it, as for the socket client. An address in the URI alone would mean a full handshake each time.
         request.Headers.Host = BenchmarkCertificate.HostName;
+        return await TimeAsync(client, request, () => connection, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Times <paramref name="request"/> on a new connection to its first response byte, and reads the rest of the
+    /// response; <paramref name="connection"/> gives the socket the connection took, for its port.
+    /// </summary>
+    public static async Task<FirstByteTiming> TimeAsync(HttpClient client, HttpRequestMessage request, Func<Socket?> connection, CancellationToken cancellationToken)
+    {
         var opened = Stopwatch.GetTimestamp();
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var firstByte = Stopwatch.GetTimestamp();
-        var port = ((IPEndPoint)connection!.LocalEndPoint!).Port;
+        var port = ((IPEndPoint)connection()!.LocalEndPoint!).Port;
 
         // Read the whole response (the server closes after it), so connections do not overlap.
         await response.Content.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
