@@ -9,6 +9,9 @@
 #   eng/bench-tls.sh --serve   (only the server, until standard input ends: for a profiler and clients of one's own)
 # Root: runs in a private network namespace (unshare -n) with loopback up and net.ipv4.tcp_fastopen=3.
 # Writes OUTPUT/tls.md.
+# --client-cpu N adds the client's CPU per new HTTPS connection: HttpClient over KestrelTfo.Client's own TLS with early data
+# (FastOpenHttpsHandler) against SslStream, N connections per run, --rounds runs of each alternating, each client in a
+# process of its own, e.g. eng/bench-tls.sh --seconds 1 --rounds 5 --no-throughput --client-cpu 1000
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
