@@ -144,6 +144,28 @@ public sealed class ProxyTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task To_an_https_backend_a_forwarded_POST_with_a_body_goes_over_the_clients_own_TLS_after_the_handshake()
+    {
+        FastOpenEnvironment.RequireClientAndServerBits();
+        await using var backend = OpenSslEndpoint.StartEarlyData(earlyData: true);
+        var ledger = backend.Services.GetRequiredService<RequestLedger>();
+        using var backendMetrics = OpenSslEndpoint.TlsMetrics(backend);
+        await using var proxy = StartProxy(backend.EndPoint, https: true);
+        using var metrics = ProxyMetrics(proxy);
+        await RawHttp.GetAsync(proxy.EndPoint, "/early-data-then-close", fastOpen: false, Timeout);
+        Assert.True(await Bounded.UntilAsync(() => TcpTable.CountOpenTo(backend.EndPoint) == 0, s_limit, Timeout));
+
+        // YARP streams the body behind the head: a new backend connection of the client's own TLS carries it after the
+        // handshake, although the proxy holds a ticket.
+        var post = RawResponse.Parse(await RawHttp.ExchangeAsync(proxy.EndPoint, RawHttp.Post("/transfer"), fastOpen: false, Timeout)).Report();
+
+        Assert.Equal(["no_session", "not_safe"], metrics.TagValues("kestreltfo.client.tls.early_data", "kestreltfo.client.tls.early_data.outcome"));
+        Assert.Equal([post], ledger.Transfers);
+        Assert.Equal([false], ledger.PossibleReplays);
+        Assert.Equal(0, backendMetrics.Count(TlsEarlyDataMetrics.InstrumentName));
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task The_proxy_reports_healthy_and_serves_both_sides_metrics_to_Prometheus()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
