@@ -15,8 +15,11 @@ namespace KestrelTfo.Client.Internal;
 /// declined goes again after the handshake, once. Tries the addresses in order; only the first attempt carries anything
 /// in its SYN or early data, so a retry elsewhere never repeats a first flight another server may have taken.
 /// </summary>
+/// <param name="dialer">The connector's dialer: sockets, TCP Fast Open, logs and metrics.</param>
+/// <param name="context">The TLS settings and sessions.</param>
+/// <param name="check">The certificate check, whose resumed form each resumed connection runs.</param>
 [SupportedOSPlatform("linux")]
-internal sealed class FastOpenTlsDialer(FastOpenDialer dialer, OpenSslClientContext context)
+internal sealed class FastOpenTlsDialer(FastOpenDialer dialer, OpenSslClientContext context, ServerCertificateCheck check)
 {
     // SslStream's words for a failed handshake, which SocketsHttpHandler gives as the HttpRequestException's message.
     private const string HandshakeFailed = "The SSL connection could not be established, see inner exception.";
@@ -52,7 +55,7 @@ internal sealed class FastOpenTlsDialer(FastOpenDialer dialer, OpenSslClientCont
                 if (handshake.IsResumed)
                 {
                     // SslStream checks every connection's certificate; a resumed one's is the session's.
-                    connection.ValidateResumedSession();
+                    connection.ValidateResumedSession(check.ValidateResumed);
                 }
 
                 dialer.ReportTls(endPoint, socket, fastOpen, connection.FirstFlightBytes, Stopwatch.GetElapsedTime(started));

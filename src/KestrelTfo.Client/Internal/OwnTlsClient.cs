@@ -26,7 +26,7 @@ internal sealed class OwnTlsClient : IDisposable
         var tls13Only = settings.SslOptions.EnabledSslProtocols == System.Security.Authentication.SslProtocols.Tls13;
 #pragma warning restore CA5398
         _context = new OpenSslClientContext([SslApplicationProtocol.Http11], check.Validate, connector.Options.TlsSessionCacheSize, tls13Only);
-        var dialer = new FastOpenTlsDialer(connector.Dialer, _context);
+        var dialer = new FastOpenTlsDialer(connector.Dialer, _context, check);
         var connectTimeout = connector.ConnectTimeout(settings.ConnectTimeout);
         _handler = new SocketsHttpHandler
         {

@@ -22,6 +22,29 @@ internal sealed class ServerCertificateCheck(SslClientAuthenticationOptions sett
     private readonly X509ChainPolicy? _chainPolicy = settings.CertificateChainPolicy?.Clone();
     private readonly X509RevocationMode _revocation = settings.CertificateRevocationCheckMode;
 
+    // What the chain is built with: the caller's chain policy's revocation mode when it gives one.
+    private X509RevocationMode Revocation => _chainPolicy?.RevocationMode ?? _revocation;
+
+    /// <summary>
+    /// The check of a resumed session's certificate, which <see cref="Validate"/> accepted for the same host when the
+    /// session was made, under the same options (copied at the first request). With a callback, or a revocation check,
+    /// the whole check runs again: the callback sees every connection, as with SslStream, and a revocation may be new.
+    /// Otherwise only time can change the answer, so only the certificates' validity periods are checked; a chain build
+    /// per connection would cost a returning client's GET a third of a millisecond before its response.
+    /// </summary>
+    public bool ValidateResumed(string hostName, X509Certificate2 certificate, X509Certificate2Collection sent)
+    {
+        if (_callback is not null || Revocation != X509RevocationMode.NoCheck)
+        {
+            return Validate(hostName, certificate, sent);
+        }
+
+        var now = DateTime.Now;
+        return certificate.NotBefore <= now && now <= certificate.NotAfter && sent.All(link => link.NotBefore <= now && now <= link.NotAfter)
+            ? true
+            : throw new AuthenticationException("The remote certificate is invalid because of errors in the certificate chain: NotTimeValid");
+    }
+
     public bool Validate(string hostName, X509Certificate2 certificate, X509Certificate2Collection sent)
     {
         // Not disposed with its certificates: a callback may keep them, as it may with SslStream's chain.

@@ -345,13 +345,13 @@ internal sealed class OpenSslClientConnection : Stream
     public bool ValidatorThrew => _validatorException is not null;
 
     /// <summary>
-    /// Asks the validator about the certificate of a session this connection resumed, as a full handshake asked about
-    /// it when the session was made: a caller whose check changed since, or counts every connection's check (SslStream
-    /// checks each one), sees every connection.
+    /// Asks <paramref name="validator"/> about the certificate of a session this connection resumed, which a full
+    /// handshake's check accepted when the session was made: SslStream checks every connection, so a caller that sees
+    /// each check (a callback) must see this one too.
     /// </summary>
     /// <exception cref="AuthenticationException">The validator refused, or the session holds no certificate.</exception>
     /// <exception cref="Exception">Whatever the validator threw, as it threw it.</exception>
-    public void ValidateResumedSession()
+    public void ValidateResumedSession(OpenSslCertificateValidator validator)
     {
         bool valid;
         lock (_tls.Lock)
@@ -362,7 +362,7 @@ internal sealed class OpenSslClientConnection : Stream
                 throw new AuthenticationException($"TLS handshake with {_sessionKey} failed: the resumed session holds no server certificate.");
             }
 
-            valid = Validate(peer.DangerousGetHandle(), Libssl.SSL_get_peer_cert_chain(_tls.Ssl));
+            valid = Validate(peer.DangerousGetHandle(), Libssl.SSL_get_peer_cert_chain(_tls.Ssl), validator);
         }
 
         if (_validatorException is { } thrown)
@@ -378,11 +378,12 @@ internal sealed class OpenSslClientConnection : Stream
 
     /// <summary>Asks the caller's validator about the certificate being verified; false, with the reason kept, when it refuses.</summary>
     internal bool Validate(nint storeContext) =>
-        Validate(Libcrypto.X509_STORE_CTX_get0_cert(storeContext), Libcrypto.X509_STORE_CTX_get0_untrusted(storeContext));
+        Validate(Libcrypto.X509_STORE_CTX_get0_cert(storeContext), Libcrypto.X509_STORE_CTX_get0_untrusted(storeContext), _context.ValidateServerCertificate);
 
     /// <param name="peer">The server's certificate (an <c>X509*</c>).</param>
     /// <param name="stack">The certificates it sent (a <c>STACK_OF(X509)*</c>, its own included or not), or 0.</param>
-    private bool Validate(nint peer, nint stack)
+    /// <param name="validator">The check.</param>
+    private bool Validate(nint peer, nint stack, OpenSslCertificateValidator validator)
     {
         using var certificate = new X509Certificate2(peer);
         var sent = new X509Certificate2Collection();
@@ -393,7 +394,7 @@ internal sealed class OpenSslClientConnection : Stream
                 sent.Add(new X509Certificate2(Libcrypto.OPENSSL_sk_value(stack, i)));
             }
 
-            if (_context.ValidateServerCertificate(_hostName, certificate, sent))
+            if (validator(_hostName, certificate, sent))
             {
                 return true;
             }
