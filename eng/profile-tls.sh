@@ -48,8 +48,8 @@ endpoint=${started[1]}
 pid=${started[5]}
 load() {
     if [[ $mode == handshakes-* ]]; then
-        openssl s_time -connect "$endpoint" -www / "$([[ $mode == handshakes-full ]] && echo -new || echo -reuse)" -time "$1" |
-            grep -E "connections in [0-9]+ real"
+        openssl s_time -connect "$endpoint" -www / "$([[ $mode == handshakes-full ]] && echo -new || echo -reuse)" \
+            -time "$1" | grep -E "connections in [0-9]+ real"
     elif [[ $http == 2 ]]; then
         # As the benchmark's HTTP/2 rows: 10 streams per connection for small responses, one for 1 MB ones.
         h2load -t1 -c16 -m"$([[ $path == / ]] && echo 10 || echo 1)" -D"$1" "https://$endpoint$path" | grep -E "finished in"
@@ -101,8 +101,11 @@ if [[ $mode == handshakes-* ]]; then
             if (/lib(ssl|crypto)\.so/) openssl = 1
             if ($2 == "__x64_sys_sched_yield") yield = 1 # Thread.Yield in spin-waits (thread pool, SpinWait)
             if (/libssl\.so/ && pkCall[$1]) pk = 1
-            if (/libcrypto\.so/ && $2 ~ /^(EVP_PKEY_(derive|keygen|generate|sign)|EVP_DigestSign|ECDSA_|ECDH_|EC_POINT_|EC_KEY_|BN_|X25519|ED25519)/) pk = 1
-            if (/libcoreclr|libclrjit|Microsoft\.NETCore\.App|Microsoft\.AspNetCore|KestrelTfo|memfd|\(deleted\)|perf-[0-9]+\.map/ || $NF == "([unknown])") runtime = 1
+            if (/libcrypto\.so/ && $2 ~ /^(EVP_PKEY_(derive|keygen|generate|sign)|EVP_DigestSign|ECDSA_|ECDH_|EC_(POINT|KEY)_|BN_)/)
+                pk = 1
+            # The runtime libraries, and JIT code (memfd:doublemapper, deleted; or unknown without a perf map)
+            if (/libcoreclr|libclrjit|Microsoft\.(NETCore|AspNetCore)\.App|KestrelTfo|memfd|\(deleted\)/ || $NF == "([unknown])")
+                runtime = 1
         }
         END {
             settle()
