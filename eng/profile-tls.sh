@@ -3,18 +3,24 @@
 # with DWARF call graphs while wrk (HTTP/1.1) or h2load (HTTP/2) runs, sorted into the memory-BIO copies, the rest of
 # OpenSSL, the kernel and the rest (runtime, Kestrel). The copies are what a BIO of our own over the pipes' memory
 # could save; the SslStream rows show the same for the runtime's pump, which also runs over memory BIOs.
+# With --load handshakes-full or handshakes-resumed, the load is `openssl s_time -new` or `-reuse` instead (one
+# connection at a time: a TLS 1.3 handshake and one GET /, as bench-tls.sh), the samples are sorted into OpenSSL's
+# public-key work, the rest of OpenSSL, the runtime's spin-waits (sched_yield), the rest of the kernel and the runtime
+# with Kestrel, and the server's CPU per handshake over the sampled seconds is printed with them.
 #   eng/profile-tls.sh [--stack layer|sslstream] [--http 1.1|2] [--path /|/1mb] [--seconds 10]
+#   eng/profile-tls.sh [--stack layer|sslstream] --load handshakes-full|handshakes-resumed [--seconds 10]
 # Root: runs in a private network namespace, as bench-tls.sh does. Needs perf (Debian: linux-perf).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-stack=layer http=1.1 path=/1mb seconds=10
+stack=layer http=1.1 path=/1mb seconds=10 mode=keepalive
 if [[ "${1:-}" != "--in-netns" ]]; then
     if [[ $(id -u) -ne 0 ]]; then
         echo "profile-tls: needs root (a private network namespace, perf); run it with sudo" >&2
         exit 2
     fi
-    { command -v perf && command -v wrk && command -v h2load; } >/dev/null || { apt-get update -qq && apt-get install -y -qq linux-perf wrk nghttp2-client >/dev/null; }
+    { command -v perf && command -v objdump && command -v wrk && command -v h2load; } >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq linux-perf binutils wrk nghttp2-client >/dev/null; }
     dotnet build eng/KestrelTfo.TlsBenchmark -c Release -nologo -v quiet
     exec unshare --net -- "$0" --in-netns "$@"
 fi
@@ -25,6 +31,7 @@ while [[ $# -gt 0 ]]; do
         --http) http=$2; shift 2 ;;
         --path) path=$2; shift 2 ;;
         --seconds) seconds=$2; shift 2 ;;
+        --load) mode=$2; shift 2 ;;
         *) echo "profile-tls: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -40,7 +47,10 @@ endpoint=${started[1]}
 [[ $stack == sslstream ]] && endpoint=${started[3]}
 pid=${started[5]}
 load() {
-    if [[ $http == 2 ]]; then
+    if [[ $mode == handshakes-* ]]; then
+        openssl s_time -connect "$endpoint" -www / "$([[ $mode == handshakes-full ]] && echo -new || echo -reuse)" \
+            -time "$1" | grep -E "connections in [0-9]+ real"
+    elif [[ $http == 2 ]]; then
         # As the benchmark's HTTP/2 rows: 10 streams per connection for small responses, one for 1 MB ones.
         h2load -t1 -c16 -m"$([[ $path == / ]] && echo 10 || echo 1)" -D"$1" "https://$endpoint$path" | grep -E "finished in"
     else
@@ -48,14 +58,65 @@ load() {
     fi
 }
 
+cpu() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; } # the server's user + system time, in clock ticks
+
 load 5 >/dev/null # warm-up: JIT, tiering, pools
 perf record -q -F 499 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" -- sleep "$seconds" 2>/dev/null &
 recorder=$!
-load "$seconds"
+before=$(cpu)
+loaded=$(load "$seconds")
+after=$(cpu)
 wait "$recorder" || true
 exec {server[1]}>&-
 wait "$server_PID" || true
 
+if [[ $mode == handshakes-* ]]; then
+    # "2588 connections in 11 real seconds, 135 bytes read per connection"
+    echo "$stack, $mode: $loaded; server CPU $(awk -v n="${loaded%% *}" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.0f µs per handshake", 1e6 * t / hz / n }') (perf's sampling included)"
+    echo "share of the server's CPU samples"
+    # libcrypto's own functions have no symbols in Debian's build, and EVP_PKEY_derive tail-calls the provider's, so
+    # public-key work is found by where libssl calls it: the return addresses of its calls to these EVP functions.
+    objdump -d --no-show-raw-insn "$(ldd "$(command -v openssl)" | awk '/libssl\.so/ { print $3 }')" | awk '
+        call { sub(":", "", $1); print $1; call = 0 }
+        /call.*<EVP_(PKEY_derive|PKEY_keygen|PKEY_generate|PKEY_sign|DigestSign|DigestSignFinal)@plt>/ { call = 1 }' |
+        while read -r address; do printf '%x\n' $((16#$address - 1)); done >"$work/pk" # perf shows a return address - 1
+    perf script -i "$work/perf.data" -F ip,sym,dso 2>/dev/null | awk -v pkfile="$work/pk" '
+        BEGIN { while ((getline a < pkfile) > 0) pkCall[a] = 1 }
+        function settle() {
+            if (frames == 0) return
+            if (pk) c = "OpenSSL: public-key work (X25519 key share, ECDSA signature: EC, bignum)"
+            else if (openssl) c = "OpenSSL: the rest (hashing, HKDF, AEAD, tickets, handshake state machine, allocations)"
+            else if (kernel && yield) c = "runtime: spin-waits yielding the CPU (sched_yield, its context switches)"
+            else if (kernel) c = "kernel: the rest (connection setup and teardown, TCP, epoll, futex, wake-ups)"
+            else if (runtime) c = "runtime and Kestrel (managed code, GC, JIT, thread pool, native shims)"
+            else c = "other (libc, loader, unwound no further)"
+            count[c]++; total++
+            frames = pk = openssl = kernel = yield = runtime = 0
+        }
+        NF == 0 { settle(); next }
+        {
+            frames++
+            if (frames == 1 && /kernel.kallsyms/) kernel = 1
+            if (/lib(ssl|crypto)\.so/) openssl = 1
+            if ($2 == "__x64_sys_sched_yield") yield = 1 # Thread.Yield in spin-waits (thread pool, SpinWait)
+            if (/libssl\.so/ && pkCall[$1]) pk = 1
+            if (/libcrypto\.so/ && $2 ~ /^(EVP_PKEY_(derive|keygen|generate|sign)|EVP_DigestSign|ECDSA_|ECDH_|EC_(POINT|KEY)_|BN_)/)
+                pk = 1
+            # The runtime libraries, and JIT code (memfd:doublemapper, deleted; or unknown without a perf map)
+            if (/libcoreclr|libclrjit|Microsoft\.(NETCore|AspNetCore)\.App|KestrelTfo|memfd|\(deleted\)/ || $NF == "([unknown])")
+                runtime = 1
+        }
+        END {
+            settle()
+            for (c in count) printf "%6.2f%%  %s\n", 100 * count[c] / total, c | "sort -rn"
+            close("sort -rn")
+            printf "%d samples\n", total
+        }'
+    exit
+fi
+
+echo "$loaded"
 echo "$stack, HTTP/$http, $path: share of the server's CPU samples"
 perf script -i "$work/perf.data" -F ip,sym,dso 2>/dev/null | awk '
     function settle() {
