@@ -34,8 +34,7 @@ public sealed class HttpClientEarlyDataRoundTripTests
         FastOpenEnvironment.RequireClientAndServerBits();
         // As in TlsEarlyDataRoundTripTests: long enough that a busy machine's pauses cause no retransmission.
         using var link = LinkEnvironment.Start(new EmulatedLinkOptions { TraceCapacity = 4096 }.WithRoundTripTime(TimeSpan.FromMilliseconds(200)));
-        await using var app = new KestrelAppFactory<Program>(listen: options => options.Listen(link.ServerAddress, 0, listen =>
-            listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = TestCertificate.Instance }, earlyData: true)));
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true, at: new IPEndPoint(link.ServerAddress, 0));
         Socket? last = null;
         var connector = new FastOpenConnector(new FastOpenConnectOptions { TlsEarlyData = true, CreateSocket = _ => last = link.CreateClientSocket() });
         var inner = new SocketsHttpHandler();
@@ -88,8 +87,7 @@ public sealed class HttpClientEarlyDataRoundTripTests
             ToServer = { Delay = TimeSpan.FromMilliseconds(20) },
             ToClient = { Delay = TimeSpan.FromMilliseconds(200) },
         });
-        await using var app = new KestrelAppFactory<Program>(listen: options => options.Listen(link.ServerAddress, 0, listen =>
-            listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = TestCertificate.Instance }, earlyData: true)));
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true, at: new IPEndPoint(link.ServerAddress, 0));
         using var server = OpenSslEndpoint.TlsMetrics(app);
         using var client = new EarlyDataHttpClient(createSocket: _ => link.CreateClientSocket());
         var uri = new Uri($"https://{app.EndPoint}/early-data-too-early");

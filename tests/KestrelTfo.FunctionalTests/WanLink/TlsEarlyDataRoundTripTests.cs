@@ -1,6 +1,8 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 using KestrelTfo.FunctionalTests.Infrastructure;
+using KestrelTfo.FunctionalTests.Tls;
 using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.NetEmu;
 using KestrelTfo.OpenSsl.Client;
@@ -28,8 +30,7 @@ public sealed class TlsEarlyDataRoundTripTests
         // Long enough that a busy machine's pauses stay well under the client's retransmission timeouts (twice the round
         // trip, at least): a retransmitted segment makes the walk through the trace impossible.
         using var link = LinkEnvironment.Start(new EmulatedLinkOptions { TraceCapacity = 4096 }.WithRoundTripTime(TimeSpan.FromMilliseconds(200)));
-        await using var app = new KestrelAppFactory<Program>(listen: options => options.Listen(link.ServerAddress, 0, listen =>
-            listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = TestCertificate.Instance }, earlyData: true)));
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true, at: new IPEndPoint(link.ServerAddress, 0));
         using var get = new OpenSslFirstByteClient(fastOpen: true, post: false, "/visit", TestCertificate.Instance);
         using var post = new OpenSslFirstByteClient(fastOpen: true, post: true, "/transfer", TestCertificate.Instance);
         var cancellation = TestContext.Current.CancellationToken;
