@@ -32,11 +32,11 @@ internal static class TestCertificate
     /// <summary>
     /// A new certificate with its private key, valid from <paramref name="notBefore"/> to <paramref name="notAfter"/>:
     /// self-signed, or signed by <paramref name="issuer"/> (which must hold its key); a certificate authority, or an end
-    /// entity for <paramref name="usage"/>, naming <paramref name="dnsName"/> when given.
+    /// entity for <paramref name="usage"/>, naming <paramref name="dnsName"/> and <paramref name="address"/> when given.
     /// </summary>
     public static X509Certificate2 Make(
         string subject, DateTimeOffset notBefore, DateTimeOffset notAfter, X509Certificate2? issuer = null, bool authority = false,
-        string? dnsName = null, string usage = ServerAuthentication)
+        string? dnsName = null, string usage = ServerAuthentication, System.Net.IPAddress? address = null)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
@@ -51,10 +51,19 @@ internal static class TestCertificate
             request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], false));
         }
 
-        if (dnsName is not null)
+        if (dnsName is not null || address is not null)
         {
             var names = new SubjectAlternativeNameBuilder();
-            names.AddDnsName(dnsName);
+            if (dnsName is not null)
+            {
+                names.AddDnsName(dnsName);
+            }
+
+            if (address is not null)
+            {
+                names.AddIpAddress(address);
+            }
+
             request.CertificateExtensions.Add(names.Build());
         }
 

@@ -271,6 +271,36 @@ public sealed class FastOpenHttpsHandlerTests
     }
 
     [Fact(Timeout = Limits.Test)]
+    public async Task Without_a_callback_a_trusted_chain_resumes_and_its_GET_goes_early()
+    {
+        // No callback and no revocation check: a resumed connection's certificates are checked for their dates only.
+        var address = Loopback.NextAddress();
+        var now = DateTimeOffset.UtcNow;
+        using var authority = TestCertificate.Make("CN=KestrelTfo test authority", now.AddDays(-1), now.AddDays(1), authority: true);
+        using var leaf = TestCertificate.Make("CN=KestrelTfo test leaf", now.AddDays(-1), now.AddDays(1), issuer: authority, address: address);
+        await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true, at: new IPEndPoint(address, 0), certificate: leaf);
+        using var server = OpenSslEndpoint.TlsMetrics(app);
+        using var client = new EarlyDataHttpClient(handler =>
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = null;
+            handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { authority },
+                RevocationMode = X509RevocationMode.NoCheck,
+            };
+        });
+        var uri = new Uri(OpenSslEndpoint.BaseAddress(app), "/visit");
+
+        await client.SendOnNewConnectionAsync(HttpMethod.Get, uri);
+        Assert.True(await client.WaitForSessionsAsync(1));
+        await client.SendOnNewConnectionAsync(HttpMethod.Get, uri);
+
+        Assert.Equal(1, client.EarlyData("accepted"));
+        Assert.Equal(1, server.Sum(TlsEarlyDataMetrics.InstrumentName, (TlsEarlyDataMetrics.OutcomeTag, "accepted")));
+    }
+
+    [Fact(Timeout = Limits.Test)]
     public async Task A_callback_that_throws_and_a_reset_during_the_handshake_fail_as_with_SslStream()
     {
         await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true);
