@@ -3,14 +3,13 @@ using System.Runtime.Versioning;
 using System.Security.Authentication;
 using KestrelTfo.Client;
 using KestrelTfo.FunctionalTests.Infrastructure;
-using KestrelTfo.NetEmu;
 
 namespace KestrelTfo.FunctionalTests.Tls;
 
 /// <summary>
 /// HttpClient with <see cref="FastOpenHttpsHandler"/> against a server nobody here wrote: nginx with
 /// <c>ssl_early_data on</c>, whose own log (<c>$ssl_early_data</c>) says what it read as early data. Over an emulated
-/// link whose way back to the client is slow, so nginx has read and logged a request before the client's Finished comes.
+/// link whose way back to the client is slow (<see cref="LinkEnvironment.StartSlowTowardClient"/>).
 /// </summary>
 [SupportedOSPlatform("linux")]
 public sealed class NginxClientTests
@@ -20,7 +19,7 @@ public sealed class NginxClientTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task The_second_connections_GET_goes_as_early_data_and_a_POST_never_does()
     {
-        using var link = Link();
+        using var link = LinkEnvironment.StartSlowTowardClient();
         await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: true, cancellationToken: Timeout);
         using var client = new EarlyDataHttpClient(createSocket: _ => link.CreateClientSocket());
 
@@ -43,7 +42,7 @@ public sealed class NginxClientTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task Early_data_a_restarted_nginx_cannot_read_is_sent_again_after_the_handshake_once()
     {
-        using var link = Link();
+        using var link = LinkEnvironment.StartSlowTowardClient();
         using var client = new EarlyDataHttpClient(createSocket: _ => link.CreateClientSocket());
         int port;
         await using (var before = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: true, cancellationToken: Timeout))
@@ -67,7 +66,7 @@ public sealed class NginxClientTests
     [Fact(Timeout = Limits.LongTest)]
     public async Task An_untrusted_certificate_fails_as_SslStream_fails_it()
     {
-        using var link = Link();
+        using var link = LinkEnvironment.StartSlowTowardClient();
         await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData: true, cancellationToken: Timeout);
         using var plain = new SocketsHttpHandler { UseProxy = false };
         plain.UseFastOpen(options => options.CreateSocket = _ => link.CreateClientSocket());
@@ -81,10 +80,4 @@ public sealed class NginxClientTests
         Assert.Equal(expected.InnerException!.Message, Assert.IsType<AuthenticationException>(actual.InnerException).Message);
         Assert.Empty(await nginx.ReadAccessLogAsync(atLeast: 0, Timeout));
     }
-
-    private static EmulatedLink Link() => LinkEnvironment.Start(new EmulatedLinkOptions
-    {
-        ToServer = { Delay = TimeSpan.FromMilliseconds(20) },
-        ToClient = { Delay = TimeSpan.FromMilliseconds(200) },
-    });
 }

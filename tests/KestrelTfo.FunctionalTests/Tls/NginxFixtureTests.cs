@@ -1,5 +1,4 @@
 using KestrelTfo.FunctionalTests.Infrastructure;
-using KestrelTfo.NetEmu;
 
 namespace KestrelTfo.FunctionalTests.Tls;
 
@@ -47,12 +46,7 @@ public sealed class NginxFixtureTests
     /// </summary>
     private static async Task<(string First, string Second, IReadOnlyList<NginxRequest> Requests)> ResumeAsync(bool earlyData, string afterHandshake)
     {
-        // Toward the client, long enough that nginx has read and answered the early request before the Finished comes.
-        using var link = LinkEnvironment.Start(new EmulatedLinkOptions
-        {
-            ToServer = { Delay = TimeSpan.FromMilliseconds(20) },
-            ToClient = { Delay = TimeSpan.FromMilliseconds(200) },
-        });
+        using var link = LinkEnvironment.StartSlowTowardClient();
         await using var nginx = await NginxServer.StartAsync(link.ServerAddress, TestCertificate.Instance, earlyData, cancellationToken: Timeout);
         using var session = new SessionFile();
         using var early = new TempFile("GET /early HTTP/1.0\r\n\r\n");

@@ -8,8 +8,6 @@ using KestrelTfo.FunctionalTests.Tls;
 using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.NetEmu;
 using KestrelTfo.TestApp;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KestrelTfo.FunctionalTests.WanLink;
@@ -81,12 +79,7 @@ public sealed class HttpClientEarlyDataRoundTripTests
     public async Task A_425_Too_Early_is_answered_by_sending_the_request_again_not_in_early_data()
     {
         FastOpenEnvironment.RequireClientAndServerBits();
-        // Slow toward the client, so the server reads the early request before the client's Finished comes.
-        using var link = LinkEnvironment.Start(new EmulatedLinkOptions
-        {
-            ToServer = { Delay = TimeSpan.FromMilliseconds(20) },
-            ToClient = { Delay = TimeSpan.FromMilliseconds(200) },
-        });
+        using var link = LinkEnvironment.StartSlowTowardClient();
         await using var app = OpenSslEndpoint.StartEarlyData(earlyData: true, at: new IPEndPoint(link.ServerAddress, 0));
         using var server = OpenSslEndpoint.TlsMetrics(app);
         using var client = new EarlyDataHttpClient(createSocket: _ => link.CreateClientSocket());

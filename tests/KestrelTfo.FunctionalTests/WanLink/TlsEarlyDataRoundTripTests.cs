@@ -7,8 +7,6 @@ using KestrelTfo.LatencyBenchmark;
 using KestrelTfo.NetEmu;
 using KestrelTfo.OpenSsl.Client;
 using KestrelTfo.TestApp;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace KestrelTfo.FunctionalTests.WanLink;

@@ -22,6 +22,17 @@ internal static class LinkEnvironment
     }
 
     /// <summary>
+    /// A link that is slow toward the client (20 ms to the server, 200 ms back): a server has read, answered and logged
+    /// a request in TLS early data well before the client's Finished comes, so it sees the request as early data
+    /// whatever the machine's load.
+    /// </summary>
+    public static EmulatedLink StartSlowTowardClient() => Start(new EmulatedLinkOptions
+    {
+        ToServer = { Delay = TimeSpan.FromMilliseconds(20) },
+        ToClient = { Delay = TimeSpan.FromMilliseconds(200) },
+    });
+
+    /// <summary>
     /// Reads datagrams until none has come for <paramref name="quiet"/>, or <paramref name="limit"/> have: bounded
     /// in count and, since every wait is, in time.
     /// </summary>
