@@ -54,6 +54,7 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
     private readonly Lock _lock = new();
     private OwnTlsClient? _ownTls;
     private string? _off;
+    private bool _checked;
     private bool _disposed;
 
     /// <summary>Creates the handler.</summary>
@@ -77,7 +78,8 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!_connector.Options.TlsEarlyData || !OperatingSystem.IsLinux() || OwnTls() is not { } ownTls)
+        // WhyOff says why on every platform; the platform check after it is for the analyzer.
+        if (!_connector.Options.TlsEarlyData || WhyOff() is not null || !OperatingSystem.IsLinux())
         {
             return base.SendAsync(request, cancellationToken);
         }
@@ -92,7 +94,7 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
             return base.SendAsync(request, cancellationToken);
         }
 
-        return SendWithRedirectsAsync(ownTls, request, cancellationToken);
+        return SendWithRedirectsAsync(OwnTls(), request, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -113,9 +115,37 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
         base.Dispose(disposing);
     }
 
-    /// <summary>The client's own TLS, made at the first request that could use it; null when this handler cannot have it.</summary>
+    /// <summary>
+    /// Why none of this handler's requests can go over the client's own TLS (the platform, OpenSSL, the handler's
+    /// settings), decided and logged once, at the first request; null when they can.
+    /// </summary>
+    private string? WhyOff()
+    {
+        if (Volatile.Read(ref _checked))
+        {
+            return _off;
+        }
+
+        lock (_lock)
+        {
+            if (!_checked)
+            {
+                _off = OwnTlsEligibility.WhyNotHandler(_settings);
+                if (_off is not null)
+                {
+                    FastOpenClientLog.TlsEarlyDataOff(_connector.Dialer.Logger, _off);
+                }
+
+                Volatile.Write(ref _checked, true);
+            }
+
+            return _off;
+        }
+    }
+
+    /// <summary>The client's own TLS, made at the first request that uses it, once <see cref="WhyOff"/> found nothing.</summary>
     [SupportedOSPlatform("linux")]
-    private OwnTlsClient? OwnTls()
+    private OwnTlsClient OwnTls()
     {
         if (Volatile.Read(ref _ownTls) is { } ready)
         {
@@ -125,19 +155,11 @@ public sealed class FastOpenHttpsHandler : DelegatingHandler
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_ownTls is not null || _off is not null)
+            if (_ownTls is null)
             {
-                return _ownTls;
+                Volatile.Write(ref _ownTls, new OwnTlsClient(_settings, _connector, this));
             }
 
-            _off = OwnTlsEligibility.WhyNotHandler(_settings);
-            if (_off is not null)
-            {
-                FastOpenClientLog.TlsEarlyDataOff(_connector.Dialer.Logger, _off);
-                return null;
-            }
-
-            Volatile.Write(ref _ownTls, new OwnTlsClient(_settings, _connector, this));
             return _ownTls;
         }
     }
