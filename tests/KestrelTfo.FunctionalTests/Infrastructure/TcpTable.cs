@@ -12,7 +12,6 @@ internal static class TcpTable
     private const string TimeWait = "06";
     private const string Established = "01";
     private const string CloseWait = "08";
-    private const string Listen = "0A";
 
     /// <summary>How many sockets are still trying to connect to <paramref name="remote"/>.</summary>
     public static int CountSynSent(IPEndPoint remote) =>
@@ -24,17 +23,6 @@ internal static class TcpTable
     /// </summary>
     public static int CountOpenTo(IPEndPoint remote) =>
         Sockets(remote.AddressFamily).Count(fields => fields[2] == Key(remote) && fields[3] is Established or CloseWait);
-
-    /// <summary>
-    /// How many connections wait in <paramref name="listener"/>'s accept queue, accepted by the kernel and not yet by the
-    /// app (a listening socket's receive queue in the table); -1 when no socket listens there.
-    /// </summary>
-    public static int AcceptBacklog(IPEndPoint listener) =>
-        Sockets(listener.AddressFamily)
-            .Where(fields => fields[1] == Key(listener) && fields[3] == Listen)
-            .Select(fields => int.Parse(fields[4].AsSpan(fields[4].IndexOf(':') + 1), NumberStyles.HexNumber, CultureInfo.InvariantCulture))
-            .DefaultIfEmpty(-1)
-            .First();
 
     /// <summary>How many sockets have <paramref name="local"/> as their own address, in any state but TIME_WAIT.</summary>
     public static int CountLocal(IPEndPoint local) =>

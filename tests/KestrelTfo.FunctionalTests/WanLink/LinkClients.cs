@@ -25,11 +25,14 @@ internal static class LinkClients
         return address;
     }
 
-    /// <summary>A socket on the link's client side that connects from <paramref name="address"/>.</summary>
-    public static Socket SocketFrom(EmulatedLink link, IPAddress address)
+    /// <summary>
+    /// A socket on the link's client side that connects from <paramref name="address"/> and <paramref name="port"/>
+    /// (0: one the kernel picks).
+    /// </summary>
+    public static Socket SocketFrom(EmulatedLink link, IPAddress address, int port = 0)
     {
         var socket = link.CreateClientSocket();
-        socket.Bind(new IPEndPoint(address, 0));
+        socket.Bind(new IPEndPoint(address, port));
         return socket;
     }
 
