@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # TLS handshakes per second and server CPU per handshake: the TLS layer on OpenSSL (UseOpenSslHttps) against Kestrel's
-# UseHttps (SslStream), on the same TCP Fast Open transport in one server, full and resumed, runs alternating, ratios
-# side by side; with --soak N, then N full handshakes on the layer with resident memory and file descriptors before and
-# after. The client is `openssl s_time` (one connection at a time: a handshake and one GET).
+# UseHttps (SslStream), on the same TCP Fast Open transport in one server, full and resumed, one client and 8 at once,
+# beside the same connections without TLS, runs alternating, ratios side by side; with --soak N, then N full handshakes
+# on the layer with resident memory and file descriptors before and after. The client is the product's own OpenSSL
+# client in a process of its own (each client one connection at a time: a handshake and one GET).
 # Then keep-alive throughput over HTTPS: HTTP/1.1 (wrk -t1 -c16) and HTTP/2 (h2load -t1 -c16, -m10 for small responses,
 # -m1 for 1 MB ones), 2-byte and 1 MB responses, server CPU per request.
 #   eng/bench-tls.sh [--seconds 5] [--rounds 3] [--soak 100000] [--no-throughput] [--output artifacts/bench]

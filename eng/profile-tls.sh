@@ -3,17 +3,19 @@
 # with DWARF call graphs while wrk (HTTP/1.1) or h2load (HTTP/2) runs, sorted into the memory-BIO copies, the rest of
 # OpenSSL, the kernel and the rest (runtime, Kestrel). The copies are what a BIO of our own over the pipes' memory
 # could save; the SslStream rows show the same for the runtime's pump, which also runs over memory BIOs.
-# With --load handshakes-full or handshakes-resumed, the load is `openssl s_time -new` or `-reuse` instead (one
-# connection at a time: a TLS 1.3 handshake and one GET /, as bench-tls.sh), the samples are sorted into OpenSSL's
-# public-key work, the rest of OpenSSL, the runtime's spin-waits (sched_yield), the rest of the kernel and the runtime
-# with Kestrel, and the server's CPU per handshake over the sampled seconds is printed with them.
+# With --load handshakes-full or handshakes-resumed, the load is the TLS benchmark's own handshake client instead
+# (--clients of them at once, each one connection at a time: a TLS 1.3 handshake, new or resuming the last ticket, and one
+# GET /, as bench-tls.sh), the samples are sorted into OpenSSL's public-key work, the rest of OpenSSL, the TLS stack's
+# own managed code (KestrelTfo.Tls, or System.Net.Security), the runtime's spin-waits (sched_yield), the rest of the
+# kernel and the rest of the runtime with Kestrel, and the server's CPU per handshake over the sampled seconds is
+# printed with them.
 #   eng/profile-tls.sh [--stack layer|sslstream] [--http 1.1|2] [--path /|/1mb] [--seconds 10]
-#   eng/profile-tls.sh [--stack layer|sslstream] --load handshakes-full|handshakes-resumed [--seconds 10]
+#   eng/profile-tls.sh [--stack layer|sslstream] --load handshakes-full|handshakes-resumed [--clients 1] [--seconds 10]
 # Root: runs in a private network namespace, as bench-tls.sh does. Needs perf (Debian: linux-perf).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-stack=layer http=1.1 path=/1mb seconds=10 mode=keepalive
+stack=layer http=1.1 path=/1mb seconds=10 mode=keepalive clients=1
 if [[ "${1:-}" != "--in-netns" ]]; then
     if [[ $(id -u) -ne 0 ]]; then
         echo "profile-tls: needs root (a private network namespace, perf); run it with sudo" >&2
@@ -32,6 +34,7 @@ while [[ $# -gt 0 ]]; do
         --path) path=$2; shift 2 ;;
         --seconds) seconds=$2; shift 2 ;;
         --load) mode=$2; shift 2 ;;
+        --clients) clients=$2; shift 2 ;;
         *) echo "profile-tls: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -40,16 +43,18 @@ echo 3 > /proc/sys/net/ipv4/tcp_fastopen
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The server prints "layer IP:PORT sslstream IP:PORT pid PID" and serves until its standard input ends.
-coproc server { exec dotnet eng/KestrelTfo.TlsBenchmark/bin/Release/net10.0/KestrelTfo.TlsBenchmark.dll --serve; }
+# The server prints "layer IP:PORT sslstream IP:PORT pid PID certificate HASH" and serves until its standard input
+# ends. A perf map names its JIT-compiled methods (W^X off, or perf cannot read them).
+benchmark=eng/KestrelTfo.TlsBenchmark/bin/Release/net10.0/KestrelTfo.TlsBenchmark.dll
+coproc server { DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 exec dotnet "$benchmark" --serve; }
 read -r -a started <&"${server[0]}"
 endpoint=${started[1]}
 [[ $stack == sslstream ]] && endpoint=${started[3]}
 pid=${started[5]}
 load() {
     if [[ $mode == handshakes-* ]]; then
-        openssl s_time -connect "$endpoint" -www / "$([[ $mode == handshakes-full ]] && echo -new || echo -reuse)" \
-            -time "$1" | grep -E "connections in [0-9]+ real"
+        # "CONNECTIONS RESUMED"
+        dotnet "$benchmark" --handshake-loop "${endpoint##*:}" "$1" "${mode#handshakes-}" "${started[7]}" "$clients"
     elif [[ $http == 2 ]]; then
         # As the benchmark's HTTP/2 rows: 10 streams per connection for small responses, one for 1 MB ones.
         h2load -t1 -c16 -m"$([[ $path == / ]] && echo 10 || echo 1)" -D"$1" "https://$endpoint$path" | grep -E "finished in"
@@ -71,9 +76,9 @@ exec {server[1]}>&-
 wait "$server_PID" || true
 
 if [[ $mode == handshakes-* ]]; then
-    # "2588 connections in 11 real seconds, 135 bytes read per connection"
-    echo "$stack, $mode: $loaded; server CPU $(awk -v n="${loaded%% *}" -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
-        'BEGIN { printf "%.0f µs per handshake", 1e6 * t / hz / n }') (perf's sampling included)"
+    read -r connections resumed <<<"$loaded"
+    echo "$stack, $mode, $clients at once: $connections connections in $seconds s, $resumed resumed; server CPU $(awk -v n="$connections" \
+        -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f µs per handshake", 1e6 * t / hz / n }') (perf's sampling included)"
     echo "share of the server's CPU samples"
     # libcrypto's own functions have no symbols in Debian's build, and EVP_PKEY_derive tail-calls the provider's, so
     # public-key work is found by where libssl calls it: the return addresses of its calls to these EVP functions.
@@ -87,24 +92,27 @@ if [[ $mode == handshakes-* ]]; then
             if (frames == 0) return
             if (pk) c = "OpenSSL: public-key work (X25519 key share, ECDSA signature: EC, bignum)"
             else if (openssl) c = "OpenSSL: the rest (hashing, HKDF, AEAD, tickets, handshake state machine, allocations)"
+            else if (own) c = "TLS stack: its own managed code (KestrelTfo.Tls, System.Net.Security)"
             else if (kernel && yield) c = "runtime: spin-waits yielding the CPU (sched_yield, its context switches)"
             else if (kernel) c = "kernel: the rest (connection setup and teardown, TCP, epoll, futex, wake-ups)"
             else if (runtime) c = "runtime and Kestrel (managed code, GC, JIT, thread pool, native shims)"
             else c = "other (libc, loader, unwound no further)"
             count[c]++; total++
-            frames = pk = openssl = kernel = yield = runtime = 0
+            frames = pk = openssl = kernel = yield = runtime = own = 0
         }
         NF == 0 { settle(); next }
         {
             frames++
             if (frames == 1 && /kernel.kallsyms/) kernel = 1
+            # Where the sample fell: in the managed code of the TLS stack itself, not in what it called.
+            if (frames == 1 && /\[KestrelTfo\] KestrelTfo\.(Tls|OpenSsl)\.|\[System\.Net\.Security\] /) own = 1
             if (/lib(ssl|crypto)\.so/) openssl = 1
             if ($2 == "__x64_sys_sched_yield") yield = 1 # Thread.Yield in spin-waits (thread pool, SpinWait)
             if (/libssl\.so/ && pkCall[$1]) pk = 1
             if (/libcrypto\.so/ && $2 ~ /^(EVP_PKEY_(derive|keygen|generate|sign)|EVP_DigestSign|ECDSA_|ECDH_|EC_(POINT|KEY)_|BN_)/)
                 pk = 1
-            # The runtime libraries, and JIT code (memfd:doublemapper, deleted; or unknown without a perf map)
-            if (/libcoreclr|libclrjit|Microsoft\.(NETCore|AspNetCore)\.App|KestrelTfo|memfd|\(deleted\)/ || $NF == "([unknown])")
+            # The runtime libraries, and JIT code (named by the perf map; memfd:doublemapper or unknown without one)
+            if (/libcoreclr|libclrjit|Microsoft\.(NETCore|AspNetCore)\.App|KestrelTfo|perf-[0-9]+\.map|memfd|\(deleted\)/ || $NF == "([unknown])")
                 runtime = 1
         }
         END {

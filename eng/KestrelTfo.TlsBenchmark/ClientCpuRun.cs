@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Reflection;
 
 namespace KestrelTfo.TlsBenchmark;
 
@@ -15,19 +14,8 @@ internal sealed record ClientCpuRun(bool OwnTls, double CpuMicrosecondsPerConnec
 
     public static async Task<ClientCpuRun> RunAsync(bool ownTls, int port, string certificateHash, int warmup, int connections)
     {
-        // Started as this process was: `dotnet KestrelTfo.TlsBenchmark.dll`, or the app host.
-        var host = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            start.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        }
-
-        foreach (var argument in new[] { ClientCpuLoop.Argument, ownTls ? "own" : "sslstream", port.ToString(CultureInfo.InvariantCulture), certificateHash, warmup.ToString(CultureInfo.InvariantCulture), connections.ToString(CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        var start = ClientProcess.StartSelf(
+            [ClientCpuLoop.Argument, ownTls ? "own" : "sslstream", port.ToString(CultureInfo.InvariantCulture), certificateHash, warmup.ToString(CultureInfo.InvariantCulture), connections.ToString(CultureInfo.InvariantCulture)]);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("the client did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

@@ -1,14 +1,26 @@
 using System.Diagnostics;
+using System.Reflection;
 
 namespace KestrelTfo.TlsBenchmark;
 
 /// <summary>
-/// One load client (<c>openssl</c>, <c>wrk</c>, <c>h2load</c>) run to its end: its exit code and output, the wall time,
-/// and the server's CPU time over it (this process's, which does nothing else meanwhile).
+/// One load client (<c>wrk</c>, <c>h2load</c>, or this program as a client) run to its end: its exit code and output, the
+/// wall time, and the server's CPU time over it (this process's, which does nothing else meanwhile).
 /// </summary>
 internal sealed record ClientProcess(int ExitCode, string Output, TimeSpan Elapsed, TimeSpan ServerCpu)
 {
-    public static async Task<ClientProcess> RunAsync(string tool, IEnumerable<string> arguments)
+    public static Task<ClientProcess> RunAsync(string tool, IEnumerable<string> arguments) => RunAsync(Start(tool, arguments));
+
+    /// <summary>This program again, as <c>dotnet KestrelTfo.TlsBenchmark.dll</c> or its app host, with <paramref name="arguments"/>.</summary>
+    public static Task<ClientProcess> RunSelfAsync(IEnumerable<string> arguments) => RunAsync(StartSelf(arguments));
+
+    public static ProcessStartInfo StartSelf(IEnumerable<string> arguments)
+    {
+        var host = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        return Start(host, Path.GetFileNameWithoutExtension(host) == "dotnet" ? [Assembly.GetEntryAssembly()!.Location, .. arguments] : arguments);
+    }
+
+    private static ProcessStartInfo Start(string tool, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
@@ -16,10 +28,15 @@ internal sealed record ClientProcess(int ExitCode, string Output, TimeSpan Elaps
             start.ArgumentList.Add(argument);
         }
 
+        return start;
+    }
+
+    private static async Task<ClientProcess> RunAsync(ProcessStartInfo start)
+    {
         using var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{tool} did not start");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();

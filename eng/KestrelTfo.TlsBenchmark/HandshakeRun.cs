@@ -1,34 +1,30 @@
 using System.Globalization;
 using System.Net;
-using System.Text.RegularExpressions;
 
 namespace KestrelTfo.TlsBenchmark;
 
 /// <summary>
-/// One run of <c>openssl s_time</c> against one endpoint (sequential connections, each a handshake and one GET of
-/// <c>/</c>, new sessions or resumed ones), and the server's CPU time over it (this process's, which does nothing else).
+/// One run of <see cref="HandshakeLoop"/> against one endpoint (clients that each open one connection at a time, a
+/// handshake and one GET of <c>/</c>, full, resumed or without TLS), how many of its connections resumed, and the server's CPU time over it
+/// (this process's, which does nothing else).
 /// </summary>
-internal sealed partial record HandshakeRun(string Stack, bool Resumed, long Connections, TimeSpan Elapsed, TimeSpan ServerCpu)
+internal sealed record HandshakeRun(string Stack, string Mode, int Clients, long Connections, long ResumedConnections, TimeSpan Elapsed, TimeSpan ServerCpu)
 {
     public double PerSecond => Connections / Elapsed.TotalSeconds;
 
     public double ServerCpuMicrosecondsPerHandshake => ServerCpu.TotalMicroseconds / Connections;
 
-    public static async Task<HandshakeRun> RunAsync(string stack, IPEndPoint server, bool resumed, int seconds)
+    public static async Task<HandshakeRun> RunAsync(string stack, IPEndPoint server, string certificateHash, string mode, int seconds, int clients = 1)
     {
-        var run = await ClientProcess.RunAsync(
-            "openssl", ["s_time", "-connect", server.ToString(), "-www", "/", resumed ? "-reuse" : "-new", "-time", seconds.ToString(CultureInfo.InvariantCulture)]);
-
-        // "12345 connections in 5.01s; 2464.07 connections/user sec, bytes read 24690"
-        var match = ConnectionsLine().Match(run.Output);
-        if (run.ExitCode != 0 || !match.Success)
+        var run = await ClientProcess.RunSelfAsync(
+            [HandshakeLoop.Argument, server.Port.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture), mode, certificateHash, clients.ToString(CultureInfo.InvariantCulture)]);
+        var fields = run.Output.Trim().Split(' ');
+        if (run.ExitCode != 0 || fields.Length != 2)
         {
-            throw new InvalidOperationException($"openssl s_time against {stack} exited {run.ExitCode}: {run.Output}");
+            throw new InvalidOperationException($"the handshake client against {stack} exited {run.ExitCode}: {run.Output}");
         }
 
-        return new HandshakeRun(stack, resumed, long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), run.Elapsed, run.ServerCpu);
+        return new HandshakeRun(
+            stack, mode, clients, long.Parse(fields[0], CultureInfo.InvariantCulture), long.Parse(fields[1], CultureInfo.InvariantCulture), run.Elapsed, run.ServerCpu);
     }
-
-    [GeneratedRegex(@"(\d+) connections in [\d.]+s;")]
-    private static partial Regex ConnectionsLine();
 }

@@ -4,8 +4,8 @@ using System.Text;
 using KestrelTfo.TlsBenchmark;
 
 // Handshakes per second and server CPU per handshake, the TLS layer on OpenSSL against Kestrel's UseHttps on the same
-// transport, full and resumed, runs alternating so that a noisy machine weighs on both; then, with --soak N, N full
-// handshakes against the layer with the process's resident memory and file descriptors before and after.
+// transport (HandshakeReport); then, with --soak N, N full handshakes against the layer with the process's resident
+// memory and file descriptors before and after.
 // Then keep-alive throughput over HTTPS (HTTP/1.1 by wrk, HTTP/2 by h2load; 16 connections): small responses and 1 MB ones.
 //   KestrelTfo.TlsBenchmark [--seconds 5] [--rounds 3] [--soak 0] [--no-throughput] [--output artifacts/bench]
 //   KestrelTfo.TlsBenchmark --serve   (only the server, until standard input ends: for a profiler and clients of one's own)
@@ -21,6 +21,13 @@ if (args.FirstOrDefault() == ClientCpuLoop.Argument)
     await ClientCpuLoop.RunAsync(args[1..]);
     return;
 }
+
+if (args.FirstOrDefault() == HandshakeLoop.Argument && OperatingSystem.IsLinux())
+{
+    await HandshakeLoop.RunAsync(args[1..]);
+    return;
+}
+
 var output = args.SkipWhile(a => a != "--output").Skip(1).FirstOrDefault() ?? "artifacts/bench";
 
 await using var server = await TlsServer.StartAsync();
@@ -28,47 +35,13 @@ var stacks = new[] { ("OpenSSL layer", server.Layer), ("SslStream (UseHttps)", s
 if (args.Contains("--serve"))
 {
     // For a profiler: the endpoints, then serve until standard input ends, with no client of its own.
-    Console.WriteLine($"layer {server.Layer} sslstream {server.SslStream} pid {Environment.ProcessId}");
+    Console.WriteLine($"layer {server.Layer} sslstream {server.SslStream} pid {Environment.ProcessId} certificate {server.CertificateHash}");
     await Console.In.ReadToEndAsync();
     return;
 }
 
-// Warm-up: JIT, tiering and the first tickets, on both.
-foreach (var (name, endPoint) in stacks)
-{
-    await HandshakeRun.RunAsync(name, endPoint, resumed: false, 1);
-}
-
-var runs = new List<HandshakeRun>();
-for (var round = 0; round < rounds; round++)
-{
-    foreach (var resumed in new[] { false, true })
-    {
-        foreach (var (name, endPoint) in round % 2 == 0 ? stacks : stacks.Reverse())
-        {
-            var run = await HandshakeRun.RunAsync(name, endPoint, resumed, seconds);
-            runs.Add(run);
-            Console.Error.WriteLine($"{name,-22} {(resumed ? "resumed" : "full"),-8} {run.PerSecond,8:F0}/s  {run.ServerCpuMicrosecondsPerHandshake,7:F0} µs server CPU");
-        }
-    }
-}
-
 var report = new StringBuilder();
-report.AppendLine(CultureInfo.InvariantCulture, $"# TLS handshakes: the layer on OpenSSL against Kestrel's UseHttps ({rounds} rounds of {seconds} s, medians)");
-report.AppendLine();
-report.AppendLine("Each connection: a TLS 1.3 handshake and one `GET /` by `openssl s_time` (sequential, one client), on the TCP Fast Open transport, over loopback. Server CPU is the server process's own time per connection.");
-report.AppendLine();
-report.AppendLine("| handshake | layer /s | SslStream /s | ratio | layer CPU µs | SslStream CPU µs | CPU ratio |");
-report.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
-foreach (var resumed in new[] { false, true })
-{
-    var layer = runs.Where(r => r.Resumed == resumed && r.Stack == stacks[0].Item1).ToList();
-    var sslStream = runs.Where(r => r.Resumed == resumed && r.Stack == stacks[1].Item1).ToList();
-    var (layerRate, sslRate) = (Median(layer.Select(r => r.PerSecond)), Median(sslStream.Select(r => r.PerSecond)));
-    var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerHandshake)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerHandshake)));
-    report.AppendLine(CultureInfo.InvariantCulture,
-        $"| {(resumed ? "resumed (ticket)" : "full")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x |");
-}
+HandshakeReport.Append(report, await HandshakeReport.RunAsync(server, stacks, rounds, seconds), stacks, rounds, seconds);
 
 if (!args.Contains("--no-throughput"))
 {
@@ -125,7 +98,7 @@ if (soak > 0)
     long done = 0;
     while (done < soak)
     {
-        done += (await HandshakeRun.RunAsync(stacks[0].Item1, server.Layer, resumed: false, 10)).Connections;
+        done += (await HandshakeRun.RunAsync(stacks[0].Item1, server.Layer, server.CertificateHash, HandshakeLoop.Full, 10)).Connections;
         if (done * 4 / soak > footprints.Count - 1 || done >= soak)
         {
             footprints.Add((done, NativeFootprint.Take()));
@@ -150,6 +123,7 @@ await File.WriteAllTextAsync(Path.Combine(output, "tls.md"), report.ToString());
 Console.WriteLine(report);
 
 static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
+
 
 int Option(string name, int fallback)
 {

@@ -10,18 +10,19 @@ namespace KestrelTfo.TlsBenchmark;
 /// <summary>
 /// One Kestrel on the TCP Fast Open transport with two HTTPS endpoints that differ only in the TLS stack: the layer on
 /// OpenSSL (<c>UseOpenSslHttps</c>) and Kestrel's own (<c>UseHttps</c>, SslStream), with the same certificate; and the
-/// layer with TLS 1.3 early data, for the client CPU runs.
+/// layer with TLS 1.3 early data, for the client CPU runs; and one without TLS, for what a connection costs besides TLS.
 /// </summary>
 internal sealed class TlsServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private TlsServer(WebApplication app, IPEndPoint layer, IPEndPoint sslStream, IPEndPoint layerEarlyData, string certificateHash)
+    private TlsServer(WebApplication app, IPEndPoint layer, IPEndPoint sslStream, IPEndPoint layerEarlyData, IPEndPoint plain, string certificateHash)
     {
         _app = app;
         Layer = layer;
         SslStream = sslStream;
         LayerEarlyData = layerEarlyData;
+        Plain = plain;
         CertificateHash = certificateHash;
     }
 
@@ -30,6 +31,8 @@ internal sealed class TlsServer : IAsyncDisposable
     public IPEndPoint SslStream { get; }
 
     public IPEndPoint LayerEarlyData { get; }
+
+    public IPEndPoint Plain { get; }
 
     /// <summary>The SHA-256 hash of the certificate, in hexadecimal: what a client in another process accepts.</summary>
     public string CertificateHash { get; }
@@ -45,6 +48,7 @@ internal sealed class TlsServer : IAsyncDisposable
             options.Listen(IPAddress.Loopback, 0, listen => listen.UseOpenSslHttps(certificate));
             options.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate));
             options.Listen(IPAddress.Loopback, 0, listen => listen.UseOpenSslHttps(new HttpsConnectionAdapterOptions { ServerCertificate = certificate }, earlyData: true));
+            options.Listen(IPAddress.Loopback, 0);
         });
         var app = builder.Build();
         app.MapGet("/", () => "ok");
@@ -58,7 +62,7 @@ internal sealed class TlsServer : IAsyncDisposable
         await app.StartAsync();
 
         var endPoints = app.Urls.Select(u => new Uri(u)).Select(u => new IPEndPoint(IPAddress.Parse(u.Host), u.Port)).ToList();
-        return new TlsServer(app, endPoints[0], endPoints[1], endPoints[2], certificate.GetCertHashString(HashAlgorithmName.SHA256));
+        return new TlsServer(app, endPoints[0], endPoints[1], endPoints[2], endPoints[3], certificate.GetCertHashString(HashAlgorithmName.SHA256));
     }
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
