@@ -6,7 +6,8 @@
 # With --load handshakes-full or handshakes-resumed, the load is the TLS benchmark's own handshake client instead
 # (--clients of them at once, each one connection at a time: a TLS 1.3 handshake, new or resuming the last ticket, and one
 # GET /, as bench-tls.sh), the samples are sorted into OpenSSL's public-key work, the rest of OpenSSL, the TLS stack's
-# own managed code (KestrelTfo.Tls, or System.Net.Security), the runtime's spin-waits (sched_yield), the rest of the
+# own managed code (KestrelTfo.Tls, or System.Net.Security with Kestrel's HttpsConnectionMiddleware; W^X is off so that
+# perf can name JIT code, which costs both stacks a little), the runtime's spin-waits (sched_yield), the rest of the
 # kernel and the rest of the runtime with Kestrel, and the server's CPU per handshake over the sampled seconds is
 # printed with them.
 #   eng/profile-tls.sh [--stack layer|sslstream] [--http 1.1|2] [--path /|/1mb] [--seconds 10]
@@ -74,6 +75,7 @@ after=$(cpu)
 wait "$recorder" || true
 exec {server[1]}>&-
 wait "$server_PID" || true
+rm -f "/tmp/perf-$pid.map" "/tmp/perfinfo-$pid.map"
 
 if [[ $mode == handshakes-* ]]; then
     read -r connections resumed <<<"$loaded"
@@ -92,7 +94,7 @@ if [[ $mode == handshakes-* ]]; then
             if (frames == 0) return
             if (pk) c = "OpenSSL: public-key work (X25519 key share, ECDSA signature: EC, bignum)"
             else if (openssl) c = "OpenSSL: the rest (hashing, HKDF, AEAD, tickets, handshake state machine, allocations)"
-            else if (own) c = "TLS stack: its own managed code (KestrelTfo.Tls, System.Net.Security)"
+            else if (own) c = "TLS stack: its own managed code (KestrelTfo.Tls; System.Net.Security, HttpsConnectionMiddleware)"
             else if (kernel && yield) c = "runtime: spin-waits yielding the CPU (sched_yield, its context switches)"
             else if (kernel) c = "kernel: the rest (connection setup and teardown, TCP, epoll, futex, wake-ups)"
             else if (runtime) c = "runtime and Kestrel (managed code, GC, JIT, thread pool, native shims)"
@@ -105,7 +107,9 @@ if [[ $mode == handshakes-* ]]; then
             frames++
             if (frames == 1 && /kernel.kallsyms/) kernel = 1
             # Where the sample fell: in the managed code of the TLS stack itself, not in what it called.
-            if (frames == 1 && /\[KestrelTfo\] KestrelTfo\.(Tls|OpenSsl)\.|\[System\.Net\.Security\] /) own = 1
+            # SslStream path: System.Net.Security (named by the perf map once tiered up; ReadyToRun code by its .dll) and
+            # Kestrel HttpsConnectionMiddleware around it, as the layer has its own glue to Kestrel inside KestrelTfo.Tls.
+            if (frames == 1 && /\[KestrelTfo\] KestrelTfo\.(Tls|OpenSsl)\.|\[System\.Net\.Security\] |System\.Net\.Security\.dll|Https\.Internal\.HttpsConnectionMiddleware/) own = 1
             if (/lib(ssl|crypto)\.so/) openssl = 1
             if ($2 == "__x64_sys_sched_yield") yield = 1 # Thread.Yield in spin-waits (thread pool, SpinWait)
             if (/libssl\.so/ && pkCall[$1]) pk = 1

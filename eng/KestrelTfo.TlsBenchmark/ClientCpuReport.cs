@@ -44,18 +44,12 @@ internal static class ClientCpuReport
         foreach (var runs in new[] { pairs.Select(p => p.Own).ToList(), pairs.Select(p => p.SslStream).ToList() })
         {
             report.AppendLine(CultureInfo.InvariantCulture,
-                $"| {runs[0].Client} | {Median(runs.Select(r => r.CpuMicrosecondsPerConnection)):F0} | {Median(runs.Select(r => r.BytesPerConnection)):F0} | {runs.Sum(r => r.Resumed)} of {runs.Count * connections} | {runs.Sum(r => r.EarlyData)} |");
+                $"| {runs[0].Client} | {Median.Of(runs.Select(r => r.CpuMicrosecondsPerConnection)):F0} | {Median.Of(runs.Select(r => r.BytesPerConnection)):F0} | {runs.Sum(r => r.Resumed)} of {runs.Count * connections} | {runs.Sum(r => r.EarlyData)} |");
         }
 
         var ratios = pairs.Select(p => p.Own.CpuMicrosecondsPerConnection / p.SslStream.CpuMicrosecondsPerConnection).Order().ToList();
         report.AppendLine();
         report.AppendLine(CultureInfo.InvariantCulture,
-            $"CPU ratio, own TLS / SslStream, per pair: median {Median(ratios):F2}x (lowest {ratios[0]:F2}x, highest {ratios[^1]:F2}x).");
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+            $"CPU ratio, own TLS / SslStream, per pair: median {Median.Of(ratios):F2}x (lowest {ratios[0]:F2}x, highest {ratios[^1]:F2}x).");
     }
 }

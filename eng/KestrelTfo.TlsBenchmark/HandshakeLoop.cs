@@ -13,7 +13,7 @@ namespace KestrelTfo.TlsBenchmark;
 /// The client of a handshake run (see <see cref="HandshakeRun"/>), in a process of its own so that the server's process
 /// does nothing else: the product's own OpenSSL client opens one connection at a time, each a TLS 1.3 handshake and one
 /// <c>GET /</c> with <c>Connection: close</c> read to its end, for the given seconds, and prints how many connections it
-/// made and how many of them resumed. Full: each connection on a client context of its own, so it has no session to
+/// made, how many of them resumed, and the seconds it took (its own start-up left out). Full: each connection on a client context of its own, so it has no session to
 /// offer. Resumed: one context, each connection offering the ticket the one before it got, as a browser would. Plain:
 /// the same connections and GETs without TLS, to a plain endpoint: what every connection costs the server besides TLS.
 /// </summary>
@@ -28,6 +28,8 @@ internal static class HandshakeLoop
 
     public const string Plain = "plain";
 
+    private static readonly TimeSpan s_stallLimit = TimeSpan.FromSeconds(30);
+
     private static readonly byte[] s_request = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
 
     /// <param name="args">
@@ -41,12 +43,17 @@ internal static class HandshakeLoop
         var duration = TimeSpan.FromSeconds(int.Parse(args[1], CultureInfo.InvariantCulture));
         var (mode, certificateHash) = (args[2], args[3]);
         var clients = int.Parse(args[4], CultureInfo.InvariantCulture);
-        var results = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(() => ClientAsync(server, duration, mode, certificateHash))));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{results.Sum(r => r.Connections)} {results.Sum(r => r.Resumed)}"));
+
+        // A server that stops answering ends the run instead of holding it.
+        using var stalled = new CancellationTokenSource(duration + s_stallLimit);
+        var clock = Stopwatch.StartNew();
+        var results = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(() => ClientAsync(server, duration, mode, certificateHash, stalled.Token))));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{results.Sum(r => r.Connections)} {results.Sum(r => r.Resumed)} {clock.Elapsed.TotalSeconds:F3}"));
     }
 
     [SupportedOSPlatform("linux")]
-    private static async Task<(long Connections, long Resumed)> ClientAsync(IPEndPoint server, TimeSpan duration, string mode, string certificateHash)
+    private static async Task<(long Connections, long Resumed)> ClientAsync(
+        IPEndPoint server, TimeSpan duration, string mode, string certificateHash, CancellationToken cancellationToken)
     {
         OpenSslCertificateValidator accept = (_, certificate, _) => certificate.GetCertHashString(HashAlgorithmName.SHA256) == certificateHash;
         using var shared = new OpenSslClientContext([], accept, sessionCapacity: 1, tls13Only: true);
@@ -59,9 +66,9 @@ internal static class HandshakeLoop
             {
                 using (socket)
                 {
-                    await socket.ConnectAsync(server);
-                    await socket.SendAsync(s_request);
-                    while (await socket.ReceiveAsync(buffer) > 0)
+                    await socket.ConnectAsync(server, cancellationToken);
+                    await socket.SendAsync(s_request, cancellationToken);
+                    while (await socket.ReceiveAsync(buffer, cancellationToken) > 0)
                     {
                     }
                 }
@@ -71,12 +78,12 @@ internal static class HandshakeLoop
 
             using var own = mode == Resumed ? null : new OpenSslClientContext([], accept, sessionCapacity: 1, tls13Only: true);
             await using var connection = OpenSslClientConnection.Create(own ?? shared, socket, server, "localhost");
-            var handshake = await connection.HandshakeAsync(ReadOnlyMemory<byte>.Empty, CancellationToken.None);
+            var handshake = await connection.HandshakeAsync(ReadOnlyMemory<byte>.Empty, cancellationToken);
             resumed += handshake.IsResumed ? 1 : 0;
-            await connection.WriteAsync(s_request);
+            await connection.WriteAsync(s_request, cancellationToken);
 
             // The ticket comes before the response, so reading to the end keeps it for the next connection.
-            while (await connection.ReadAsync(buffer) > 0)
+            while (await connection.ReadAsync(buffer, cancellationToken) > 0)
             {
             }
         }

@@ -63,9 +63,9 @@ internal static class HandshakeReport
         {
             var layer = Runs(runs, stacks[0].Name, mode, clients);
             var sslStream = Runs(runs, stacks[1].Name, mode, clients);
-            var plain = Median(Runs(runs, NoTls, HandshakeLoop.Plain, clients).Select(r => r.ServerCpuMicrosecondsPerHandshake));
-            var (layerRate, sslRate) = (Median(layer.Select(r => r.PerSecond)), Median(sslStream.Select(r => r.PerSecond)));
-            var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerHandshake)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerHandshake)));
+            var plain = Median.Of(Runs(runs, NoTls, HandshakeLoop.Plain, clients).Select(r => r.ServerCpuMicrosecondsPerHandshake));
+            var (layerRate, sslRate) = (Median.Of(layer.Select(r => r.PerSecond)), Median.Of(sslStream.Select(r => r.PerSecond)));
+            var (layerCpu, sslCpu) = (Median.Of(layer.Select(r => r.ServerCpuMicrosecondsPerHandshake)), Median.Of(sslStream.Select(r => r.ServerCpuMicrosecondsPerHandshake)));
             report.AppendLine(CultureInfo.InvariantCulture,
                 $"| {(mode == HandshakeLoop.Resumed ? "resumed (ticket)" : "full")} | {clients} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x | {plain:F0} | {(layerCpu - plain) / (sslCpu - plain):F2}x | {Share(layer)} | {Share(sslStream)} |");
         }
@@ -82,8 +82,6 @@ internal static class HandshakeReport
 
     private static List<HandshakeRun> Runs(IReadOnlyList<HandshakeRun> runs, string stack, string mode, int clients) =>
         runs.Where(r => r.Stack == stack && r.Mode == mode && r.Clients == clients).ToList();
-
-    private static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
 
     private static string Share(List<HandshakeRun> runs) =>
         string.Create(CultureInfo.InvariantCulture, $"{100.0 * runs.Sum(r => r.ResumedConnections) / runs.Sum(r => r.Connections):F0}%");

@@ -19,12 +19,14 @@ internal sealed record HandshakeRun(string Stack, string Mode, int Clients, long
         var run = await ClientProcess.RunSelfAsync(
             [HandshakeLoop.Argument, server.Port.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture), mode, certificateHash, clients.ToString(CultureInfo.InvariantCulture)]);
         var fields = run.Output.Trim().Split(' ');
-        if (run.ExitCode != 0 || fields.Length != 2)
+        if (run.ExitCode != 0 || fields.Length != 3)
         {
             throw new InvalidOperationException($"the handshake client against {stack} exited {run.ExitCode}: {run.Output}");
         }
 
+        // The rate over the client's own seconds: its process's start-up is no handshake time.
         return new HandshakeRun(
-            stack, mode, clients, long.Parse(fields[0], CultureInfo.InvariantCulture), long.Parse(fields[1], CultureInfo.InvariantCulture), run.Elapsed, run.ServerCpu);
+            stack, mode, clients, long.Parse(fields[0], CultureInfo.InvariantCulture), long.Parse(fields[1], CultureInfo.InvariantCulture),
+            TimeSpan.FromSeconds(double.Parse(fields[2], CultureInfo.InvariantCulture)), run.ServerCpu);
     }
 }

@@ -22,9 +22,10 @@ if (args.FirstOrDefault() == ClientCpuLoop.Argument)
     return;
 }
 
-if (args.FirstOrDefault() == HandshakeLoop.Argument && OperatingSystem.IsLinux())
+if (args.FirstOrDefault() == HandshakeLoop.Argument)
 {
-    await HandshakeLoop.RunAsync(args[1..]);
+    // The client is the product's OpenSSL client, which runs on Linux only.
+    await (OperatingSystem.IsLinux() ? HandshakeLoop.RunAsync(args[1..]) : throw new PlatformNotSupportedException("The handshake client runs on Linux only."));
     return;
 }
 
@@ -77,8 +78,8 @@ if (!args.Contains("--no-throughput"))
         {
             var layer = throughput.Where(r => r.Protocol == protocol && r.Path == path && r.Stack == stacks[0].Item1).ToList();
             var sslStream = throughput.Where(r => r.Protocol == protocol && r.Path == path && r.Stack == stacks[1].Item1).ToList();
-            var (layerRate, sslRate) = (Median(layer.Select(r => r.RequestsPerSecond)), Median(sslStream.Select(r => r.RequestsPerSecond)));
-            var (layerCpu, sslCpu) = (Median(layer.Select(r => r.ServerCpuMicrosecondsPerRequest)), Median(sslStream.Select(r => r.ServerCpuMicrosecondsPerRequest)));
+            var (layerRate, sslRate) = (Median.Of(layer.Select(r => r.RequestsPerSecond)), Median.Of(sslStream.Select(r => r.RequestsPerSecond)));
+            var (layerCpu, sslCpu) = (Median.Of(layer.Select(r => r.ServerCpuMicrosecondsPerRequest)), Median.Of(sslStream.Select(r => r.ServerCpuMicrosecondsPerRequest)));
             report.AppendLine(CultureInfo.InvariantCulture,
                 $"| {(path == "/" ? "2 bytes" : "1 MB")} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F1} | {sslCpu:F1} | {layerCpu / sslCpu:F2}x |");
         }
@@ -121,9 +122,6 @@ if (soak > 0)
 Directory.CreateDirectory(output);
 await File.WriteAllTextAsync(Path.Combine(output, "tls.md"), report.ToString());
 Console.WriteLine(report);
-
-static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
-
 
 int Option(string name, int fallback)
 {
