@@ -14,6 +14,9 @@ internal sealed class AppProcess : IDisposable
     private readonly List<string> _lines = [];
     private TaskCompletionSource _written = NewSignal();
 
+    // Standard output and error, until each is read to its end: only then has every line the process wrote been seen.
+    private int _openStreams = 2;
+
     private AppProcess(Process process)
     {
         _process = process;
@@ -73,7 +76,8 @@ internal sealed class AppProcess : IDisposable
 
     /// <summary>
     /// Waits until a line from <paramref name="fromLine"/> on matches and returns it; null when the process ends or the
-    /// time runs out first.
+    /// time runs out first. The process's end counts once all it wrote has been read: it may exit just after writing
+    /// the line (s_client does, when the server answers early data and closes), before the line has reached this process.
     /// </summary>
     public async Task<string?> WaitForLineAsync(int fromLine, Func<string, bool> match, TimeSpan limit, CancellationToken cancellationToken)
     {
@@ -81,6 +85,7 @@ internal sealed class AppProcess : IDisposable
         while (true)
         {
             Task written;
+            bool ended;
             lock (_lines)
             {
                 for (var i = fromLine; i < _lines.Count; i++)
@@ -93,17 +98,20 @@ internal sealed class AppProcess : IDisposable
 
                 fromLine = _lines.Count;
                 written = _written.Task;
+                ended = _openStreams == 0;
             }
 
+            // Not HasExited: the process can have exited with lines still on their way through the pipes.
             var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero || _process.HasExited)
+            if (left <= TimeSpan.Zero || ended)
             {
                 return null;
             }
 
             try
             {
-                await Task.WhenAny(written, _process.WaitForExitAsync(cancellationToken)).WaitAsync(left, cancellationToken).ConfigureAwait(false);
+                // Signalled by each line and by the end of each stream, which comes when the process exits.
+                await written.WaitAsync(left, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -178,17 +186,21 @@ internal sealed class AppProcess : IDisposable
         }
     }
 
+    /// <summary>One line, or null at the end of a stream (the event's last call for it).</summary>
     private void Add(string? line)
     {
-        if (line is null)
-        {
-            return;
-        }
-
         TaskCompletionSource written;
         lock (_lines)
         {
-            _lines.Add(line);
+            if (line is null)
+            {
+                _openStreams--;
+            }
+            else
+            {
+                _lines.Add(line);
+            }
+
             written = _written;
             _written = NewSignal();
         }
