@@ -72,6 +72,31 @@ internal static class TestCertificate
             : request.Create(issuer, notBefore, notAfter, RandomNumberGenerator.GetBytes(16)).CopyWithPrivateKey(key);
 
         // Round-tripped through PKCS#12 so the private key is one TLS can use on every platform.
-        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+        var loaded = X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), password: null);
+        DecodeExtensions(loaded);
+        return loaded;
+    }
+
+    /// <summary>
+    /// Decodes what <see cref="X509Certificate2"/> decodes on first use, now, on this thread. Its instances are not
+    /// thread-safe, and these certificates are shared: hosts that start at once (test classes run in parallel) each
+    /// check the server certificate's extended key usage in Kestrel's <c>UseHttps</c>. Two first reads of the usages
+    /// race, as <see cref="X509EnhancedKeyUsageExtension.EnhancedKeyUsages"/> publishes an empty collection before it
+    /// fills it, and the loser sees no server authentication: "cannot be used as an SSL server certificate".
+    /// </summary>
+    private static void DecodeExtensions(X509Certificate2 certificate)
+    {
+        _ = certificate.Thumbprint;
+        foreach (var extension in certificate.Extensions)
+        {
+            _ = extension switch
+            {
+                X509EnhancedKeyUsageExtension usages => usages.EnhancedKeyUsages.Count,
+                X509KeyUsageExtension usage => (int)usage.KeyUsages,
+                X509BasicConstraintsExtension constraints => constraints.CertificateAuthority ? 1 : 0,
+                X509SubjectKeyIdentifierExtension identifier => identifier.SubjectKeyIdentifier?.Length ?? 0,
+                _ => 0,
+            };
+        }
     }
 }
