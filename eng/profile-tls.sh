@@ -42,7 +42,8 @@ done
 ip link set lo up
 echo 3 > /proc/sys/net/ipv4/tcp_fastopen
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The server's perf maps go too, once perf script has read them.
+trap 'rm -rf "$work" "/tmp/perf-${pid:-0}.map" "/tmp/perfinfo-${pid:-0}.map"' EXIT
 
 # The server prints "layer IP:PORT sslstream IP:PORT pid PID certificate HASH" and serves until its standard input
 # ends. A perf map names its JIT-compiled methods (W^X off, or perf cannot read them).
@@ -75,10 +76,9 @@ after=$(cpu)
 wait "$recorder" || true
 exec {server[1]}>&-
 wait "$server_PID" || true
-rm -f "/tmp/perf-$pid.map" "/tmp/perfinfo-$pid.map"
 
 if [[ $mode == handshakes-* ]]; then
-    read -r connections resumed <<<"$loaded"
+    read -r connections resumed _ <<<"$loaded"
     echo "$stack, $mode, $clients at once: $connections connections in $seconds s, $resumed resumed; server CPU $(awk -v n="$connections" \
         -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f µs per handshake", 1e6 * t / hz / n }') (perf's sampling included)"
     echo "share of the server's CPU samples"
