@@ -353,7 +353,8 @@ internal sealed class OpenSslClientConnection : Stream
     /// <exception cref="Exception">Whatever the validator threw, as it threw it.</exception>
     public void ValidateResumedSession(OpenSslCertificateValidator validator)
     {
-        bool valid;
+        X509Certificate2 certificate;
+        X509Certificate2Collection sent;
         lock (_tls.Lock)
         {
             using var peer = Libssl.SSL_get1_peer_certificate(_tls.Ssl);
@@ -362,9 +363,11 @@ internal sealed class OpenSslClientConnection : Stream
                 throw new AuthenticationException($"TLS handshake with {_sessionKey} failed: the resumed session holds no server certificate.");
             }
 
-            valid = Validate(peer.DangerousGetHandle(), Libssl.SSL_get_peer_cert_chain(_tls.Ssl), validator);
+            (certificate, sent) = Copy(peer.DangerousGetHandle(), Libssl.SSL_get_peer_cert_chain(_tls.Ssl));
         }
 
+        // The validator is the caller's code: it runs on copies, outside the connection's lock.
+        var valid = Validate(certificate, sent, validator);
         if (_validatorException is { } thrown)
         {
             ExceptionDispatchInfo.Throw(thrown);
@@ -377,15 +380,18 @@ internal sealed class OpenSslClientConnection : Stream
     }
 
     /// <summary>Asks the caller's validator about the certificate being verified; false, with the reason kept, when it refuses.</summary>
-    internal bool Validate(nint storeContext) =>
-        Validate(Libcrypto.X509_STORE_CTX_get0_cert(storeContext), Libcrypto.X509_STORE_CTX_get0_untrusted(storeContext), _context.ValidateServerCertificate);
+    internal bool Validate(nint storeContext)
+    {
+        var (certificate, sent) = Copy(Libcrypto.X509_STORE_CTX_get0_cert(storeContext), Libcrypto.X509_STORE_CTX_get0_untrusted(storeContext));
+        return Validate(certificate, sent, _context.ValidateServerCertificate);
+    }
 
+    /// <summary>Certificates of the caller's own for the server's certificate and those it sent, each holding its own reference.</summary>
     /// <param name="peer">The server's certificate (an <c>X509*</c>).</param>
     /// <param name="stack">The certificates it sent (a <c>STACK_OF(X509)*</c>, its own included or not), or 0.</param>
-    /// <param name="validator">The check.</param>
-    private bool Validate(nint peer, nint stack, OpenSslCertificateValidator validator)
+    private static (X509Certificate2 Certificate, X509Certificate2Collection Sent) Copy(nint peer, nint stack)
     {
-        using var certificate = new X509Certificate2(peer);
+        var certificate = new X509Certificate2(peer);
         var sent = new X509Certificate2Collection();
         try
         {
@@ -393,7 +399,21 @@ internal sealed class OpenSslClientConnection : Stream
             {
                 sent.Add(new X509Certificate2(Libcrypto.OPENSSL_sk_value(stack, i)));
             }
+        }
+        catch
+        {
+            DisposeCopies(certificate, sent);
+            throw;
+        }
 
+        return (certificate, sent);
+    }
+
+    /// <summary>Asks <paramref name="validator"/>, keeping its refusal or its exception; disposes the certificates.</summary>
+    private bool Validate(X509Certificate2 certificate, X509Certificate2Collection sent, OpenSslCertificateValidator validator)
+    {
+        try
+        {
             if (validator(_hostName, certificate, sent))
             {
                 return true;
@@ -408,16 +428,22 @@ internal sealed class OpenSslClientConnection : Stream
         }
         finally
         {
-            foreach (var link in sent)
-            {
-                link.Dispose();
-            }
+            DisposeCopies(certificate, sent);
 
             // The validator may have used .NET's cryptography, which shares this thread's error queue.
             OpenSslError.Clear();
         }
 
         return false;
+    }
+
+    private static void DisposeCopies(X509Certificate2 certificate, X509Certificate2Collection sent)
+    {
+        certificate.Dispose();
+        foreach (var link in sent)
+        {
+            link.Dispose();
+        }
     }
 
     protected override void Dispose(bool disposing)
