@@ -22,7 +22,7 @@ if [[ "${1:-}" != "--in-netns" ]]; then
         echo "bench-tls: needs root (a private network namespace); run it with sudo" >&2
         exit 2
     fi
-    { command -v openssl && command -v wrk && command -v h2load; } >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl wrk nghttp2-client >/dev/null; }
+    { command -v wrk && command -v h2load; } >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nghttp2-client >/dev/null; }
     dotnet build eng/KestrelTfo.TlsBenchmark -c Release -nologo -v quiet
     exec unshare --net -- "$0" --in-netns "$@"
 fi

@@ -13,9 +13,10 @@ namespace KestrelTfo.TlsBenchmark;
 /// The client of a handshake run (see <see cref="HandshakeRun"/>), in a process of its own so that the server's process
 /// does nothing else: the product's own OpenSSL client opens one connection at a time, each a TLS 1.3 handshake and one
 /// <c>GET /</c> with <c>Connection: close</c> read to its end, for the given seconds, and prints how many connections it
-/// made, how many of them resumed, and the seconds it took (its own start-up left out). Full: each connection on a client context of its own, so it has no session to
-/// offer. Resumed: one context, each connection offering the ticket the one before it got, as a browser would. Plain:
-/// the same connections and GETs without TLS, to a plain endpoint: what every connection costs the server besides TLS.
+/// made, how many of them resumed, and the seconds it took (its own start-up left out). Full: each connection on a
+/// client context of its own, so it has no session to offer. Resumed: one context per client, each connection offering
+/// the ticket the one before it got, as a browser would. Plain: the same connections and GETs without TLS, to a plain
+/// endpoint: what every connection costs the server besides TLS.
 /// </summary>
 internal static class HandshakeLoop
 {

@@ -14,6 +14,8 @@ internal static class HandshakeReport
 {
     public const int ClientsAtOnce = 8;
 
+    private const string NoTls = "no TLS";
+
     private static readonly (string Mode, int Clients)[] s_shapes =
         [(HandshakeLoop.Full, 1), (HandshakeLoop.Full, ClientsAtOnce), (HandshakeLoop.Resumed, 1), (HandshakeLoop.Resumed, ClientsAtOnce)];
 
@@ -70,8 +72,6 @@ internal static class HandshakeReport
                 $"| {(mode == HandshakeLoop.Resumed ? "resumed (ticket)" : "full")} | {clients} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x | {plain:F0} | {(layerCpu - plain) / (sslCpu - plain):F2}x | {Share(layer)} | {Share(sslStream)} |");
         }
     }
-
-    private const string NoTls = "no TLS";
 
     private static HandshakeRun Say(HandshakeRun run)
     {

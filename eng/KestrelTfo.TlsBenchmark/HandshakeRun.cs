@@ -5,8 +5,8 @@ namespace KestrelTfo.TlsBenchmark;
 
 /// <summary>
 /// One run of <see cref="HandshakeLoop"/> against one endpoint (clients that each open one connection at a time, a
-/// handshake and one GET of <c>/</c>, full, resumed or without TLS), how many of its connections resumed, and the server's CPU time over it
-/// (this process's, which does nothing else).
+/// handshake and one GET of <c>/</c>, full, resumed or without TLS), how many of its connections resumed, and the
+/// server's CPU time over it (this process's, which does nothing else).
 /// </summary>
 internal sealed record HandshakeRun(string Stack, string Mode, int Clients, long Connections, long ResumedConnections, TimeSpan Elapsed, TimeSpan ServerCpu)
 {

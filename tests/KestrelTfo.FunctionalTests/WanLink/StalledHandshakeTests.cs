@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
@@ -13,8 +14,8 @@ namespace KestrelTfo.FunctionalTests.WanLink;
 /// <summary>
 /// One client that holds a valid cookie sends 1,000 SYNs carrying a POST, in batches of 100 the server takes before the
 /// next, and never acknowledges a SYN-ACK (an nftables rule in its namespace drops everything it sends but SYNs); then
-/// another client on the same link opens new connections while the attack holds its places. Each of the attacker's SYNs makes a TCP Fast Open connection that waits for its handshake in the
-/// listener's kernel queue.
+/// another client on the same link opens new connections while the attack holds its places. Each of the attacker's SYNs
+/// makes a TCP Fast Open connection that waits for its handshake in the listener's kernel queue.
 /// </summary>
 public sealed class StalledHandshakeTests
 {
@@ -28,7 +29,7 @@ public sealed class StalledHandshakeTests
     private const int VictimRequests = 20;
     private const int PerClientLimit = 32;
 
-    private static readonly int QueueLength = new FastOpenTransportOptions().QueueLength;
+    private static readonly int s_queueLength = new FastOpenTransportOptions().QueueLength;
 
     private static readonly TimeSpan s_roundTrip = TimeSpan.FromMilliseconds(20);
 
@@ -77,7 +78,7 @@ public sealed class StalledHandshakeTests
 
         // The SYNs that fill the queue and one batch more: the rest would only add half-open connections, and past the
         // listen backlog the kernel would answer with SYN cookies, which take TFO from everyone in any case.
-        var victimShare = await scene.AttackAsync(QueueLength + AttackBatch);
+        var victimShare = await scene.AttackAsync(s_queueLength + AttackBatch);
 
         Assert.True(victimShare <= 0.1 * VictimRequests, $"{victimShare} of {VictimRequests} victim connections used TFO");
         Assert.Single(scene.Logs, e => e.EventId.Name == nameof(FastOpenLog.QueueFull) && e.Message.Contains(scene.Server.ToString(), StringComparison.Ordinal));
@@ -133,7 +134,7 @@ public sealed class StalledHandshakeTests
 
         private Scene(EmulatedLink link, KestrelAppFactory<Program> app, IPAddress attacker, IPAddress victim, int? perClientLimit)
         {
-            _takeable = perClientLimit is null ? QueueLength : int.MaxValue;
+            _takeable = perClientLimit is null ? s_queueLength : int.MaxValue;
             Link = link;
             _app = app;
             _attacker = attacker;
@@ -192,7 +193,7 @@ public sealed class StalledHandshakeTests
 
             await LinkClients.DropAllButSynsAsync(Link, _attacker, Server, Timeout);
             var post = RawHttp.Post("/transfer");
-            var held = System.Diagnostics.Stopwatch.StartNew();
+            var held = Stopwatch.StartNew();
             for (var sent = 0; sent < syns;)
             {
                 for (var i = 0; i < AttackBatch && sent < syns; i++, sent++)
