@@ -5,9 +5,10 @@ namespace KestrelTfo.TlsBenchmark;
 
 /// <summary>
 /// One load client (<c>wrk</c>, <c>h2load</c>, or this program as a client) run to its end: its exit code and output, the
-/// wall time, and the server's CPU time over it (this process's, which does nothing else meanwhile).
+/// wall time, and the server's CPU time, managed allocations and thread-pool work items over it (this process's, which
+/// does nothing else meanwhile).
 /// </summary>
-internal sealed record ClientProcess(int ExitCode, string Output, TimeSpan Elapsed, TimeSpan ServerCpu)
+internal sealed record ClientProcess(int ExitCode, string Output, TimeSpan Elapsed, TimeSpan ServerCpu, long ServerAllocatedBytes, long ServerWorkItems)
 {
     public static Task<ClientProcess> RunAsync(string tool, IEnumerable<string> arguments) => RunAsync(Start(tool, arguments));
 
@@ -35,6 +36,7 @@ internal sealed record ClientProcess(int ExitCode, string Output, TimeSpan Elaps
     {
         using var self = Process.GetCurrentProcess();
         var cpuBefore = self.TotalProcessorTime;
+        var (allocatedBefore, workItemsBefore) = (GC.GetTotalAllocatedBytes(), ThreadPool.CompletedWorkItemCount);
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start");
         var output = process.StandardOutput.ReadToEndAsync();
@@ -42,6 +44,8 @@ internal sealed record ClientProcess(int ExitCode, string Output, TimeSpan Elaps
         await process.WaitForExitAsync();
         clock.Stop();
         self.Refresh();
-        return new ClientProcess(process.ExitCode, await output + await error, clock.Elapsed, self.TotalProcessorTime - cpuBefore);
+        return new ClientProcess(
+            process.ExitCode, await output + await error, clock.Elapsed, self.TotalProcessorTime - cpuBefore,
+            GC.GetTotalAllocatedBytes() - allocatedBefore, ThreadPool.CompletedWorkItemCount - workItemsBefore);
     }
 }

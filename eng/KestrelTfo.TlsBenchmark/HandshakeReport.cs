@@ -69,9 +69,31 @@ internal static class HandshakeReport
             var (layerRate, sslRate) = (Median.Of(layer.Select(r => r.PerSecond)), Median.Of(sslStream.Select(r => r.PerSecond)));
             var (layerCpu, sslCpu) = (Median.Of(layer.Select(r => r.ServerCpuMicrosecondsPerHandshake)), Median.Of(sslStream.Select(r => r.ServerCpuMicrosecondsPerHandshake)));
             report.AppendLine(CultureInfo.InvariantCulture,
-                $"| {(mode == HandshakeLoop.Resumed ? "resumed (ticket)" : "full")} | {clients} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x | {plain:F0} | {(layerCpu - plain) / (sslCpu - plain):F2}x | {Share(layer)} | {Share(sslStream)} |");
+                $"| {Name(mode)} | {clients} | {layerRate:F0} | {sslRate:F0} | {layerRate / sslRate:F2}x | {layerCpu:F0} | {sslCpu:F0} | {layerCpu / sslCpu:F2}x | {plain:F0} | {(layerCpu - plain) / (sslCpu - plain):F2}x | {Share(layer)} | {Share(sslStream)} |");
+        }
+
+        // What the runtime's share of a handshake is made of, per stack: its allocations and its thread-pool hops.
+        report.AppendLine();
+        report.AppendLine("The server's managed allocations and thread-pool work items per connection (medians of the same runs):");
+        report.AppendLine();
+        report.AppendLine("| handshake | clients | layer KB | SslStream KB | without TLS KB | layer work items | SslStream work items | without TLS work items |");
+        report.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (mode, clients) in s_shapes)
+        {
+            var kilobytes = Per(runs, stacks, mode, clients, r => r.ServerBytesPerHandshake / 1024);
+            var workItems = Per(runs, stacks, mode, clients, r => r.ServerWorkItemsPerHandshake);
+            report.AppendLine(CultureInfo.InvariantCulture,
+                $"| {Name(mode)} | {clients} | {kilobytes.Layer:F1} | {kilobytes.SslStream:F1} | {kilobytes.Plain:F1} | {workItems.Layer:F1} | {workItems.SslStream:F1} | {workItems.Plain:F1} |");
         }
     }
+
+    private static string Name(string mode) => mode == HandshakeLoop.Resumed ? "resumed (ticket)" : "full";
+
+    private static (double Layer, double SslStream, double Plain) Per(
+        IReadOnlyList<HandshakeRun> runs, (string Name, IPEndPoint EndPoint)[] stacks, string mode, int clients, Func<HandshakeRun, double> measure) =>
+        (Median.Of(Runs(runs, stacks[0].Name, mode, clients).Select(measure)),
+         Median.Of(Runs(runs, stacks[1].Name, mode, clients).Select(measure)),
+         Median.Of(Runs(runs, NoTls, HandshakeLoop.Plain, clients).Select(measure)));
 
     private static HandshakeRun Say(HandshakeRun run)
     {
