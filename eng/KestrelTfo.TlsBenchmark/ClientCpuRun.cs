@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace KestrelTfo.TlsBenchmark;
@@ -14,16 +13,12 @@ internal sealed record ClientCpuRun(bool OwnTls, double CpuMicrosecondsPerConnec
 
     public static async Task<ClientCpuRun> RunAsync(bool ownTls, int port, string certificateHash, int warmup, int connections)
     {
-        var start = ClientProcess.StartSelf(
+        var run = await ClientProcess.RunSelfAsync(
             [ClientCpuLoop.Argument, ownTls ? "own" : "sslstream", port.ToString(CultureInfo.InvariantCulture), certificateHash, warmup.ToString(CultureInfo.InvariantCulture), connections.ToString(CultureInfo.InvariantCulture)]);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("the client did not start");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var fields = (await output).Trim().Split(' ');
-        if (process.ExitCode != 0 || fields.Length != 4)
+        var fields = run.StandardOutput.Trim().Split(' ');
+        if (run.ExitCode != 0 || fields.Length != 4)
         {
-            throw new InvalidOperationException($"the client exited {process.ExitCode}: {await output}{await error}");
+            throw new InvalidOperationException($"the client exited {run.ExitCode}: {run.Output}");
         }
 
         return new ClientCpuRun(

@@ -23,7 +23,7 @@ internal sealed record HandshakeRun(
     {
         var run = await ClientProcess.RunSelfAsync(
             [HandshakeLoop.Argument, server.Port.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture), mode, certificateHash, clients.ToString(CultureInfo.InvariantCulture)]);
-        var fields = run.Output.Trim().Split(' ');
+        var fields = run.StandardOutput.Trim().Split(' ');
         if (run.ExitCode != 0 || fields.Length != 3)
         {
             throw new InvalidOperationException($"the handshake client against {stack} exited {run.ExitCode}: {run.Output}");
